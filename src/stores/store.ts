@@ -1,0 +1,66 @@
+import type { Entry, EntryInfo } from '../engine/entry.js'
+
+/**
+ * The store boundary. A store persists entries and indexes them by tag and by key prefix; it knows
+ * nothing of freshness policy beyond dropping entries whose `expiresAt` has passed. Every driver
+ * (memory, SQLite, later Redis and Postgres) passes the one contract suite in test/stores/contract.ts.
+ */
+
+/** Which entries an invalidation or listing applies to. Exactly one field is set. */
+export type Selector = { key: string } | { keys: string[] } | { tag: string } | { prefix: string }
+
+export interface InvalidateOptions {
+  /** Soft: mark stale (freshUntil = now) but keep for stale serving. Hard: delete. */
+  soft: boolean
+  /** The clock the caller uses, so soft purges agree with the engine's notion of now. */
+  now: number
+}
+
+export interface ListQuery {
+  prefix?: string
+  tag?: string
+  /** At most this many items per page (stores cap it at 1000). */
+  limit: number
+  /** Opaque cursor from the previous page; pages are ordered by key. */
+  cursor?: string
+}
+
+export interface ListPage {
+  items: EntryInfo[]
+  /** Present when more items may follow. */
+  cursor?: string
+}
+
+export interface StoreStats {
+  entries: number
+  /** Sum of value sizes in bytes. */
+  bytes: number
+}
+
+export interface Store {
+  /** Short driver name for errors, logs and metrics: 'memory', 'sqlite', ... */
+  readonly name: string
+  /** The entry, or undefined when missing or past `expiresAt` (expired entries are never returned). */
+  get(key: string, now?: number): Promise<Entry | undefined>
+  /** Insert or replace atomically: a reader sees the whole old entry or the whole new one. */
+  set(entry: Entry): Promise<void>
+  /** Delete by key; resolves to how many entries existed. */
+  delete(key: string): Promise<boolean>
+  /** Invalidate by key(s), tag or prefix, hard or soft; resolves to how many entries were affected. */
+  invalidate(selector: Selector, options: InvalidateOptions): Promise<number>
+  /** A page of entry metadata (never values), filtered by prefix or tag, ordered by key. */
+  list(query: ListQuery): Promise<ListPage>
+  stats(): Promise<StoreStats>
+  /** Drop up to `limit` entries whose expiresAt <= now; resolves to how many were dropped. */
+  sweep(now: number, limit: number): Promise<number>
+  close(): Promise<void>
+}
+
+/** The smallest key strictly greater than every key starting with `prefix` (for index range scans). */
+export function prefixUpperBound(prefix: string): string | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const code = prefix.charCodeAt(i)
+    if (code < 0xffff) return prefix.slice(0, i) + String.fromCharCode(code + 1)
+  }
+  return undefined
+}
