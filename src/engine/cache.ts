@@ -1,0 +1,268 @@
+import type { Selector, Store } from '../stores/store.js'
+import { CisternError } from '../util/errors.js'
+import type { Codec } from './codec.js'
+import type { Entry } from './entry.js'
+import { publish } from './events.js'
+import { freshEntry } from './fetch/build-entry.js'
+import type { Factory } from './fetch/context.js'
+import { type FlightOutcome, Flights } from './fetch/flight.js'
+import { GuardedStore } from './guarded-store.js'
+import type { MemoryRecord, MemoryTier } from './memory-tier.js'
+import {
+  type Defaults,
+  type EntryOptions,
+  type GetOrSetOptions,
+  type ResolvedOptions,
+  resolveEntryOptions,
+  resolveOptions,
+} from './options.js'
+import { isFresh, isServableOnError, isServableStale } from './policy/freshness.js'
+import { type CacheResult, checkKey, result } from './result.js'
+
+export type InvalidateSelector = Selector | { tags: readonly string[] }
+
+export interface CacheInternals<T> {
+  store: Store | undefined
+  memory: MemoryTier<T>
+  codec: Codec<T>
+  defaults: Defaults
+  now: () => number
+  storeTimeoutMs: number
+  maxKeyLength: number
+}
+
+export class Cache<T = unknown> {
+  readonly #store: GuardedStore | undefined
+  readonly #rawStore: Store | undefined
+  readonly #memory: MemoryTier<T>
+  readonly #codec: Codec<T>
+  readonly #defaults: Defaults
+  readonly #now: () => number
+  readonly #maxKeyLength: number
+  readonly #flights: Flights<T>
+  #closed = false
+
+  constructor(internals: CacheInternals<T>) {
+    this.#rawStore = internals.store
+    this.#store = internals.store && new GuardedStore(internals.store, internals.storeTimeoutMs)
+    this.#memory = internals.memory
+    this.#codec = internals.codec
+    this.#defaults = internals.defaults
+    this.#now = internals.now
+    this.#maxKeyLength = internals.maxKeyLength
+    this.#flights = new Flights<T>({
+      codec: this.#codec,
+      memory: this.#memory,
+      defaults: this.#defaults,
+      now: this.#now,
+      persist: (entry) => this.#persist(entry),
+    })
+  }
+
+  /**
+   * The value for `key`: from memory or the store when fresh; stale at once (refreshing in the
+   * background, once) inside the stale window; otherwise from the factory, one call per key however
+   * many callers wait. A failing factory falls back to a kept copy ('error-stale') or throws.
+   */
+  getOrSet(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<CacheResult<T>> {
+    if (this.#closed) return Promise.reject(closedError())
+    const now = this.#now()
+    // The hot path: a fresh memory hit resolves without parsing options or touching the store.
+    const memoryRecord = this.#memory.get(key)
+    if (memoryRecord !== undefined && now < memoryRecord.entry.freshUntil && options?.forceRefresh !== true) {
+      publish('hit', () => ({ key, tier: 'memory' }))
+      return Promise.resolve(result(memoryRecord, 'hit', now))
+    }
+    try {
+      checkKey(key, this.#maxKeyLength)
+      return this.#lookupThenFetch(key, factory, resolveOptions(options, this.#defaults), memoryRecord, now)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  async #lookupThenFetch(
+    key: string,
+    factory: Factory<T>,
+    options: ResolvedOptions,
+    memoryRecord: MemoryRecord<T> | undefined,
+    now: number,
+  ): Promise<CacheResult<T>> {
+    const record = memoryRecord ?? (await this.#load(key, now))
+    if (record && !options.forceRefresh) {
+      if (isFresh(record.entry, now)) {
+        if (!memoryRecord) publish('hit', () => ({ key, tier: 'store' }))
+        return result(record, 'hit', now)
+      }
+      if (isServableStale(record.entry, now)) {
+        publish('stale', () => ({ key, reason: 'stale' }))
+        this.#refreshInBackground(key, factory, options, record)
+        return result(record, 'stale', now)
+      }
+    }
+    // Any copy we still hold can make the request conditional; only one inside its windows may stand
+    // in for a failing source.
+    const fallback = record && isServableOnError(record.entry, now) ? record : undefined
+    const { promise, joined } = this.#flights.run(key, factory, options, record, 'foreground')
+    try {
+      const outcome = await this.#softTimeout(promise, fallback ? options.timeout : undefined)
+      if (outcome === undefined && fallback) {
+        publish('stale', () => ({ key, reason: 'timeout' }))
+        return result(fallback, 'stale', this.#now(), joined)
+      }
+      return result(outcome!.record, outcome!.status, this.#now(), joined)
+    } catch (error) {
+      const at = this.#now()
+      if (fallback && isServableOnError(fallback.entry, at))
+        return result(fallback, 'error-stale', at, joined)
+      throw error
+    }
+  }
+
+  /** Resolves to undefined when `ms` passes first; the flight goes on and still fills the cache. */
+  async #softTimeout(
+    promise: Promise<FlightOutcome<T>>,
+    ms: number | undefined,
+  ): Promise<FlightOutcome<T> | undefined> {
+    if (ms === undefined) return promise
+    let timer: NodeJS.Timeout | undefined
+    const elapsed = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms)
+    })
+    try {
+      return await Promise.race([promise, elapsed])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #refreshInBackground(
+    key: string,
+    factory: Factory<T>,
+    options: ResolvedOptions,
+    record: MemoryRecord<T>,
+  ): void {
+    if (this.#flights.get(key)) return
+    this.#flights.run(key, factory, options, record, 'background').promise.catch((error: unknown) => {
+      publish('error', () => ({ key, error, phase: 'background' }))
+    })
+  }
+
+  /** The value when fresh or servable stale, else undefined. Never calls a factory. */
+  async get(key: string): Promise<T | undefined> {
+    return (await this.peek(key))?.value
+  }
+
+  /** Like get(), with the freshness metadata. Status is 'hit' or 'stale'. */
+  async peek(key: string): Promise<CacheResult<T> | undefined> {
+    this.#checkOpen()
+    checkKey(key, this.#maxKeyLength)
+    const now = this.#now()
+    const record = this.#memory.get(key) ?? (await this.#load(key, now))
+    if (!record) return undefined
+    if (isFresh(record.entry, now)) return result(record, 'hit', now)
+    if (isServableStale(record.entry, now)) return result(record, 'stale', now)
+    return undefined
+  }
+
+  /** The fresh memory-tier record, synchronously, or undefined: for callers that serve hits inline. */
+  peekMemory(key: string): MemoryRecord<T> | undefined {
+    return this.#memory.get(key)
+  }
+
+  /** Store a value the caller already has, as confirmed by the source now. */
+  async set(
+    key: string,
+    value: T,
+    options?: EntryOptions & { etag?: string; lastModified?: string },
+  ): Promise<void> {
+    this.#checkOpen()
+    checkKey(key, this.#maxKeyLength)
+    const resolved = resolveEntryOptions(options, this.#defaults)
+    const entry = freshEntry(key, value, this.#codec, resolved, options, this.#now())
+    this.#memory.put(entry, value)
+    await this.#persist(entry)
+  }
+
+  async delete(key: string): Promise<boolean> {
+    this.#checkOpen()
+    this.#memory.delete(key)
+    return this.#store ? this.#store.delete(key) : true
+  }
+
+  /**
+   * Invalidate by key, keys, tag, tags or prefix. Hard deletes; soft marks stale but keeps the copy
+   * for stale serving while the next read refreshes it. Resolves to how many entries were affected.
+   */
+  async invalidate(selector: InvalidateSelector, options: { soft?: boolean } = {}): Promise<number> {
+    this.#checkOpen()
+    if ('tags' in selector) {
+      let total = 0
+      for (const tag of selector.tags) total += await this.invalidate({ tag }, options)
+      return total
+    }
+    const soft = options.soft ?? false
+    const now = this.#now()
+    const inMemory = this.#memory.invalidate(selector, soft, now)
+    return this.#store ? this.#store.invalidate(selector, soft, now, inMemory) : inMemory
+  }
+
+  /** `fn` with its results cached under `key(...args)`. */
+  wrap<A extends unknown[], R extends T>(
+    fn: (...args: A) => R | Promise<R>,
+    options: GetOrSetOptions & { key: (...args: A) => string },
+  ): (...args: A) => Promise<R> {
+    const { key, ...rest } = options
+    return async (...args: A) => (await this.getOrSet(key(...args), () => fn(...args), rest)).value as R
+  }
+
+  memoryStats(): { entries: number; bytes: number; maxBytes: number; inflight: number } {
+    const memory = this.#memory
+    return {
+      entries: memory.size,
+      bytes: memory.bytes,
+      maxBytes: memory.maxBytes,
+      inflight: this.#flights.size,
+    }
+  }
+
+  get store(): Store | undefined {
+    return this.#rawStore
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#memory.clear()
+    await this.#rawStore?.close()
+  }
+
+  async #load(key: string, now: number): Promise<MemoryRecord<T> | undefined> {
+    const store = this.#store
+    if (!store) return undefined
+    const entry = await store.get(key, now)
+    if (!entry) return undefined
+    let value: T
+    try {
+      value = this.#codec.decode(entry.value, entry)
+    } catch (error) {
+      // Undecodable bytes are treated as missing (and reported), never thrown at the reader.
+      publish('error', () => ({ key, error, phase: 'serialize' }))
+      return undefined
+    }
+    return this.#memory.put(entry, value)
+  }
+
+  async #persist(entry: Entry): Promise<void> {
+    const store = this.#store
+    if (store) await store.set(entry)
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError()
+  }
+}
+
+function closedError(): CisternError {
+  return new CisternError('E_CLOSED', 'cache used after close()')
+}

@@ -1,0 +1,54 @@
+import { CisternError } from '../util/errors.js'
+import type { EntryInfo } from './entry.js'
+
+/**
+ * How values become bytes and back. The memory tier keeps the decoded value too, so a memory hit
+ * never decodes; `decode` runs once per promotion from the store.
+ */
+export interface Codec<T> {
+  encode(value: T, key: string): Uint8Array
+  decode(bytes: Uint8Array, entry: EntryInfo): T
+  /** Rough in-memory cost of a decoded value, for the memory tier's byte bound. */
+  decodedSize?(value: T, bytes: Uint8Array): number
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** JSON: the default. `undefined`, functions, BigInt and cycles are refused with E_SERIALIZE. */
+export const jsonCodec: Codec<unknown> = {
+  encode(value, key) {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(value)
+    } catch (error) {
+      throw new CisternError('E_SERIALIZE', `value for key "${key}" cannot be serialized as JSON`, {
+        cause: error,
+      })
+    }
+    if (text === undefined) {
+      throw new CisternError(
+        'E_SERIALIZE',
+        `value for key "${key}" is ${typeof value}, which JSON cannot hold`,
+      )
+    }
+    return encoder.encode(text)
+  },
+  decode(bytes) {
+    return JSON.parse(decoder.decode(bytes))
+  },
+  // A parsed JSON tree costs roughly twice its text (UTF-16 strings, object headers).
+  decodedSize: (_value, bytes) => bytes.byteLength * 2,
+}
+
+/** Bytes in, bytes out: for callers that serialize themselves (the gateway stores response bodies). */
+export const bytesCodec: Codec<Uint8Array> = {
+  encode(value, key) {
+    if (!(value instanceof Uint8Array)) {
+      throw new CisternError('E_SERIALIZE', `value for key "${key}" is not a Uint8Array`)
+    }
+    return value
+  },
+  decode: (bytes) => bytes,
+  decodedSize: () => 0,
+}

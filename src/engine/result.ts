@@ -1,0 +1,48 @@
+import { CisternError } from '../util/errors.js'
+import type { EntryInfo } from './entry.js'
+import type { MemoryRecord } from './memory-tier.js'
+
+export type CacheStatus = 'hit' | 'miss' | 'stale' | 'revalidated' | 'error-stale'
+
+export interface CacheResult<T> {
+  value: T
+  status: CacheStatus
+  /** ms since the source last confirmed the value. */
+  age: number
+  /** When the source last confirmed the value (ms since the epoch). */
+  fetchedAt: number
+  entry: EntryInfo
+  /** This caller waited on a fetch another caller started. */
+  collapsed: boolean
+}
+
+/** What invalidate() applies to. `tags` is a shorthand for several tag invalidations. */
+/** Keys are non-empty strings up to `maxKeyLength` UTF-16 units (1024 by default). */
+export function checkKey(key: string, max: number): void {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new CisternError(
+      'E_INVALID_KEY',
+      `cache key must be a non-empty string, got ${JSON.stringify(key)}`,
+    )
+  }
+  if (key.length > max) {
+    throw new CisternError('E_KEY_TOO_LONG', `cache key is ${key.length} characters; the maximum is ${max}`)
+  }
+}
+
+export function result<T>(
+  record: MemoryRecord<T>,
+  status: CacheStatus,
+  now: number,
+  collapsed = false,
+): CacheResult<T> {
+  const { entry } = record
+  return {
+    value: record.value,
+    status,
+    age: Math.max(0, now - entry.fetchedAt),
+    fetchedAt: entry.fetchedAt,
+    entry,
+    collapsed,
+  }
+}

@@ -1,0 +1,191 @@
+import diagnostics_channel from 'node:diagnostics_channel'
+import { describe, expect, it, vi } from 'vitest'
+import { createCache } from '../../src/engine/index.js'
+import { memoryStore } from '../../src/stores/memory/index.js'
+import type { Store } from '../../src/stores/store.js'
+import { CisternError } from '../../src/util/errors.js'
+import { cacheWithClock } from './helpers.js'
+
+describe('two tiers', () => {
+  it('promotes a store hit to memory and survives a memory-tier eviction', async () => {
+    const store = memoryStore()
+    const first = createCache<string>({ store })
+    await first.set('k', 'v', { ttl: '1h' })
+    // A second cache over the same store has an empty memory tier: the hit comes from the store.
+    const second = createCache<string>({ store })
+    const factory = vi.fn(() => 'other')
+    expect(await second.getOrSet('k', factory, { ttl: '1h' })).toMatchObject({ status: 'hit', value: 'v' })
+    expect(second.memoryStats().entries).toBe(1)
+    expect(factory).not.toHaveBeenCalled()
+  })
+
+  it('works with the memory tier switched off', async () => {
+    const cache = createCache<number>({ store: memoryStore(), memory: false })
+    await cache.getOrSet('k', () => 1, { ttl: '1h' })
+    expect(cache.memoryStats().entries).toBe(0)
+    expect(await cache.getOrSet('k', () => 2, { ttl: '1h' })).toMatchObject({ status: 'hit', value: 1 })
+  })
+
+  it('keeps the memory tier within its byte bound', async () => {
+    const cache = createCache<string>({ memory: '256KB' })
+    for (let i = 0; i < 5000; i++) await cache.set(`key:${i}`, 'x'.repeat(200), { ttl: '1h' })
+    const stats = cache.memoryStats()
+    expect(stats.bytes).toBeLessThanOrEqual(256_000)
+    expect(stats.entries).toBeGreaterThan(100)
+    expect(await cache.get('key:4999')).toBe('x'.repeat(200))
+    expect(await cache.get('key:0')).toBeUndefined()
+  })
+
+  it('degrades to memory plus the factory when the store fails', async () => {
+    const broken: Store = {
+      name: 'broken',
+      get: () => Promise.reject(new Error('down')),
+      set: () => Promise.reject(new Error('down')),
+      delete: () => Promise.reject(new Error('down')),
+      invalidate: () => Promise.reject(new Error('down')),
+      list: () => Promise.reject(new Error('down')),
+      stats: () => Promise.reject(new Error('down')),
+      sweep: () => Promise.reject(new Error('down')),
+      close: () => Promise.resolve(),
+    }
+    const errors: unknown[] = []
+    const listener = (message: unknown) => errors.push(message)
+    diagnostics_channel.subscribe('cistern:cache:error', listener)
+    try {
+      const cache = createCache<number>({ store: broken })
+      expect(await cache.getOrSet('k', () => 7, { ttl: '1h' })).toMatchObject({ status: 'miss', value: 7 })
+      expect(await cache.getOrSet('k', () => 8, { ttl: '1h' })).toMatchObject({ status: 'hit', value: 7 })
+      expect(errors.length).toBeGreaterThanOrEqual(2)
+    } finally {
+      diagnostics_channel.unsubscribe('cistern:cache:error', listener)
+    }
+  })
+
+  it('gives up on a hanging store after storeTimeout', async () => {
+    const hanging = {
+      ...memoryStore(),
+      name: 'hanging',
+      get: () => new Promise<undefined>(() => {}),
+    } as Store
+    const cache = createCache<number>({ store: hanging, storeTimeout: 30 })
+    const started = Date.now()
+    expect(await cache.getOrSet('k', () => 1)).toMatchObject({ status: 'miss', value: 1 })
+    expect(Date.now() - started).toBeLessThan(500)
+  })
+})
+
+describe('invalidation', () => {
+  async function seeded() {
+    const setup = cacheWithClock<string>({ store: memoryStore() })
+    const { cache } = setup
+    await cache.set('team:1', 'a', { ttl: '1h', stale: '1h', tags: ['teams', 'team:1'] })
+    await cache.set('team:2', 'b', { ttl: '1h', stale: '1h', tags: ['teams'] })
+    await cache.set('event:x', 'c', { ttl: '1h', stale: '1h', tags: ['event:x'] })
+    return setup
+  }
+
+  it('by tag, hard: both tiers lose exactly the tagged entries', async () => {
+    const { cache } = await seeded()
+    expect(await cache.invalidate({ tag: 'teams' })).toBe(2)
+    expect(await cache.get('team:1')).toBeUndefined()
+    expect(await cache.get('team:2')).toBeUndefined()
+    expect(await cache.get('event:x')).toBe('c')
+  })
+
+  it('by prefix and by key', async () => {
+    const { cache } = await seeded()
+    expect(await cache.invalidate({ prefix: 'team:' })).toBe(2)
+    expect(await cache.invalidate({ key: 'event:x' })).toBe(1)
+    expect(await cache.get('event:x')).toBeUndefined()
+  })
+
+  it('soft keeps the copy servable stale and the next read refreshes it once', async () => {
+    const { cache } = await seeded()
+    expect(await cache.invalidate({ tags: ['team:1'] }, { soft: true })).toBe(1)
+    const factory = vi.fn(() => 'fresh')
+    const read = await cache.getOrSet('team:1', factory, { ttl: '1h', stale: '1h' })
+    expect(read).toMatchObject({ status: 'stale', value: 'a' })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(factory).toHaveBeenCalledTimes(1)
+    expect(await cache.getOrSet('team:1', factory, { ttl: '1h' })).toMatchObject({
+      status: 'hit',
+      value: 'fresh',
+    })
+  })
+})
+
+describe('get, set, delete, wrap', () => {
+  it('wrap caches by the key function', async () => {
+    const { cache } = cacheWithClock<{ team: number }>()
+    const api = vi.fn(async (n: number) => ({ team: n }))
+    const getTeam = cache.wrap(api, { key: (n) => `team:${n}`, ttl: '1h' })
+    expect(await getTeam(5)).toEqual({ team: 5 })
+    expect(await getTeam(5)).toEqual({ team: 5 })
+    expect(await getTeam(6)).toEqual({ team: 6 })
+    expect(api).toHaveBeenCalledTimes(2)
+  })
+
+  it('delete removes from both tiers', async () => {
+    const { cache } = cacheWithClock<number>({ store: memoryStore() })
+    await cache.set('k', 1)
+    expect(await cache.delete('k')).toBe(true)
+    expect(await cache.get('k')).toBeUndefined()
+  })
+})
+
+describe('bad input', () => {
+  it('refuses empty and over-long keys with codes', async () => {
+    const { cache } = cacheWithClock<number>()
+    await expect(cache.getOrSet('', () => 1)).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
+    await expect(cache.getOrSet('k'.repeat(1025), () => 1)).rejects.toMatchObject({ code: 'E_KEY_TOO_LONG' })
+  })
+
+  it('refuses bad durations with a message that says which option', async () => {
+    const { cache } = cacheWithClock<number>()
+    const error = await cache.getOrSet('k', () => 1, { ttl: '5 minutes' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CisternError)
+    expect(error).toMatchObject({ code: 'E_INVALID_DURATION' })
+    expect((error as Error).message).toMatch(/^ttl: "5 minutes"/)
+  })
+
+  it('refuses values JSON cannot hold, and stores nothing', async () => {
+    const store = memoryStore()
+    const cache = createCache<unknown>({ store })
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    await expect(cache.getOrSet('k', () => cyclic)).rejects.toMatchObject({ code: 'E_SERIALIZE' })
+    await expect(cache.getOrSet('u', () => undefined)).rejects.toMatchObject({ code: 'E_SERIALIZE' })
+    await expect(cache.set('b', 10n)).rejects.toMatchObject({ code: 'E_SERIALIZE' })
+    expect((await store.stats()).entries).toBe(0)
+  })
+
+  it('rejects use after close', async () => {
+    const { cache } = cacheWithClock<number>()
+    await cache.close()
+    await expect(cache.getOrSet('k', () => 1)).rejects.toMatchObject({ code: 'E_CLOSED' })
+  })
+})
+
+describe('events', () => {
+  it('publishes hit, miss, stale and fetch through diagnostics_channel', async () => {
+    const seen: string[] = []
+    const names = ['hit', 'miss', 'stale', 'fetch'] as const
+    const listeners = names.map((name) => {
+      const listener = () => seen.push(name)
+      diagnostics_channel.subscribe(`cistern:cache:${name}`, listener)
+      return [name, listener] as const
+    })
+    try {
+      const { cache, clock } = cacheWithClock<number>()
+      await cache.getOrSet('k', () => 1, { ttl: 100, stale: 1000 })
+      await cache.getOrSet('k', () => 1, { ttl: 100, stale: 1000 })
+      clock.advance(200)
+      await cache.getOrSet('k', () => 2, { ttl: 100, stale: 1000 })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(seen).toEqual(['miss', 'fetch', 'hit', 'stale', 'fetch'])
+    } finally {
+      for (const [name, listener] of listeners)
+        diagnostics_channel.unsubscribe(`cistern:cache:${name}`, listener)
+    }
+  })
+})
