@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
+import type { FactoryContext } from '../../src/engine/index.js'
 import { FactoryError, TimeoutError } from '../../src/util/errors.js'
 import { cacheWithClock, deferred, flush } from './helpers.js'
 
@@ -32,7 +33,7 @@ describe('getOrSet', () => {
     await cache.getOrSet('k', () => 1, { ttl: 1000, stale: 10_000 })
     clock.advance(1500)
     const gate = deferred<number>()
-    const refresh = vi.fn(() => gate.promise)
+    const refresh = vi.fn((_ctx: FactoryContext<number>) => gate.promise)
     const readers = await Promise.all(
       Array.from({ length: 50 }, () => cache.getOrSet('k', refresh, { ttl: 1000, stale: 10_000 })),
     )
