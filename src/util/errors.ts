@@ -16,6 +16,10 @@ export type ErrorCode =
   | 'E_STORE_TIMEOUT'
   | 'E_CLOSED'
   | 'E_CONFIG'
+  | 'E_BUDGET'
+  | 'E_UPSTREAM_TIMEOUT'
+  | 'E_UPSTREAM_UNAVAILABLE'
+  | 'E_UPSTREAM_BAD_RESPONSE'
 
 export class CisternError extends Error {
   readonly code: ErrorCode
