@@ -1,0 +1,55 @@
+/** The one timer API the budget and breaker need, injectable so tests run on a fake clock. */
+export interface Timers {
+  set(callback: () => void, ms: number): unknown
+  clear(handle: unknown): void
+}
+
+/** setTimeout's ceiling; longer delays would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** Real timers, unref'd so a waiting budget never keeps the process alive. */
+export const realTimers: Timers = {
+  set(callback, ms) {
+    const handle = setTimeout(callback, Math.min(Math.max(0, ms), MAX_TIMER_MS))
+    handle.unref()
+    return handle
+  },
+  clear(handle) {
+    clearTimeout(handle as ReturnType<typeof setTimeout>)
+  },
+}
+
+/** The budget's single timer: re-armed only when the wake-up time changes. */
+export class WakeTimer {
+  private readonly timers: Timers
+  private readonly callback: () => void
+  private handle: unknown
+  private at: number | undefined
+
+  constructor(timers: Timers, callback: () => void) {
+    this.timers = timers
+    this.callback = callback
+  }
+
+  /** Wake at `at` (same clock as `now`); Infinity disarms. */
+  arm(at: number, now: number): void {
+    if (at === this.at) return
+    this.disarm()
+    if (!Number.isFinite(at)) return
+    this.at = at
+    this.handle = this.timers.set(
+      () => {
+        this.handle = undefined
+        this.at = undefined
+        this.callback()
+      },
+      Math.max(0, at - now),
+    )
+  }
+
+  disarm(): void {
+    if (this.handle !== undefined) this.timers.clear(this.handle)
+    this.handle = undefined
+    this.at = undefined
+  }
+}
