@@ -22,11 +22,9 @@ const stepArb = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 2000 }) },
 )
 
-function budgetFor(
-  config: fc.RecordValue<typeof configArb>,
-  clock: { now: () => number },
-  concurrency?: number,
-) {
+type Config = typeof configArb extends fc.Arbitrary<infer T> ? T : never
+
+function budgetFor(config: Config, clock: { now: () => number }, concurrency?: number) {
   return createBudget({
     rate: config.rates.map((r) => ({ rate: { count: r.count, perMs: r.perMs }, burst: r.burst })),
     keys: config.keys,
