@@ -20,6 +20,8 @@ export class KeySlot {
   pausedUntil = Number.NEGATIVE_INFINITY
   pauseReason: string | undefined
   lastGrantAt = Number.NEGATIVE_INFINITY
+  /** Grant order across the pool (a counter, not a time, so LRU rotates within one ms too). */
+  lastGrantSeq = 0
   readonly calls = new WindowCounter()
 
   constructor(index: number, bucket: Bucket, pool: Pool) {
@@ -33,11 +35,14 @@ export class KeySlot {
   }
 }
 
+let grantSeq = 0
+
 /** Spends a token and a concurrency slot on `slot`; `onRelease` runs once when the permit is released. */
 export function grantOn(slot: KeySlot, lane: Lane, now: number, onRelease: () => void): Permit {
   slot.bucket.take(now)
   slot.pool.inFlight++
   slot.lastGrantAt = now
+  slot.lastGrantSeq = ++grantSeq
   slot.calls.add(now)
   let released = false
   return {
@@ -70,11 +75,11 @@ export function pickKey(
     if (!slot.availableNow(now, lane)) continue
     if (strategy === 'most-tokens') {
       const tokens = fewestTokens(slot, now)
-      if (!best || tokens > bestTokens || (tokens === bestTokens && slot.lastGrantAt < best.lastGrantAt)) {
+      if (!best || tokens > bestTokens || (tokens === bestTokens && slot.lastGrantSeq < best.lastGrantSeq)) {
         best = slot
         bestTokens = tokens
       }
-    } else if (!best || slot.lastGrantAt < best.lastGrantAt) {
+    } else if (!best || slot.lastGrantSeq < best.lastGrantSeq) {
       best = slot
     }
   }
@@ -96,6 +101,7 @@ export class Plan {
   private readonly slots: readonly KeySlot[]
   private readonly buckets: Bucket[]
   private readonly lastGrant: number[]
+  private seq = grantSeq
 
   constructor(slots: readonly KeySlot[]) {
     this.slots = slots
@@ -108,7 +114,7 @@ export class Plan {
       }
       return clone
     })
-    this.lastGrant = slots.map((slot) => slot.lastGrantAt)
+    this.lastGrant = slots.map((slot) => slot.lastGrantSeq)
   }
 
   /** When (and on which key) the next waiter of `lane` could be served, at the earliest. */
@@ -129,6 +135,6 @@ export class Plan {
   /** Books the estimate so waiters behind it see the token as spent. */
   take(estimate: Estimate): void {
     this.buckets[estimate.keyIndex]!.take(estimate.at)
-    this.lastGrant[estimate.keyIndex] = estimate.at
+    this.lastGrant[estimate.keyIndex] = ++this.seq
   }
 }
