@@ -64,7 +64,7 @@ export const configSchema = z
       )
       .default({})
       .meta({ description: 'The APIs cistern calls, by name' }),
-    routes: z.array(routeSchema).default([]).meta({ description: 'Gateway routes, matched in order' }),
+    routes: z.array(routeSchema).default([]).meta({ description: 'Gateway routes' }),
     webhooks: z.array(webhookSchema).default([]).meta({ description: 'Signed webhooks received' }),
     notify: z.array(notifySchema).default([]).meta({ description: 'Where change events are sent' }),
   })

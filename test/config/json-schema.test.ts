@@ -1,0 +1,46 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { configJsonSchema, configJsonSchemaText } from '../../src/config/index.js'
+
+const FILE = fileURLToPath(new URL('../../schema/cistern.schema.json', import.meta.url))
+
+describe('schema/cistern.schema.json', () => {
+  // `npm run schema` runs this file with CISTERN_WRITE_SCHEMA=1 to regenerate it.
+  if (process.env.CISTERN_WRITE_SCHEMA === '1') {
+    it('is written', () => {
+      writeFileSync(FILE, configJsonSchemaText())
+    })
+    return
+  }
+
+  it('is up to date with the zod schema (run `npm run schema` after changing src/config/schema)', () => {
+    const committed = readFileSync(FILE, 'utf8')
+    expect(
+      committed === configJsonSchemaText(),
+      'schema/cistern.schema.json is stale: run `npm run schema`',
+    ).toBe(true)
+  })
+
+  it('describes the keys people write, with their defaults', () => {
+    const schema = configJsonSchema() as {
+      properties: Record<string, { properties?: Record<string, { default?: unknown }> }>
+      additionalProperties: boolean
+    }
+    expect(schema.additionalProperties).toBe(false)
+    expect(Object.keys(schema.properties)).toEqual([
+      'listen',
+      'admin',
+      'store',
+      'limits',
+      'log',
+      'refreshDefaults',
+      'upstreams',
+      'routes',
+      'webhooks',
+      'notify',
+    ])
+    expect(schema.properties.store?.properties?.kind?.default).toBe('sqlite')
+    expect(schema.properties.store?.properties?.memory?.default).toBe('64MB')
+  })
+})
