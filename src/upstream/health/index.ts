@@ -1,0 +1,16 @@
+export { type BackoffOptions, backoffDelay } from './backoff.js'
+export {
+  Breaker,
+  type BreakerChange,
+  type BreakerOptions,
+  type BreakerSnapshot,
+  type BreakerState,
+} from './breaker.js'
+export { CallLog, type CallRecord } from './call-log.js'
+export { type ClassifyOptions, classifyResponse, type HeaderBag, headerValue } from './classify.js'
+export { classifyError } from './classify-error.js'
+export type { BreakerEffect, CallOutcome, Pause, Verdict } from './outcome.js'
+export { DEFAULT_SECRET_PARAMS, type RedactOptions, redactUrl } from './redact.js'
+export { isRetryableMethod, type RetryWindow, shouldRetry } from './retry.js'
+export { parseHttpDate, parseRetryAfter } from './retry-after.js'
+export { snapshotUpstream, type UpstreamSnapshot } from './snapshot.js'
