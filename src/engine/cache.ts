@@ -110,11 +110,11 @@ export class Cache<T = unknown> {
         publish('stale', () => ({ key, reason: 'timeout' }))
         return result(fallback, 'stale', this.#now(), joined)
       }
-      return result(outcome!.record, outcome!.status, this.#now(), joined)
+      return result(outcome!.record, outcome!.status, this.#now(), joined, { stored: outcome!.stored })
     } catch (error) {
       const at = this.#now()
       if (fallback && isServableOnError(fallback.entry, at))
-        return result(fallback, 'error-stale', at, joined)
+        return result(fallback, 'error-stale', at, joined, { error })
       throw error
     }
   }

@@ -14,6 +14,10 @@ export interface CacheResult<T> {
   entry: EntryInfo
   /** This caller waited on a fetch another caller started. */
   collapsed: boolean
+  /** False when the factory said doNotStore(): the value was handed out but not kept. */
+  stored: boolean
+  /** With 'error-stale': why the source could not answer. */
+  error?: unknown
 }
 
 /** What invalidate() applies to. `tags` is a shorthand for several tag invalidations. */
@@ -35,6 +39,7 @@ export function result<T>(
   status: CacheStatus,
   now: number,
   collapsed = false,
+  extra?: { stored?: boolean; error?: unknown },
 ): CacheResult<T> {
   const { entry } = record
   return {
@@ -44,5 +49,7 @@ export function result<T>(
     fetchedAt: entry.fetchedAt,
     entry,
     collapsed,
+    stored: extra?.stored ?? true,
+    ...(extra?.error !== undefined && { error: extra.error }),
   }
 }

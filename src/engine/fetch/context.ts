@@ -20,8 +20,11 @@ export interface FactoryContext<T> {
   readonly lane: 'foreground' | 'background'
   /** Override this value's options (ttl from the source's own Cache-Control, validators, tags, meta). */
   setOptions(options: ResultOptions): void
-  /** Keep the previous value and restart its freshness: `return ctx.notModified()`. */
-  notModified(options?: ResultOptions): T
+  /**
+   * Keep the previous value's bytes and restart its freshness: `return ctx.notModified()`. `updated`
+   * replaces the decoded value (same bytes, new metadata such as headers from a 304).
+   */
+  notModified(options?: ResultOptions, updated?: T): T
   /** Hand this value to the callers but do not store it (the source said no-store). */
   doNotStore(): void
 }
@@ -31,6 +34,7 @@ export type Factory<T> = (context: FactoryContext<T>) => T | Promise<T>
 /** The mutable side of a context, read by the fetch runner once the factory settles. */
 export class Context<T> implements FactoryContext<T> {
   overrides: ResultOptions | undefined
+  updated: T | undefined
   store = true
 
   constructor(
@@ -44,8 +48,9 @@ export class Context<T> implements FactoryContext<T> {
     this.overrides = { ...this.overrides, ...options }
   }
 
-  notModified(options?: ResultOptions): T {
+  notModified(options?: ResultOptions, updated?: T): T {
     if (options) this.setOptions(options)
+    this.updated = updated
     return NOT_MODIFIED as T
   }
 

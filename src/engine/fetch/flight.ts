@@ -11,6 +11,7 @@ import { Context, type Factory, NOT_MODIFIED } from './context.js'
 export interface FlightOutcome<T> {
   record: MemoryRecord<T>
   status: 'miss' | 'revalidated'
+  stored: boolean
 }
 
 export interface FlightDeps<T> {
@@ -93,7 +94,7 @@ export class Flights<T> {
         throw new FactoryError(key, new Error('notModified() returned but there is no previous value'))
       }
       entry = revalidatedEntry(previous.entry, resolved, context.overrides, at)
-      value = previous.value
+      value = context.updated ?? previous.value
       status = 'revalidated'
     } else {
       entry = freshEntry(key, value, codec, resolved, context.overrides, at)
@@ -105,10 +106,10 @@ export class Flights<T> {
       durationMs: at - started,
       outcome: status === 'revalidated' ? 'not-modified' : outcome,
     }))
-    if (!context.store) return { record: { key, tags: entry.tags, bytes: 0, entry, value }, status }
+    if (!context.store) return { record: { key, tags: entry.tags, bytes: 0, entry, value }, status, stored: false }
     const record = memory.put(entry, value)
     await persist(entry)
-    return { record, status }
+    return { record, status, stored: true }
   }
 }
 

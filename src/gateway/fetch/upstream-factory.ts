@@ -1,0 +1,101 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { RouteConfig, UpstreamConfig } from '../../config/types.js'
+import type { Factory, FactoryContext } from '../../engine/fetch/context.js'
+import type { UpstreamClient } from '../../upstream/client/client.js'
+import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { StoredResponse } from '../response/stored-response.js'
+import { keepHeaders, mergeRevalidatedHeaders, upstreamTags } from '../response/upstream-headers.js'
+import { httpFreshness } from './http-freshness.js'
+import { failureOf, forbidsSharedStorage, isCacheableStatus } from './interpret.js'
+
+export interface UpstreamCall {
+  route: RouteConfig
+  upstream: UpstreamConfig
+  client: UpstreamClient
+  /** Upstream path relative to the base, params already encoded. */
+  path: string
+  query: URLSearchParams
+  clientHeaders: IncomingHttpHeaders
+  now: () => number
+}
+
+/** Client headers worth passing on a cached GET: content negotiation and the route's vary headers. */
+export function forwardedHeaders(
+  call: Pick<UpstreamCall, 'route' | 'upstream' | 'clientHeaders'>,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...call.upstream.headers }
+  const names = ['accept', 'accept-language', ...call.route.vary]
+  // With no credentials of its own configured, the upstream sees the client's (and the cache key
+  // carries a hash of them unless the route is public).
+  if (call.upstream.auth === undefined) names.push('authorization', 'cookie')
+  for (const name of names) {
+    const value = call.clientHeaders[name]
+    if (typeof value === 'string') headers[name] = value
+  }
+  return headers
+}
+
+/**
+ * The engine factory for a cached GET: a conditional request when a copy exists (a 304 refreshes it
+ * for the price of a header), failures thrown as UpstreamFailure so the engine can serve the kept
+ * copy, and storage rules from the route or, without a route ttl, from RFC 9111.
+ */
+export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
+  return async (ctx: FactoryContext<StoredResponse>) => {
+    const headers = forwardedHeaders(call)
+    const previous = ctx.previous
+    if (previous?.value.etag !== undefined) headers['if-none-match'] = previous.value.etag
+    if (previous?.value.lastModified !== undefined) headers['if-modified-since'] = previous.value.lastModified
+    const response = await call.client.request({
+      method: 'GET',
+      path: call.path,
+      query: call.query,
+      headers,
+      lane: ctx.lane,
+      signal: ctx.signal,
+    })
+    const failure = failureOf(call.upstream.name, response, call.route.expect === 'json', call.now())
+    if (failure) throw failure
+    const { route } = call
+    if (response.status === 304) {
+      if (!previous)
+        throw new UpstreamFailure(
+          call.upstream.name,
+          'bad-response',
+          'answered 304 to an unconditional request',
+          { status: 304 },
+        )
+      const merged = mergeRevalidatedHeaders(previous.value.headers, keepHeaders(response.headers))
+      const updated = new StoredResponse(previous.value.status, merged, previous.value.body)
+      ctx.setOptions({ meta: updated.meta, ...validators(updated) })
+      if (route.ttl === undefined)
+        applyHttpFreshness(ctx, call, previous.value.status, { ...Object.fromEntries(merged) })
+      return ctx.notModified(undefined, updated)
+    }
+    const stored = new StoredResponse(response.status, keepHeaders(response.headers), response.body)
+    ctx.setOptions({ meta: stored.meta, tags: upstreamTags(response.headers), ...validators(stored) })
+    const storable =
+      isCacheableStatus(response.status) && (route.public || !forbidsSharedStorage(response.headers))
+    if (!storable) ctx.doNotStore()
+    else if (route.ttl === undefined) applyHttpFreshness(ctx, call, response.status, response.headers)
+    return stored
+  }
+}
+
+function validators(stored: StoredResponse): { etag?: string; lastModified?: string } {
+  return {
+    ...(stored.etag !== undefined && { etag: stored.etag }),
+    ...(stored.lastModified !== undefined && { lastModified: stored.lastModified }),
+  }
+}
+
+function applyHttpFreshness(
+  ctx: FactoryContext<StoredResponse>,
+  call: UpstreamCall,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+): void {
+  const freshness = httpFreshness(call.clientHeaders, status, headers, call.route.staleIfError)
+  if (!freshness.storable) ctx.doNotStore()
+  else ctx.setOptions({ ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError })
+}

@@ -1,0 +1,97 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { CisternConfig } from '../config/types.js'
+import type { Cache } from '../engine/cache.js'
+import { createCache } from '../engine/create-cache.js'
+import { openStore } from '../stores/open-store.js'
+import type { Store } from '../stores/store.js'
+import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
+import { responseCodec, type StoredResponse } from './response/stored-response.js'
+import { Router } from './routing/router.js'
+import type { GatewayContext } from './server/context.js'
+import { createHandler } from './server/handler.js'
+
+export interface GatewayOptions {
+  /** Use this store instead of the one the config names (tests, embedding). */
+  store?: Store
+  now?: () => number
+  onServed?: GatewayContext['onServed']
+}
+
+export interface Gateway {
+  readonly config: CisternConfig
+  readonly cache: Cache<StoredResponse>
+  readonly upstreams: ReadonlyMap<string, Upstream>
+  readonly server: Server
+  /** Start listening on config.listen (port 0 picks a free one); resolves to the bound URL. */
+  listen(): Promise<string>
+  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then close upstreams and the store. */
+  close(graceMs?: number): Promise<void>
+}
+
+export function createGateway(config: CisternConfig, options: GatewayOptions = {}): Gateway {
+  const now = options.now ?? Date.now
+  const store = options.store ?? openStore(config.store)
+  const cache = createCache<StoredResponse>({
+    store,
+    memory: config.store.memory,
+    codec: responseCodec,
+    storeTimeout: config.store.timeout,
+    now,
+  })
+  const upstreams = new Map<string, Upstream>()
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    upstreams.set(name, createUpstream(upstream, config.limits.maxResponseSize, now))
+  }
+  const context: GatewayContext = {
+    config,
+    cache,
+    router: new Router(config.routes),
+    upstreams,
+    now,
+    ...(options.onServed && { onServed: options.onServed }),
+  }
+  const server = createServer({ keepAliveTimeout: 65_000 }, createHandler(context))
+  let closing: Promise<void> | undefined
+
+  return {
+    config,
+    cache,
+    upstreams,
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.listen.port, config.listen.host, () => {
+          server.off('error', reject)
+          const { address, port } = server.address() as AddressInfo
+          resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`)
+        })
+      }),
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        await shutdownServer(server, graceMs)
+        for (const upstream of upstreams.values()) {
+          upstream.budget?.close()
+          await upstream.client.close()
+        }
+        await cache.close()
+      })()
+      return closing
+    },
+  }
+}
+
+/** Stop accepting; idle keep-alive sockets close now, busy ones when their response ends or at the deadline. */
+function shutdownServer(server: Server, graceMs: number): Promise<void> {
+  if (!server.listening) return Promise.resolve()
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => server.closeAllConnections(), graceMs)
+    deadline.unref()
+    server.close(() => {
+      clearTimeout(deadline)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+}

@@ -1,0 +1,49 @@
+/**
+ * The headers that tell a client what cistern did: `Cache-Status` (RFC 9211), the conventional
+ * `X-Cache-Status`, `Age` and `X-Cache-Fetched-At`.
+ */
+export type XCacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | 'REVALIDATED' | 'PASS'
+
+export interface CacheStatusParts {
+  /** `hit`, or a `fwd=` reason: uri-miss, miss, stale, request, bypass, method. */
+  outcome: 'hit' | 'uri-miss' | 'miss' | 'stale' | 'request' | 'bypass' | 'method'
+  /** Seconds of freshness left; negative when a stale copy is served. */
+  ttl?: number
+  fwdStatus?: number
+  stored?: boolean
+  collapsed?: boolean
+  key?: string
+  detail?: string
+}
+
+export function cacheStatusHeader(parts: CacheStatusParts): string {
+  let value = parts.outcome === 'hit' ? 'cistern; hit' : `cistern; fwd=${parts.outcome}`
+  if (parts.fwdStatus !== undefined) value += `; fwd-status=${parts.fwdStatus}`
+  if (parts.ttl !== undefined) value += `; ttl=${parts.ttl}`
+  if (parts.stored) value += '; stored'
+  if (parts.collapsed) value += '; collapsed'
+  if (parts.key !== undefined) value += `; key=${sfString(parts.key)}`
+  if (parts.detail !== undefined) value += `; detail=${sfString(parts.detail)}`
+  return value
+}
+
+/** A structured-field string (RFC 8941): quoted, with `"` and `\` escaped, printable ASCII only. */
+function sfString(value: string): string {
+  return `"${value.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')}"`
+}
+
+/** Whole seconds of freshness left, rounded down; negative once stale. */
+export function ttlSeconds(freshUntil: number, now: number): number {
+  return Math.floor((freshUntil - now) / 1000)
+}
+
+/** HTTP-date strings, memoized by the millisecond value they print (most hits share one fetchedAt). */
+let lastMs = Number.NaN
+let lastText = ''
+export function httpDate(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastText = new Date(ms).toUTCString()
+  }
+  return lastText
+}

@@ -1,0 +1,92 @@
+import zlib from 'node:zlib'
+import type { Codec } from '../../engine/codec.js'
+import type { EntryInfo, EntryMeta } from '../../engine/entry.js'
+
+export type HeaderPairs = [string, string][]
+
+/** What the gateway keeps in an entry's metadata besides the body bytes. */
+export interface ResponseMeta extends EntryMeta {
+  status: number
+  headers: HeaderPairs
+}
+
+/** Bodies smaller than this are sent as they are: compressing them saves less than it costs. */
+const COMPRESS_MIN_BYTES = 1024
+const COMPRESSIBLE = /json|text|javascript|xml|csv|yaml/i
+
+/**
+ * A cached upstream response, ready to write: status, the upstream headers worth keeping, and the
+ * identity body. gzip and br variants are computed once, on the first request that accepts them,
+ * and then kept with the record for every later hit.
+ */
+export class StoredResponse {
+  readonly status: number
+  readonly headers: HeaderPairs
+  readonly body: Buffer
+  readonly etag: string | undefined
+  readonly lastModified: string | undefined
+  readonly compressible: boolean
+  #gzip: Buffer | undefined
+  #br: Buffer | undefined
+
+  constructor(status: number, headers: HeaderPairs, body: Buffer) {
+    this.status = status
+    this.headers = headers
+    this.body = body
+    this.etag = headerOf(headers, 'etag')
+    this.lastModified = headerOf(headers, 'last-modified')
+    this.compressible =
+      body.byteLength >= COMPRESS_MIN_BYTES && COMPRESSIBLE.test(headerOf(headers, 'content-type') ?? '')
+  }
+
+  get meta(): ResponseMeta {
+    return { status: this.status, headers: this.headers }
+  }
+
+  /** The body in the best encoding the client accepts: br, then gzip, else identity. */
+  variant(acceptEncoding: string | undefined): { body: Buffer; encoding: 'br' | 'gzip' | undefined } {
+    if (!this.compressible || acceptEncoding === undefined) return { body: this.body, encoding: undefined }
+    if (accepts(acceptEncoding, 'br')) {
+      this.#br ??= zlib.brotliCompressSync(this.body, {
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: 5,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: this.body.byteLength,
+        },
+      })
+      return { body: this.#br, encoding: 'br' }
+    }
+    if (accepts(acceptEncoding, 'gzip')) {
+      this.#gzip ??= zlib.gzipSync(this.body, { level: 6 })
+      return { body: this.#gzip, encoding: 'gzip' }
+    }
+    return { body: this.body, encoding: undefined }
+  }
+}
+
+export function headerOf(headers: HeaderPairs, name: string): string | undefined {
+  for (const [key, value] of headers) if (key === name) return value
+  return undefined
+}
+
+/** `gzip` in `gzip, deflate, br;q=0` with a non-zero q. */
+function accepts(header: string, coding: string): boolean {
+  const at = header.indexOf(coding)
+  if (at === -1) return false
+  const rest = header.slice(at + coding.length).split(',', 1)[0]!
+  const q = /;\s*q=([0-9.]+)/.exec(rest)
+  return q === null || Number(q[1]) > 0
+}
+
+/** Entries hold the identity body as bytes and status plus headers as metadata. */
+export const responseCodec: Codec<StoredResponse> = {
+  encode: (response) => response.body,
+  decode(bytes: Uint8Array, entry: EntryInfo) {
+    const meta = entry.meta as ResponseMeta | undefined
+    const body = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    return new StoredResponse(meta?.status ?? 200, meta?.headers ?? [], body)
+  },
+  // The decoded response shares the body buffer; only the header pairs are extra.
+  decodedSize: (response) => response.headers.reduce((n, [k, v]) => n + (k.length + v.length) * 2 + 48, 0),
+}

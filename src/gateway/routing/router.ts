@@ -1,0 +1,53 @@
+import type { HttpMethod, RouteConfig } from '../../config/types.js'
+
+/** A route as the gateway serves it: the config plus lookups precomputed once. */
+export interface Route {
+  config: RouteConfig
+  methods: ReadonlySet<string>
+  ignoredQuery: ReadonlySet<string>
+}
+
+export type RouteMatch =
+  | { kind: 'route'; route: Route; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allow: string[] }
+  | { kind: 'none' }
+
+/** First matching route wins, in config order; a path that matches only with other methods is a 405. */
+export class Router {
+  readonly routes: readonly Route[]
+
+  constructor(configs: readonly RouteConfig[]) {
+    this.routes = configs.map((config) => ({
+      config,
+      methods: new Set<string>(config.methods),
+      ignoredQuery: new Set(config.query.ignore),
+    }))
+  }
+
+  match(method: string, path: string): RouteMatch {
+    let allow: Set<HttpMethod> | undefined
+    for (const route of this.routes) {
+      const raw = route.config.pattern.match(path)
+      if (raw === undefined) continue
+      if (route.methods.has(method)) return { kind: 'route', route, params: decodeParams(raw) }
+      allow ??= new Set()
+      for (const m of route.config.methods) allow.add(m)
+    }
+    return allow ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'none' }
+  }
+}
+
+/** The request target was already checked (no encoded separators), so decoding cannot add a `/`. */
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]!
+    params[name] = value.includes('%') ? decodeURIComponent(value) : value
+  }
+  return params
+}
+
+/** Encode a param value for an upstream path; a splat's slashes stay separators. */
+export function encodePathValue(value: string): string {
+  return value.includes('/') ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value)
+}

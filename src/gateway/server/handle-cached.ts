@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { CacheResult } from '../../engine/result.js'
+import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { clientWantsRevalidation } from '../fetch/http-freshness.js'
+import { upstreamFactory } from '../fetch/upstream-factory.js'
+import { type CacheStatusParts, ttlSeconds, type XCacheStatus } from '../response/cache-status.js'
+import type { StoredResponse } from '../response/stored-response.js'
+import { writeCached } from '../response/write-cached.js'
+import { cacheKey } from '../routing/cache-key.js'
+import type { RequestTarget } from '../routing/request-target.js'
+import { normalizeQuery } from '../routing/request-target.js'
+import type { Route } from '../routing/router.js'
+import type { GatewayContext } from './context.js'
+import { renderTags, upstreamTarget } from './targets.js'
+import { sendUpstreamError } from './upstream-error.js'
+
+/**
+ * GET and HEAD on a cached route. A fresh memory hit is written inline: no promise, no store call,
+ * no parsing. Everything else goes through the engine (store, stale serving, single-flight fetch).
+ */
+export function handleCached(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  params: Record<string, string>,
+  target: RequestTarget,
+  started: number,
+): void {
+  const config = route.config
+  const key = cacheKey(
+    target.path,
+    normalizeQuery(target.query, route.ignoredQuery),
+    req.headers,
+    config.vary,
+    config.public,
+  )
+  const force = config.bypass && clientWantsRevalidation(req.headers)
+  const now = ctx.now()
+  if (!force) {
+    const record = ctx.cache.peekMemory(key)
+    if (record !== undefined && now < record.entry.freshUntil) {
+      writeCached(req, res, record.value, record.entry, now, 'HIT', {
+        outcome: 'hit',
+        ttl: ttlSeconds(record.entry.freshUntil, now),
+        key,
+      })
+      ctx.onServed?.(config.name, 'HIT', ctx.now() - started)
+      return
+    }
+  }
+  const upstream = ctx.upstreams.get(config.upstream)!
+  const { path, query } = upstreamTarget(config, params, target.query, route.ignoredQuery)
+  const factory = upstreamFactory({
+    route: config,
+    upstream: upstream.config,
+    client: upstream.client,
+    path,
+    query,
+    clientHeaders: req.headers,
+    now: ctx.now,
+  })
+  const options = {
+    ttl: config.ttl ?? 0,
+    stale: config.stale,
+    staleIfError: config.staleIfError,
+    jitter: config.jitter,
+    tags: renderTags(config.tags, params),
+    forceRefresh: force,
+  }
+  ctx.cache.getOrSet(key, factory, options).then(
+    (result) => {
+      const at = ctx.now()
+      const [xStatus, parts] = describe(result, force, key, at)
+      writeCached(req, res, result.value, result.entry, at, xStatus, parts)
+      ctx.onServed?.(config.name, xStatus, at - started)
+    },
+    (error: unknown) => {
+      sendUpstreamError(res, error, { outcome: 'uri-miss', key })
+      ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+    },
+  )
+}
+
+/** X-Cache-Status and the RFC 9211 Cache-Status parts for an engine result. */
+function describe(
+  result: CacheResult<StoredResponse>,
+  forced: boolean,
+  key: string,
+  now: number,
+): [XCacheStatus, CacheStatusParts] {
+  const ttl = ttlSeconds(result.entry.freshUntil, now)
+  switch (result.status) {
+    case 'hit':
+      return ['HIT', { outcome: 'hit', ttl, key }]
+    case 'stale':
+      return ['STALE', { outcome: 'hit', ttl, key, detail: 'stale-while-revalidate' }]
+    case 'revalidated':
+      return [
+        'REVALIDATED',
+        { outcome: forced ? 'request' : 'stale', fwdStatus: 304, ttl, stored: true, key },
+      ]
+    case 'error-stale': {
+      const status = result.error instanceof UpstreamFailure ? result.error.status : undefined
+      const detail = result.error instanceof UpstreamFailure ? result.error.kind : 'error'
+      return [
+        'STALE',
+        { outcome: 'stale', ...(status !== undefined && { fwdStatus: status }), ttl, key, detail },
+      ]
+    }
+    case 'miss':
+      return [
+        forced ? 'BYPASS' : 'MISS',
+        {
+          outcome: forced ? 'request' : 'uri-miss',
+          fwdStatus: result.value.status,
+          ...(result.stored && { ttl, stored: true }),
+          collapsed: result.collapsed,
+          key,
+        },
+      ]
+  }
+}

@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { cacheStatusHeader } from '../response/cache-status.js'
+import { sendError } from '../response/send.js'
+import { keepHeaders } from '../response/upstream-headers.js'
+import { selectorsOfPath } from '../routing/cache-key.js'
+import type { RequestTarget } from '../routing/request-target.js'
+import type { Route } from '../routing/router.js'
+import type { GatewayContext } from './context.js'
+import { readRequestBody } from './read-body.js'
+import { renderTags, upstreamTarget } from './targets.js'
+import { sendUpstreamError } from './upstream-error.js'
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Request headers a pass-through forwards besides content negotiation. */
+const PASSED = [
+  'content-type',
+  'accept',
+  'accept-language',
+  'if-match',
+  'if-unmodified-since',
+  'idempotency-key',
+]
+
+/**
+ * `cache: false` routes and write methods: forwarded once (writes are never retried), answered as
+ * the upstream answered (Set-Cookie included: it is this client's own). A successful write
+ * invalidates the route's `invalidates` tags and every cached variant of the same path (RFC 9111 §4.4).
+ */
+export async function handlePass(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  params: Record<string, string>,
+  target: RequestTarget,
+  started: number,
+): Promise<void> {
+  const config = route.config
+  const method = req.method ?? 'GET'
+  const cacheStatus = { outcome: SAFE.has(method) ? 'bypass' : 'method' } as const
+  const body = SAFE.has(method) ? undefined : await readRequestBody(req, ctx.config.limits.maxBodySize)
+  if (body === 'too-large') {
+    sendError(res, 413, 'body_too_large', `request body is over ${ctx.config.limits.maxBodySize} bytes`)
+    req.resume()
+    return
+  }
+  const upstream = ctx.upstreams.get(config.upstream)!
+  const { path, query } = upstreamTarget(config, params, target.query, new Set())
+  const headers: Record<string, string> = { ...upstream.config.headers }
+  const names = upstream.config.auth === undefined ? [...PASSED, 'authorization', 'cookie'] : PASSED
+  for (const name of names) {
+    const value = req.headers[name]
+    if (typeof value === 'string') headers[name] = value
+  }
+  let response: Awaited<ReturnType<typeof upstream.client.request>>
+  try {
+    response = await upstream.client.request({
+      method,
+      path,
+      query,
+      headers,
+      lane: 'foreground',
+      ...(body && { body }),
+    })
+  } catch (error) {
+    sendUpstreamError(res, error, cacheStatus)
+    ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+    return
+  }
+  if (!SAFE.has(method) && response.status >= 200 && response.status < 400) {
+    await invalidateAfterWrite(ctx, route, params, target.path)
+  }
+  const out: string[] = []
+  for (const [name, value] of keepHeaders(response.headers)) out.push(name, value)
+  const cookies = response.headers['set-cookie']
+  for (const cookie of Array.isArray(cookies) ? cookies : cookies ? [cookies] : [])
+    out.push('set-cookie', cookie)
+  out.push(
+    'cache-status',
+    cacheStatusHeader({ ...cacheStatus, fwdStatus: response.status }),
+    'x-cache-status',
+    'PASS',
+  )
+  out.push('content-length', String(response.body.byteLength))
+  res.writeHead(response.status, out)
+  res.end(method === 'HEAD' ? undefined : response.body)
+  ctx.onServed?.(config.name, 'PASS', ctx.now() - started)
+}
+
+async function invalidateAfterWrite(
+  ctx: GatewayContext,
+  route: Route,
+  params: Record<string, string>,
+  path: string,
+): Promise<void> {
+  const tags = renderTags(route.config.invalidates, params)
+  if (tags.length > 0) await ctx.cache.invalidate({ tags })
+  for (const selector of selectorsOfPath(path)) await ctx.cache.invalidate(selector)
+}

@@ -1,0 +1,50 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type SimOptions, type SimUpstream, startSimUpstream } from '../../examples/sim-upstream/index.js'
+import { parseConfig } from '../../src/config/index.js'
+import { createGateway, type Gateway } from '../../src/gateway/gateway.js'
+
+export interface Harness {
+  sim: SimUpstream
+  gateway: Gateway
+  url: string
+  dir: string
+  get(path: string, headers?: Record<string, string>): Promise<Response>
+  close(): Promise<void>
+}
+
+/**
+ * A simulated upstream and a gateway in front of it, on random loopback ports, with a SQLite store
+ * in a temp dir. `yaml` defaults to examples/demo.yaml; SIM_URL points it at the simulator.
+ */
+export async function startHarness(
+  options: { sim?: SimOptions; yaml?: string; now?: () => number; env?: Record<string, string> } = {},
+): Promise<Harness> {
+  const sim = await startSimUpstream({ changeEveryMs: false, ...options.sim })
+  const dir = await mkdtemp(join(tmpdir(), 'cistern-gw-'))
+  const yaml = options.yaml ?? (await readFile(new URL('../../examples/demo.yaml', import.meta.url), 'utf8'))
+  const env = {
+    SIM_URL: sim.apiUrl,
+    SIM_ROOT: sim.url,
+    CISTERN_LISTEN: '127.0.0.1:0',
+    CISTERN_ADMIN_LISTEN: '127.0.0.1:0',
+    CISTERN_DB: join(dir, 'cache.db'),
+    ...options.env,
+  }
+  const config = parseConfig(yaml, join(dir, 'cistern.yaml'), env)
+  const gateway = createGateway(config, options.now ? { now: options.now } : {})
+  const url = await gateway.listen()
+  return {
+    sim,
+    gateway,
+    url,
+    dir,
+    get: (path, headers = {}) => fetch(url + path, { headers }),
+    async close() {
+      await gateway.close(1000)
+      await sim.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
