@@ -47,7 +47,14 @@ export function size(description: string) {
     .regex(SIZE_RE, {
       error: (issue) => `${quote(issue.input)} is not a size (expected e.g. 512KB, 64MB, 1GiB)`,
     })
-    .transform((value) => parseSize(value))
+    .transform((value, ctx) => {
+      const bytes = parseSize(value)
+      if (!Number.isSafeInteger(bytes)) {
+        ctx.addIssue({ code: 'custom', message: `${quote(value)} is too large a size`, input: value })
+        return z.NEVER
+      }
+      return bytes
+    })
   return z
     .union([text, z.number().int().nonnegative()], { error: expected('a size such as 64MB or 512KiB') })
     .meta({ description })
