@@ -80,7 +80,9 @@ export function parseSource(text: string): SourceDocument {
   const places = new Map<string, Place>()
   const issues: PendingIssue[] = []
   for (const problem of [...doc.errors, ...doc.warnings]) {
-    issues.push({ segments: [], kind: 'yaml', message: problem.message, offset: problem.pos[0] })
+    // The first line without yaml's own " at line L, column C:" suffix: the prefix says where.
+    const message = (problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
+    issues.push({ segments: [], kind: 'yaml', message, offset: problem.pos[0] })
   }
   const position = (offset: number) => {
     const { line, col } = lines.linePos(offset)

@@ -135,6 +135,11 @@ routes:
     expect(issue.message).toContain('Flow sequence')
   })
 
+  it('an unknown YAML tag', () => {
+    const issue = onlyIssue('log:\n  level: !shout info\n')
+    expect(formatIssue(issue)).toBe('cistern.yaml:2:10 Unresolved tag: !shout')
+  })
+
   it('a bad path pattern', () => {
     const issue = onlyIssue(`${UPSTREAM}routes:\n  - path: /teams/:id.json\n`)
     expect(issue).toMatchObject({ line: 5, column: 11, path: 'routes[0].path', kind: 'template' })

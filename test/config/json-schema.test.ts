@@ -44,3 +44,26 @@ describe('schema/cistern.schema.json', () => {
     expect(schema.properties.store?.properties?.memory?.default).toBe('64MB')
   })
 })
+
+describe('docs/configuration.md', () => {
+  it('documents every key of the schema', () => {
+    const docs = readFileSync(fileURLToPath(new URL('../../docs/configuration.md', import.meta.url)), 'utf8')
+    const keys = new Set<string>()
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) {
+        for (const item of node) collect(item)
+        return
+      }
+      if (node === null || typeof node !== 'object') return
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'properties' && value && typeof value === 'object') {
+          for (const name of Object.keys(value)) keys.add(name)
+        }
+        collect(value)
+      }
+    }
+    collect(configJsonSchema())
+    const missing = [...keys].filter((key) => !docs.includes(`\`${key}\``))
+    expect(missing).toEqual([])
+  })
+})
