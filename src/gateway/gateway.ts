@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { CisternConfig } from '../config/types.js'
 import type { Cache } from '../engine/cache.js'
 import { createCache } from '../engine/create-cache.js'
@@ -52,6 +53,10 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     ...(options.onServed && { onServed: options.onServed }),
   }
   const server = createServer({ keepAliveTimeout: 65_000 }, createHandler(context))
+  // cistern is not a forward proxy: CONNECT tunnels are refused outright.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
   let closing: Promise<void> | undefined
 
   return {
@@ -62,7 +67,8 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen(config.listen.port, config.listen.host, () => {
+        // A deep accept queue: a burst of new clients must not overflow it into SYN retransmits.
+        server.listen({ port: config.listen.port, host: config.listen.host, backlog: 4096 }, () => {
           server.off('error', reject)
           const { address, port } = server.address() as AddressInfo
           resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`)

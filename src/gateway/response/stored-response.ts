@@ -26,6 +26,8 @@ export class StoredResponse {
   readonly etag: string | undefined
   readonly lastModified: string | undefined
   readonly compressible: boolean
+  /** The stored headers as a flat [name, value, ...] list, the shape writeHead takes. */
+  readonly flatHeaders: readonly string[]
   #gzip: Buffer | undefined
   #br: Buffer | undefined
 
@@ -37,6 +39,7 @@ export class StoredResponse {
     this.lastModified = headerOf(headers, 'last-modified')
     this.compressible =
       body.byteLength >= COMPRESS_MIN_BYTES && COMPRESSIBLE.test(headerOf(headers, 'content-type') ?? '')
+    this.flatHeaders = headers.flat()
   }
 
   get meta(): ResponseMeta {

@@ -17,8 +17,7 @@ export function writeCached(
   xCacheStatus: XCacheStatus,
   cacheStatus: CacheStatusParts,
 ): void {
-  const headers: string[] = []
-  for (const [name, value] of stored.headers) headers.push(name, value)
+  const headers = stored.flatHeaders.slice()
   headers.push(
     'age',
     String(Math.max(0, Math.floor((now - entry.fetchedAt) / 1000))),
