@@ -119,7 +119,14 @@ describe('getOrSet', () => {
 
   it('notModified() keeps the value and restarts freshness (revalidated)', async () => {
     const { cache, clock } = cacheWithClock<string>()
-    await cache.getOrSet('k', (ctx) => (ctx.setOptions({ etag: '"v1"' }), 'body'), { ttl: 1000 })
+    await cache.getOrSet(
+      'k',
+      (ctx) => {
+        ctx.setOptions({ etag: '"v1"' })
+        return 'body'
+      },
+      { ttl: 1000 },
+    )
     clock.advance(2000)
     const result = await cache.getOrSet(
       'k',
@@ -143,17 +150,27 @@ describe('getOrSet', () => {
 
   it('factory-set options override the call (ttl from the source)', async () => {
     const { cache, clock } = cacheWithClock<number>()
-    const r = await cache.getOrSet('k', (ctx) => (ctx.setOptions({ ttl: '10s', tags: ['extra'] }), 1), {
-      ttl: '1h',
-      tags: ['base'],
-    })
+    const r = await cache.getOrSet(
+      'k',
+      (ctx) => {
+        ctx.setOptions({ ttl: '10s', tags: ['extra'] })
+        return 1
+      },
+      {
+        ttl: '1h',
+        tags: ['base'],
+      },
+    )
     expect(r.entry.freshUntil).toBe(clock.now() + 10_000)
     expect(r.entry.tags.sort()).toEqual(['base', 'extra'])
   })
 
   it('doNotStore() answers without caching', async () => {
     const { cache } = cacheWithClock<number>()
-    await cache.getOrSet('k', (ctx) => (ctx.doNotStore(), 1))
+    await cache.getOrSet('k', (ctx) => {
+      ctx.doNotStore()
+      return 1
+    })
     expect(await cache.get('k')).toBeUndefined()
   })
 })

@@ -106,7 +106,9 @@ export class Flights<T> {
       durationMs: at - started,
       outcome: status === 'revalidated' ? 'not-modified' : outcome,
     }))
-    if (!context.store) return { record: { key, tags: entry.tags, bytes: 0, entry, value }, status, stored: false }
+    if (!context.store) {
+      return { record: { key, tags: entry.tags, bytes: 0, entry, value }, status, stored: false }
+    }
     const record = memory.put(entry, value)
     await persist(entry)
     return { record, status, stored: true }

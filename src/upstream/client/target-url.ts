@@ -17,6 +17,7 @@ export function parseBase(url: string): UpstreamBase {
   return { origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, '') }
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
 const UNSAFE = /(^|\/)(\.|%2e){1,2}(\/|$)|%2f|%5c|\\|[\u0000-\u0020]/i
 
 /** `path` is relative to the base and starts with '/'; returns the request path for the pool. */
