@@ -75,7 +75,7 @@ describe('budget hard ceiling (property)', () => {
     )
   })
 
-  it('acquire with waiting, deadlines, pauses and a concurrency cap never exceeds the ceiling', async () => {
+  it('acquire with waiting, deadlines, pauses and a concurrency cap: ceiling, cap, priority, no hang', async () => {
     const eventArb = fc.record({
       dt: stepArb,
       lane: laneArb,
@@ -100,13 +100,19 @@ describe('budget hard ceiling (property)', () => {
           const inFlight = new Map<number, number>()
           let maxInFlight = 0
           const pending: Promise<void>[] = []
+          let foregroundWaiting = 0
           for (const event of events) {
             await clock.advance(event.dt)
             if (event.pause) budget.pause(event.pause.key % config.keys, clock.now() + event.pause.ms, 'test')
             const deadlineMs = clock.now() + event.wait
             const bucket = (p: Permit) => (config.per === 'key' ? p.keyIndex : 0)
+            const isForeground = event.lane === 'foreground'
+            if (isForeground) foregroundWaiting++
             const done = budget.acquire({ lane: event.lane, deadlineMs }).then(
               (permit) => {
+                if (isForeground) foregroundWaiting--
+                // strict priority: background is never served while a foreground waiter waits
+                else expect(foregroundWaiting).toBe(0)
                 expect(permit.grantedAt).toBeLessThanOrEqual(deadlineMs)
                 permits.push(permit)
                 const n = (inFlight.get(bucket(permit)) ?? 0) + 1
@@ -118,6 +124,7 @@ describe('budget hard ceiling (property)', () => {
                 })
               },
               (error: unknown) => {
+                if (isForeground) foregroundWaiting--
                 expect(error).toBeInstanceOf(BudgetExceededError)
                 expect((error as BudgetExceededError).retryAfterMs).toBeGreaterThanOrEqual(1)
               },

@@ -71,6 +71,26 @@ describe('budget key pool', () => {
     expect(await waiting).toMatchObject({ keyIndex: 1, grantedAt: start + 1000 })
   })
 
+  it('wakes when a paused key comes back even while the other key is busy (concurrency)', async () => {
+    const clock = new FakeClock()
+    const budget = createBudget({
+      rate: '10/s',
+      burst: 2,
+      per: 'key',
+      keys: 2,
+      concurrency: 1,
+      now: clock.now,
+      timers: clock,
+    })
+    const start = clock.now()
+    budget.pause(1, start + 50, '429')
+    const busy = budget.tryAcquire(fg)!
+    expect(busy.keyIndex).toBe(0)
+    const waiting = budget.acquire({ ...fg, deadlineMs: start + 1000 })
+    await clock.advance(50)
+    expect(await waiting).toMatchObject({ keyIndex: 1, grantedAt: start + 50 })
+  })
+
   it("pause('all') stops every key; a pause never shortens an earlier, longer one", async () => {
     const clock = new FakeClock()
     const budget = createBudget({ rate: '10/s', per: 'key', keys: 2, now: clock.now, timers: clock })

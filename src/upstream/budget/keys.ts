@@ -90,31 +90,44 @@ export interface Estimate {
   at: number
   keyIndex: number
   reason: BudgetExceededReason
+  /** Every key's concurrency is (planned to be) taken: `at` ignores that, it is the best case. */
+  blocked: boolean
 }
 
 /**
- * A what-if copy of the keys' buckets for computing when each waiter could be served, in priority
- * order, assuming no new arrivals. Concurrency is left out (it frees on release, not on a clock), so
- * estimates are optimistic there and exact for rates and pauses.
+ * A what-if copy of the keys' buckets and free concurrency slots, for computing when each waiter could
+ * be served, in priority order, assuming no new arrivals. A planned grant holds its concurrency slot
+ * (its release time is unknown); keys without a free slot are avoided while another key has one.
  */
 export class Plan {
   private readonly slots: readonly KeySlot[]
   private readonly buckets: Bucket[]
+  private readonly free: Map<Pool, number>
   private readonly lastGrant: number[]
-  private seq = grantSeq
+  private seq: number
 
-  constructor(slots: readonly KeySlot[]) {
+  constructor(slots: readonly KeySlot[], from?: Plan) {
     this.slots = slots
     const clones = new Map<Bucket, Bucket>()
-    this.buckets = slots.map((slot) => {
-      let clone = clones.get(slot.bucket)
+    const source = from ? from.buckets : slots.map((slot) => slot.bucket)
+    this.buckets = source.map((bucket) => {
+      let clone = clones.get(bucket)
       if (!clone) {
-        clone = slot.bucket.clone()
-        clones.set(slot.bucket, clone)
+        clone = bucket.clone()
+        clones.set(bucket, clone)
       }
       return clone
     })
-    this.lastGrant = slots.map((slot) => slot.lastGrantSeq)
+    this.free = from
+      ? new Map(from.free)
+      : new Map(slots.map((s) => [s.pool, s.pool.limit - s.pool.inFlight]))
+    this.lastGrant = from ? [...from.lastGrant] : slots.map((slot) => slot.lastGrantSeq)
+    this.seq = from ? from.seq : grantSeq
+  }
+
+  /** An independent copy, to plan the background lane on top of the foreground one. */
+  clone(): Plan {
+    return new Plan(this.slots, this)
   }
 
   /** When (and on which key) the next waiter of `lane` could be served, at the earliest. */
@@ -125,16 +138,22 @@ export class Plan {
       const rateAt = this.buckets[i]!.earliest(now, lane)
       const at = Math.max(now, pausedUntil, rateAt)
       const reason: BudgetExceededReason = pausedUntil > now && pausedUntil >= rateAt ? 'paused' : 'rate'
-      if (!best || at < best.at || (at === best.at && this.lastGrant[i]! < this.lastGrant[best.keyIndex]!)) {
-        best = { at, keyIndex: i, reason }
-      }
+      const blocked = (this.free.get(this.slots[i]!.pool) ?? 0) <= 0
+      const better =
+        !best ||
+        (best.blocked && !blocked) ||
+        (best.blocked === blocked &&
+          (at < best.at || (at === best.at && this.lastGrant[i]! < this.lastGrant[best.keyIndex]!)))
+      if (better) best = { at, keyIndex: i, reason, blocked }
     }
     return best!
   }
 
-  /** Books the estimate so waiters behind it see the token as spent. */
+  /** Books the estimate so waiters behind it see the token and the concurrency slot as spent. */
   take(estimate: Estimate): void {
+    const slot = this.slots[estimate.keyIndex]!
     this.buckets[estimate.keyIndex]!.take(estimate.at)
+    this.free.set(slot.pool, (this.free.get(slot.pool) ?? 0) - 1)
     this.lastGrant[estimate.keyIndex] = ++this.seq
   }
 }

@@ -47,6 +47,11 @@ export class WakeTimer {
     )
   }
 
+  /** Wake at `at` unless already due to wake earlier. */
+  armEarlier(at: number, now: number): void {
+    if (this.at === undefined || at < this.at) this.arm(at, now)
+  }
+
   disarm(): void {
     if (this.handle !== undefined) this.timers.clear(this.handle)
     this.handle = undefined
