@@ -21,6 +21,7 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly config: CisternConfig
+  readonly context: GatewayContext
   readonly cache: Cache<StoredResponse>
   readonly upstreams: ReadonlyMap<string, Upstream>
   readonly server: Server
@@ -51,6 +52,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     upstreams,
     now,
     ...(options.onServed && { onServed: options.onServed }),
+    extraHandlers: [],
   }
   const server = createServer({ keepAliveTimeout: 65_000 }, createHandler(context))
   // cistern is not a forward proxy: CONNECT tunnels are refused outright.
@@ -61,6 +63,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
 
   return {
     config,
+    context,
     cache,
     upstreams,
     server,

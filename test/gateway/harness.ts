@@ -2,11 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type SimOptions, type SimUpstream, startSimUpstream } from '../../examples/sim-upstream/index.js'
+import { type Cistern, startCistern } from '../../src/app/cistern.js'
 import { parseConfig } from '../../src/config/index.js'
-import { createGateway, type Gateway } from '../../src/gateway/gateway.js'
+import type { Gateway } from '../../src/gateway/gateway.js'
 
 export interface Harness {
   sim: SimUpstream
+  cistern: Cistern
   gateway: Gateway
   url: string
   dir: string
@@ -33,16 +35,16 @@ export async function startHarness(
     ...options.env,
   }
   const config = parseConfig(yaml, join(dir, 'cistern.yaml'), env)
-  const gateway = createGateway(config, options.now ? { now: options.now } : {})
-  const url = await gateway.listen()
+  const cistern = await startCistern(config, options.now ? { now: options.now } : {})
   return {
     sim,
-    gateway,
-    url,
+    cistern,
+    gateway: cistern.gateway,
+    url: cistern.url,
     dir,
-    get: (path, headers = {}) => fetch(url + path, { headers }),
+    get: (path, headers = {}) => fetch(cistern.url + path, { headers }),
     async close() {
-      await gateway.close(1000)
+      await cistern.close(1000)
       await sim.close()
       await rm(dir, { recursive: true, force: true })
     },

@@ -1,8 +1,15 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig, UpstreamConfig } from '../../config/types.js'
 import type { Cache } from '../../engine/cache.js'
 import type { UpstreamClient } from '../../upstream/client/client.js'
 import type { StoredResponse } from '../response/stored-response.js'
 import type { Router } from '../routing/router.js'
+
+/**
+ * A handler the gateway asks before route matching, for cistern's own paths on the public listener
+ * (webhooks in, the change feed). Returns true when it took the request.
+ */
+export type ExtraHandler = (req: IncomingMessage, res: ServerResponse, path: string) => boolean
 
 /** Everything a request handler needs, built once at start. */
 export interface GatewayContext {
@@ -13,4 +20,6 @@ export interface GatewayContext {
   now: () => number
   /** Hears every served request: route name, X-Cache-Status, duration. Feeds stats and metrics. */
   onServed?: (route: string, status: string, durationMs: number) => void
+  /** Asked in order before routing; see ExtraHandler. */
+  extraHandlers: ExtraHandler[]
 }

@@ -22,6 +22,7 @@ export function createHandler(ctx: GatewayContext) {
       sendError(res, 400, 'bad_request', PROBLEMS[target])
       return
     }
+    for (const extra of ctx.extraHandlers) if (extra(req, res, target.path)) return
     const method = req.method ?? 'GET'
     const match = ctx.router.match(method, target.path)
     if (match.kind === 'none') {
