@@ -1,0 +1,123 @@
+import type Database from 'better-sqlite3'
+
+/**
+ * The on-disk layout and its migrations. `user_version` holds the schema version; `application_id`
+ * marks the file as cistern's, so pointing `path` at some other program's database is refused
+ * instead of quietly adding tables to it.
+ */
+
+/** 'cstn' as a 32-bit big-endian integer. */
+export const APPLICATION_ID = 0x6373746e
+export const SCHEMA_VERSION = 1
+
+/**
+ * Migration n takes the schema from version n-1 to n. Append only: a shipped migration never
+ * changes, because databases in the field already ran it.
+ *
+ * `value` is the last column on purpose: SQLite stores a row's columns in order and spills a large
+ * blob into overflow pages, so a column after it would drag those pages in. With the blob last,
+ * list, invalidate and sweep read metadata without touching a value's bytes.
+ *
+ * Entry and byte counts live in a one-row `counters` table kept by triggers, so stats() is O(1)
+ * and stays exact across processes and crashes (the counter update commits or rolls back with the
+ * write). The delete trigger also drops the entry's tag rows, so every path that removes an entry
+ * (delete, invalidate, sweep, or a later one) keeps entry_tags consistent without repeating itself.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE entries (
+    key TEXT PRIMARY KEY NOT NULL,
+    stored_at INTEGER NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    fresh_until INTEGER NOT NULL,
+    stale_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    digest TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    meta TEXT,
+    value BLOB NOT NULL
+  );
+  CREATE INDEX entries_expires_at ON entries (expires_at);
+
+  CREATE TABLE entry_tags (
+    tag TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (tag, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX entry_tags_key ON entry_tags (key);
+
+  CREATE TABLE counters (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    entries INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+  );
+  INSERT INTO counters (id, entries, bytes) VALUES (0, 0, 0);
+
+  CREATE TRIGGER entries_after_insert AFTER INSERT ON entries BEGIN
+    UPDATE counters SET entries = entries + 1, bytes = bytes + new.size WHERE id = 0;
+  END;
+  CREATE TRIGGER entries_after_update_size AFTER UPDATE OF size ON entries BEGIN
+    UPDATE counters SET bytes = bytes - old.size + new.size WHERE id = 0;
+  END;
+  CREATE TRIGGER entries_after_delete AFTER DELETE ON entries BEGIN
+    UPDATE counters SET entries = entries - 1, bytes = bytes - old.size WHERE id = 0;
+    DELETE FROM entry_tags WHERE key = old.key;
+  END;
+  `,
+]
+
+export interface PrepareOptions {
+  /** Cap on the WAL file size kept after a checkpoint, in bytes. */
+  journalSizeLimit: number
+}
+
+/**
+ * Checks that the file is an SQLite database this code may use, then switches it to WAL and brings
+ * the schema up to date. The checks run first and only read: a file that is not a database, a
+ * database of another program or one from a newer cistern fails here with nothing written to it.
+ */
+export function prepareDatabase(db: Database.Database, options: PrepareOptions): void {
+  // Reading the header is the first thing that touches the file; garbage fails here (SQLITE_NOTADB).
+  const applicationId = db.pragma('application_id', { simple: true }) as number
+  const version = db.pragma('user_version', { simple: true }) as number
+  const objects = (db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n
+  if (applicationId !== APPLICATION_ID && (applicationId !== 0 || objects > 0)) {
+    throw new Error('the file is an SQLite database of another application, not a cistern cache')
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `the cache was written by a newer cistern (schema ${version}; this one knows up to ${SCHEMA_VERSION})`,
+    )
+  }
+
+  // In-memory databases answer 'memory' here; anything on disk must end up in WAL.
+  const mode = db.pragma('journal_mode = WAL', { simple: true }) as string
+  if (mode !== 'wal' && db.name !== ':memory:' && db.name !== '') {
+    throw new Error(`could not switch to WAL journal mode (got ${mode})`)
+  }
+  // NORMAL in WAL mode: a process crash loses nothing committed; only an OS crash or power loss can
+  // drop the last transactions, and never corrupts the file. A cache can afford that.
+  db.pragma('synchronous = NORMAL')
+  db.pragma(`journal_size_limit = ${Math.floor(options.journalSizeLimit)}`)
+  db.pragma('temp_store = MEMORY')
+
+  migrate(db)
+}
+
+function migrate(db: Database.Database): void {
+  const run = db.transaction(() => {
+    // Read again under the write lock: another process may have migrated since the check above.
+    const current = db.pragma('user_version', { simple: true }) as number
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version - 1]!)
+    }
+    if (current < MIGRATIONS.length) {
+      db.pragma(`application_id = ${APPLICATION_ID}`)
+      db.pragma(`user_version = ${MIGRATIONS.length}`)
+    }
+  })
+  run.immediate()
+}

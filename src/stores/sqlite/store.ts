@@ -1,0 +1,241 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Entry } from '../../engine/entry.js'
+import { type ErrorCode, StoreError } from '../../util/errors.js'
+import type { InvalidateOptions, ListPage, ListQuery, Selector, Store, StoreStats } from '../store.js'
+import { compareKeys, decodeCursor, encodeCursor, prefixRange } from './range.js'
+import { type EntryRow, type InfoRow, toEntry, toInfo, toParams } from './rows.js'
+import { prepareDatabase } from './schema.js'
+import { prepareStatements, type Statements } from './statements.js'
+
+export interface SqliteStoreOptions {
+  /** Database file; parent directories are created. ':memory:' gives a private in-memory store. */
+  path: string
+  /**
+   * How long a write waits for another connection's write lock. better-sqlite3 waits synchronously,
+   * blocking the event loop, so this stays short; a timeout surfaces as E_STORE_TIMEOUT.
+   */
+  busyTimeoutMs?: number
+  /** Period of the background sweep of expired entries; 0 turns it off. */
+  sweepIntervalMs?: number
+  /** Most entries one sweep transaction deletes, which bounds how long it holds the write lock. */
+  sweepBatch?: number
+  /** Called with errors from the background sweep (it never throws; the next tick tries again). */
+  onSweepError?: (error: StoreError) => void
+}
+
+export interface SqliteStore extends Store {
+  readonly name: 'sqlite'
+  readonly path: string
+}
+
+const NAME = 'sqlite'
+const DEFAULTS = { busyTimeoutMs: 2000, sweepIntervalMs: 60_000, sweepBatch: 500 }
+const MAX_PAGE = 1000
+const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+/**
+ * Opens (creating if needed) an SQLite-backed store. Opening is synchronous so the store can be
+ * passed straight to createCache; a path that cannot hold a cistern database throws a StoreError
+ * with code E_STORE_OPEN, and the file at that path is left exactly as it was.
+ */
+export function sqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStoreImpl(options)
+}
+
+class SqliteStoreImpl implements SqliteStore {
+  readonly name = NAME
+  readonly path: string
+  private readonly db: Database.Database
+  private readonly stmts: Statements
+  private readonly sweepBatch: number
+  private readonly onSweepError: ((error: StoreError) => void) | undefined
+  // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes can
+  // fail with SQLITE_BUSY at the upgrade, where busy_timeout does not help.
+  private readonly setTx: Database.Transaction<(entry: Entry) => void>
+  private readonly invalidateTx: Database.Transaction<
+    (selector: Selector, options: InvalidateOptions) => number
+  >
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path
+    this.sweepBatch = Math.max(1, options.sweepBatch ?? DEFAULTS.sweepBatch)
+    this.onSweepError = options.onSweepError
+    this.db = openDatabase(options.path, options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs)
+    this.stmts = prepareStatements(this.db)
+    this.setTx = this.db.transaction((entry: Entry) => this.writeEntry(entry))
+    this.invalidateTx = this.db.transaction((selector: Selector, options: InvalidateOptions) =>
+      this.invalidateRows(selector, options),
+    )
+    const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs
+    if (interval > 0) {
+      this.timer = setInterval(() => this.backgroundSweep(), interval)
+      // A cache's housekeeping must never keep a process alive.
+      this.timer.unref()
+    }
+  }
+
+  get(key: string, now = Date.now()): Promise<Entry | undefined> {
+    return this.run('get', () => {
+      const row = this.stmts.get.get(key, now) as EntryRow | undefined
+      return row === undefined ? undefined : toEntry(row)
+    })
+  }
+
+  set(entry: Entry): Promise<void> {
+    return this.run('set', () => this.setTx.immediate(entry))
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.run('delete', () => {
+      const row = this.stmts.deleteKey.get(key) as { expires_at: number } | undefined
+      return row !== undefined && row.expires_at > Date.now()
+    })
+  }
+
+  invalidate(selector: Selector, options: InvalidateOptions): Promise<number> {
+    return this.run('invalidate', () => this.invalidateTx.immediate(selector, options))
+  }
+
+  list(query: ListQuery): Promise<ListPage> {
+    return this.run('list', () => this.listPage(query))
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.run('stats', () => this.stmts.stats.get() as StoreStats)
+  }
+
+  sweep(now: number, limit: number): Promise<number> {
+    return this.run('sweep', () => this.sweepOnce(now, limit))
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    this.closed = true
+    clearInterval(this.timer)
+    this.timer = undefined
+    try {
+      this.db.close()
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(storeError('close', error))
+    }
+  }
+
+  /** Runs a synchronous body as a store call: closed check, errors mapped, never a sync throw. */
+  private run<T>(operation: string, body: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError(NAME, operation, 'store is closed', 'E_CLOSED'))
+    try {
+      return Promise.resolve(body())
+    } catch (error) {
+      return Promise.reject(storeError(operation, error))
+    }
+  }
+
+  // The entry row and its tag rows change in one transaction, so neither a reader nor a crash ever
+  // sees new tags on an old value or the reverse.
+  private writeEntry(entry: Entry): void {
+    this.stmts.deleteTagsOf.run(entry.key)
+    this.stmts.upsert.run(toParams(entry))
+    for (const tag of entry.tags) this.stmts.insertTag.run(tag, entry.key)
+  }
+
+  private invalidateRows(selector: Selector, { soft, now }: InvalidateOptions): number {
+    const s = this.stmts
+    if ('key' in selector || 'keys' in selector) {
+      const keys = 'key' in selector ? [selector.key] : new Set(selector.keys)
+      let count = 0
+      for (const key of keys) {
+        if (soft) count += s.softKey.run({ key, now }).changes
+        else {
+          const row = s.deleteKey.get(key) as { expires_at: number } | undefined
+          if (row !== undefined && row.expires_at > now) count++
+        }
+      }
+      return count
+    }
+    if ('tag' in selector) {
+      const params = { tag: selector.tag, now }
+      if (soft) return s.softTag.run(params).changes
+      const { n } = s.countTag.get(params) as { n: number }
+      s.deleteTag.run({ tag: selector.tag })
+      return n
+    }
+    const range = prefixRange(selector.prefix)
+    if (soft) return s.softRange.run({ ...range, now }).changes
+    const { n } = s.countRange.get({ ...range, now }) as { n: number }
+    s.deleteRange.run(range)
+    return n
+  }
+
+  private listPage(query: ListQuery): ListPage {
+    const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(query.limit) || 1))
+    const range = prefixRange(query.prefix ?? '')
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+    // A cursor below the prefix (from some other listing) must not widen the range.
+    const resume = after !== undefined && compareKeys(after, range.lower) >= 0
+    const s = this.stmts
+    const statement =
+      query.tag === undefined
+        ? resume
+          ? s.listAfter
+          : s.listFirst
+        : resume
+          ? s.listTagAfter
+          : s.listTagFirst
+    const params: Record<string, unknown> = {
+      lower: resume ? after : range.lower,
+      upper: range.upper,
+      now: Date.now(),
+      // One row more than the page tells whether another page follows without a count.
+      limit: limit + 1,
+    }
+    if (query.tag !== undefined) params.tag = query.tag
+    const rows = statement.all(params) as InfoRow[]
+    const more = rows.length > limit
+    if (more) rows.length = limit
+    const items = rows.map(toInfo)
+    return more ? { items, cursor: encodeCursor(items[items.length - 1]!.key) } : { items }
+  }
+
+  private sweepOnce(now: number, limit: number): number {
+    if (!(limit > 0)) return 0
+    return this.stmts.sweep.run(now, Math.floor(limit)).changes
+  }
+
+  /** One bounded batch per turn of the event loop until a batch comes back short. */
+  private backgroundSweep(): void {
+    if (this.closed) return
+    try {
+      if (this.sweepOnce(Date.now(), this.sweepBatch) < this.sweepBatch) return
+      setImmediate(() => this.backgroundSweep()).unref()
+    } catch (error) {
+      this.onSweepError?.(storeError('sweep', error))
+    }
+  }
+}
+
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  let db: Database.Database | undefined
+  try {
+    if (path !== ':memory:' && path !== '') mkdirSync(dirname(resolve(path)), { recursive: true })
+    db = new Database(path, { timeout: busyTimeoutMs })
+    prepareDatabase(db, { journalSizeLimit: JOURNAL_SIZE_LIMIT })
+    return db
+  } catch (error) {
+    // Closing only releases the handle; nothing at the path is written, truncated or removed.
+    try {
+      db?.close()
+    } catch {}
+    throw new StoreError(NAME, `open ${JSON.stringify(path)}`, error, 'E_STORE_OPEN')
+  }
+}
+
+function storeError(operation: string, error: unknown): StoreError {
+  const code: ErrorCode =
+    (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY' ? 'E_STORE_TIMEOUT' : 'E_STORE'
+  return new StoreError(NAME, operation, error, code)
+}
