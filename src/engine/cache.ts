@@ -148,6 +148,22 @@ export class Cache<T = unknown> {
     })
   }
 
+  /**
+   * Ask the source again now, in the background lane, whatever the entry's freshness: for schedulers
+   * and webhooks that keep data warm. Joins a fetch already under way for the key. A stored copy makes
+   * the call conditional; a failure rejects (the copy stays as it was).
+   */
+  async refresh(key: string, factory: Factory<T>, options?: GetOrSetOptions): Promise<CacheResult<T>> {
+    this.#checkOpen()
+    checkKey(key, this.#maxKeyLength)
+    const now = this.#now()
+    const record = this.#memory.get(key) ?? (await this.#load(key, now))
+    const resolved = resolveOptions(options, this.#defaults)
+    const { promise, joined } = this.#flights.run(key, factory, resolved, record, 'background')
+    const outcome = await promise
+    return result(outcome.record, outcome.status, this.#now(), joined, { stored: outcome.stored })
+  }
+
   /** The value when fresh or servable stale, else undefined. Never calls a factory. */
   async get(key: string): Promise<T | undefined> {
     return (await this.peek(key))?.value

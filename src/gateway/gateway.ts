@@ -11,6 +11,7 @@ import { responseCodec, type StoredResponse } from './response/stored-response.j
 import { Router } from './routing/router.js'
 import type { GatewayContext } from './server/context.js'
 import { createHandler } from './server/handler.js'
+import { type RefreshOutcome, refreshKey } from './server/refresh-key.js'
 
 export interface GatewayOptions {
   /** Use this store instead of the one the config names (tests, embedding). */
@@ -25,6 +26,8 @@ export interface Gateway {
   readonly cache: Cache<StoredResponse>
   readonly upstreams: ReadonlyMap<string, Upstream>
   readonly server: Server
+  /** Ask the upstream for a stored key again now, in the background lane (schedulers, webhooks). */
+  refreshKey(key: string): Promise<RefreshOutcome>
   /** Start listening on config.listen (port 0 picks a free one); resolves to the bound URL. */
   listen(): Promise<string>
   /** Stop accepting, let in-flight requests finish (up to `graceMs`), then close upstreams and the store. */
@@ -67,6 +70,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     cache,
     upstreams,
     server,
+    refreshKey: (key) => refreshKey(context, key),
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject)

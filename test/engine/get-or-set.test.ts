@@ -174,3 +174,29 @@ describe('getOrSet', () => {
     expect(await cache.get('k')).toBeUndefined()
   })
 })
+
+describe('refresh', () => {
+  it('asks the source in the background lane even when fresh, conditionally, and joins a running fetch', async () => {
+    const { cache } = cacheWithClock<string>()
+    await cache.getOrSet('k', () => 'v1', { ttl: '1h' })
+    const lanes: string[] = []
+    const r = await cache.refresh(
+      'k',
+      (ctx) => {
+        lanes.push(ctx.lane)
+        return ctx.previous?.value === 'v1' ? ctx.notModified() : 'other'
+      },
+      { ttl: '1h' },
+    )
+    expect(r.status).toBe('revalidated')
+    expect(lanes).toEqual(['background'])
+    const gate = deferred<string>()
+    const slow = vi.fn(() => gate.promise)
+    const a = cache.refresh('k', slow, { ttl: '1h' })
+    const b = cache.refresh('k', slow, { ttl: '1h' })
+    gate.resolve('v2')
+    expect((await a).value).toBe('v2')
+    expect((await b).collapsed).toBe(true)
+    expect(slow).toHaveBeenCalledTimes(1)
+  })
+})

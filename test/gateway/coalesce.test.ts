@@ -32,7 +32,9 @@ describe('gateway: one upstream call per cold key', () => {
     // simulator on the same event loop, only "nobody hangs" is asserted, and the figures are printed.
     const ingestMs = Math.max(...arrivals) - Math.min(...arrivals)
     const worst = Math.max(...waits)
-    console.log(`coalescing: 1000 requests, 1 upstream call, ingest ${ingestMs.toFixed(1)} ms, worst wait ${worst.toFixed(1)} ms`)
+    console.log(
+      `coalescing: 1000 requests, 1 upstream call, ingest ${ingestMs.toFixed(1)} ms, worst wait ${worst.toFixed(1)} ms`,
+    )
     expect(waits).toHaveLength(1000)
     expect(worst).toBeLessThan(latencyMs + 5000)
   })

@@ -67,4 +67,16 @@ describe('gateway: revalidation with the upstream', () => {
     expect(res.headers.get('x-cache-status')).toBe('MISS')
     expect(await res.text()).toContain('Changed Upstream')
   })
+
+  it('refreshKey asks the upstream again in the background lane, and refuses credential-bound keys', async () => {
+    h = await startHarness({ yaml })
+    const path = `/ftc/2025/teams/${h.sim.teamNumbers(2025)[0]}`
+    await (await h.get(path)).text()
+    const refreshed = await h.gateway.refreshKey(path)
+    expect(refreshed.kind).toBe('refreshed')
+    if (refreshed.kind === 'refreshed') expect(refreshed.result.status).toBe('revalidated')
+    expect(h.sim.calls.at(-1)!.status).toBe(304)
+    expect((await h.gateway.refreshKey(`${path}#auth=abc`)).kind).toBe('private')
+    expect((await h.gateway.refreshKey('/nowhere')).kind).toBe('no-route')
+  })
 })

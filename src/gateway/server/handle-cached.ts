@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CacheResult } from '../../engine/result.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { clientWantsRevalidation } from '../fetch/http-freshness.js'
-import { upstreamFactory } from '../fetch/upstream-factory.js'
 import { type CacheStatusParts, ttlSeconds, type XCacheStatus } from '../response/cache-status.js'
 import type { StoredResponse } from '../response/stored-response.js'
 import { writeCached } from '../response/write-cached.js'
@@ -11,7 +10,7 @@ import type { RequestTarget } from '../routing/request-target.js'
 import { normalizeQuery } from '../routing/request-target.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
-import { renderTags, upstreamTarget } from './targets.js'
+import { routeFetch } from './route-fetch.js'
 import { sendUpstreamError } from './upstream-error.js'
 
 /**
@@ -49,26 +48,8 @@ export function handleCached(
       return
     }
   }
-  const upstream = ctx.upstreams.get(config.upstream)!
-  const { path, query } = upstreamTarget(config, params, target.query, route.ignoredQuery)
-  const factory = upstreamFactory({
-    route: config,
-    upstream: upstream.config,
-    client: upstream.client,
-    path,
-    query,
-    clientHeaders: req.headers,
-    now: ctx.now,
-  })
-  const options = {
-    ttl: config.ttl ?? 0,
-    stale: config.stale,
-    staleIfError: config.staleIfError,
-    jitter: config.jitter,
-    tags: renderTags(config.tags, params),
-    forceRefresh: force,
-  }
-  ctx.cache.getOrSet(key, factory, options).then(
+  const { factory, options } = routeFetch(ctx, route, params, target.query, req.headers)
+  ctx.cache.getOrSet(key, factory, { ...options, forceRefresh: force }).then(
     (result) => {
       const at = ctx.now()
       const [xStatus, parts] = describe(result, force, key, at)
