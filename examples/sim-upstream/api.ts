@@ -45,7 +45,7 @@ export function handleApi(
         maxSeason: db.currentSeason,
         seasons: db.seasons.map((s) => s.season),
       },
-      lastModifiedMs: 0,
+      lastModifiedMs: newest(db.seasons.flatMap((s) => s.events.map((e) => e.event.modifiedAt))),
     }
   }
   const season = Number(seasonRaw)

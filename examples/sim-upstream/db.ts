@@ -6,7 +6,7 @@ import { isLive } from './model.js'
 import { createRng, type Rng, subSeed } from './prng.js'
 import type { SimChange, SimEventInfo } from './types.js'
 
-const CHANGE_LOG_SIZE = 1000
+const CHANGE_LOG_SIZE = 10_000
 const WRITABLE = ['nameFull', 'nameShort', 'robotName', 'schoolName', 'city'] as const
 type Writable = (typeof WRITABLE)[number]
 

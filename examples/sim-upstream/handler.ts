@@ -1,15 +1,11 @@
 /** The request pipeline: stats → outage mode → auth → rate limit → route → latency → answer. */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { apiError, handleApi } from './api.js'
 import type { SimDb } from './db.js'
-import { bytesBody, echoBody, MAX_BYTES } from './extras.js'
 import { checkAuth, credentialKey, type RateLimiter } from './guard.js'
-import { type Prepared, prepareJson, sendPrepared, writeBody } from './respond.js'
+import { type Prepared, sendPrepared, writeBody } from './respond.js'
+import { type Answer, BodyTooLarge, errorJson, readBody, route } from './route.js'
 import type { Runtime } from './runtime.js'
 import type { StatsCollector } from './stats.js'
-
-const BODY_LIMIT = 1024 * 1024
-const MEMO_LIMIT = 2000
 
 export interface SimCore {
   rt: Runtime
@@ -28,20 +24,6 @@ const HTML_PAGE = `<!DOCTYPE html>
 <html><head><title>Service Unavailable</title></head>
 <body><h1>We'll be back soon</h1><p>The events API is down for maintenance. Please try again later.</p></body></html>
 `
-
-type Answer =
-  | { kind: 'prepared'; p: Prepared; conditional: boolean }
-  | { kind: 'plain'; status: number; body: string; headers: OutgoingHttpHeaders }
-
-const plainJson = (status: number, value: unknown, headers: OutgoingHttpHeaders = {}): Answer => ({
-  kind: 'plain',
-  status,
-  body: value === undefined ? '' : JSON.stringify(value),
-  headers: value === undefined ? headers : { 'content-type': 'application/json; charset=utf-8', ...headers },
-})
-
-const errorJson = (status: number, code: string, message: string, headers: OutgoingHttpHeaders = {}) =>
-  plainJson(status, { errorCode: code, message, source: 'sim-upstream' }, headers)
 
 export function handleRequest(core: SimCore, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://sim.invalid')
@@ -137,84 +119,4 @@ function deliver(core: SimCore, req: IncomingMessage, res: ServerResponse, path:
   if (body.length > 0) headers['content-length'] = body.length
   res.writeHead(a.kind === 'prepared' ? a.p.status : a.status, headers)
   writeBody(res, body, opts)
-}
-
-function route(core: SimCore, method: string, url: URL, req: IncomingMessage, body: string): Answer {
-  const verb = method === 'HEAD' ? 'GET' : method
-  const readOnly = verb === 'GET'
-  const path = url.pathname
-  if (path === '/echo' || path.startsWith('/echo/')) {
-    const value = echoBody(method, url, req.headers, body, {
-      address: req.socket.remoteAddress,
-      port: req.socket.remotePort,
-    })
-    return { kind: 'prepared', p: prepareJson(200, value, undefined, ['echo']), conditional: readOnly }
-  }
-  const segments = safeSegments(path)
-  if (!segments) return errorJson(400, 'BAD_REQUEST', 'Malformed path')
-  if (segments[0] === 'bytes' && segments.length === 2) {
-    const n = Number(segments[1])
-    if (!Number.isInteger(n) || n < 0 || n > MAX_BYTES) {
-      return errorJson(400, 'BAD_REQUEST', `n must be an integer in [0, ${MAX_BYTES}]`)
-    }
-    if (!readOnly) return errorJson(405, 'METHOD_NOT_ALLOWED', 'Method not allowed')
-    return { kind: 'prepared', p: bytesBody(n), conditional: true }
-  }
-  if (segments[0] !== 'v2.0') return errorJson(404, 'NOT_FOUND', `No route for ${path}`)
-  if (readOnly) {
-    const memo = core.memo
-    if (memo.generation !== core.db.generation || memo.map.size > MEMO_LIMIT) {
-      memo.map.clear()
-      memo.generation = core.db.generation
-    }
-    const memoKey = `${path}${url.search}`
-    const hit = memo.map.get(memoKey)
-    if (hit) return { kind: 'prepared', p: hit, conditional: true }
-    const r = handleApi(core.db, verb, segments, url.searchParams, undefined)
-    const p = prepareJson(r.status, r.body, r.lastModifiedMs, r.tags)
-    if (p.status === 200) memo.map.set(memoKey, p)
-    return { kind: 'prepared', p, conditional: true }
-  }
-  let parsed: unknown
-  if (body.length > 0) {
-    try {
-      parsed = JSON.parse(body)
-    } catch {
-      return plainJson(400, apiError(400, 'Body is not valid JSON').body)
-    }
-  }
-  const r = handleApi(core.db, verb, segments, url.searchParams, parsed)
-  return plainJson(r.status, r.body)
-}
-
-function safeSegments(path: string): string[] | null {
-  try {
-    return path
-      .split('/')
-      .filter((s) => s.length > 0)
-      .map((s) => decodeURIComponent(s))
-  } catch {
-    return null
-  }
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > BODY_LIMIT) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(new BodyTooLarge())
-        return
-      }
-      chunks.push(c)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }

@@ -1,10 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 /** The simulated upstream's lifecycle: listener, modes (incl. re-listening on the same port), timers. */
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { type ControlTarget, handleControl } from './control.js'
 import { SimDb } from './db.js'
 import { RateLimiter } from './guard.js'
 import { handleRequest, type SimCore } from './handler.js'
+import { Listener } from './listener.js'
 import { applySettings, describeRuntime, type Runtime, runtimeFrom, validateSettings } from './runtime.js'
 import { StatsCollector } from './stats.js'
 import type {
@@ -19,10 +19,8 @@ import type {
 } from './types.js'
 
 export class Sim implements ControlTarget {
-  port: number
-  private readonly host: string
   private readonly core: SimCore
-  private server: Server | undefined
+  private readonly listener: Listener
   private readonly timers = new Set<NodeJS.Timeout>()
   private changeTimer: NodeJS.Timeout | undefined
   private revertTimer: NodeJS.Timeout | undefined
@@ -30,8 +28,6 @@ export class Sim implements ControlTarget {
   private closed = false
 
   constructor(options: SimOptions) {
-    this.port = options.port ?? 0
-    this.host = options.host ?? '127.0.0.1'
     const now = options.now ?? Date.now
     const rt: Runtime = runtimeFrom(options)
     const db = new SimDb(
@@ -55,10 +51,16 @@ export class Sim implements ControlTarget {
         handleControl(this, req, res, url).catch(() => res.destroy())
       },
     }
+    const handler = (req: IncomingMessage, res: ServerResponse) => handleRequest(this.core, req, res)
+    this.listener = new Listener(options.port ?? 0, options.host ?? '127.0.0.1', handler)
   }
 
+  get port(): number {
+    return this.listener.port
+  }
   get url(): string {
-    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`
+    const host = this.listener.host
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`
   }
   get apiUrl(): string {
     return `${this.url}/v2.0`
@@ -74,9 +76,9 @@ export class Sim implements ControlTarget {
   }
 
   async start(): Promise<void> {
-    await this.listen()
+    await this.listener.open()
     this.restartChangeTimer()
-    if (this.core.rt.mode === 'down-refuse') await this.closeListener()
+    if (this.core.rt.mode === 'down-refuse') await this.listener.close()
   }
 
   set(settings: SimSettings): Promise<void> {
@@ -98,14 +100,23 @@ export class Sim implements ControlTarget {
     clearTimeout(this.revertTimer)
     this.revertTimer = undefined
     rt.mode = s.mode
-    if (s.mode === 'down-refuse') await this.closeListener()
-    else if (!this.server) await this.listen()
+    if (s.mode === 'down-refuse') await this.listener.close()
+    else await this.listener.open()
     if (s.revertAfterMs !== undefined && s.mode !== 'up') {
       this.revertTimer = setTimeout(() => {
         this.set({ mode: 'up' }).catch(() => {})
       }, s.revertAfterMs)
-      this.revertTimer.unref()
     }
+  }
+
+  changesSince(sinceMs: number, filter: { season?: number; event?: string } = {}): SimChange[] {
+    const event = filter.event?.toUpperCase()
+    return this.core.db.changes.filter(
+      (c) =>
+        c.at > sinceMs &&
+        (filter.season === undefined || c.season === filter.season) &&
+        (event === undefined || c.event === event),
+    )
   }
 
   tick(): SimTickResult {
@@ -143,7 +154,7 @@ export class Sim implements ControlTarget {
     return {
       url: this.url,
       apiUrl: this.apiUrl,
-      listening: this.server !== undefined,
+      listening: this.listener.listening,
       ...describeRuntime(this.core.rt),
       currentSeason: this.core.db.currentSeason,
       events: this.events(),
@@ -158,7 +169,7 @@ export class Sim implements ControlTarget {
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     await this.queue
-    await this.closeListener()
+    await this.listener.close()
   }
 
   private schedule(fn: () => void, ms: number): void {
@@ -178,39 +189,6 @@ export class Sim implements ControlTarget {
       this.changeTimer = setInterval(() => this.tick(), every)
       this.changeTimer.unref()
     }
-  }
-
-  /** Listen on this.port (0 the first time → a free port; afterwards the same port again). */
-  private async listen(): Promise<void> {
-    const server = createServer((req, res) => handleRequest(this.core, req, res))
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject)
-          server.listen(this.port, this.host, () => {
-            server.off('error', reject)
-            resolve()
-          })
-        })
-        break
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code !== 'EADDRINUSE' || attempt >= 20 || this.port === 0) throw err
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    }
-    this.port = (server.address() as AddressInfo).port
-    this.server = server
-  }
-
-  private closeListener(): Promise<void> {
-    const server = this.server
-    this.server = undefined
-    if (!server) return Promise.resolve()
-    return new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    })
   }
 }
 

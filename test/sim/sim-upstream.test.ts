@@ -111,6 +111,9 @@ describe('sim-upstream: data and HTTP caching', () => {
     expect(Date.parse(now.modifiedAt)).toBeGreaterThan(Date.parse(was.modifiedAt))
     expect(now.version).toBe(was.version + 1)
     expect(now.modifiedAt).toBe(new Date(m.at).toISOString())
+    // The body served before the tick became stale at the first change after its newest modifiedAt.
+    const newestBefore = Math.max(...before.map((x) => Date.parse(x.modifiedAt)))
+    expect(sim.changesSince(newestBefore, { season: 2025, event: code })[0]?.at).toBe(m.at)
   })
 
   it('sends Cache-Control and Surrogate-Key when asked, and gzip when enabled', async () => {
