@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CisternConfig, UpstreamConfig } from '../../config/types.js'
+import type { CisternConfig, RouteConfig, UpstreamConfig } from '../../config/types.js'
 import type { Cache } from '../../engine/cache.js'
 import type { UpstreamClient } from '../../upstream/client/client.js'
 import type { StoredResponse } from '../response/stored-response.js'
@@ -20,6 +20,11 @@ export interface GatewayContext {
   now: () => number
   /** Hears every served request: route name, X-Cache-Status, duration. Feeds stats and metrics. */
   onServed?: (route: string, status: string, durationMs: number) => void
+  /**
+   * Hears every successful read of a cached route that has a `refresh` policy: the key and its route.
+   * The refresh scheduler enrolls keys here and keeps `while: hot` alive; it must stay O(1).
+   */
+  onRead?: (key: string, route: RouteConfig) => void
   /** Asked in order before routing; see ExtraHandler. */
   extraHandlers: ExtraHandler[]
 }

@@ -45,6 +45,7 @@ export function handleCached(
         key,
       })
       ctx.onServed?.(config.name, 'HIT', ctx.now() - started)
+      if (config.refresh) ctx.onRead?.(key, config)
       return
     }
   }
@@ -55,6 +56,7 @@ export function handleCached(
       const [xStatus, parts] = describe(result, force, key, at)
       writeCached(req, res, result.value, result.entry, at, xStatus, parts)
       ctx.onServed?.(config.name, xStatus, at - started)
+      if (config.refresh && result.stored) ctx.onRead?.(key, config)
     },
     (error: unknown) => {
       sendUpstreamError(res, error, { outcome: 'uri-miss', key })
