@@ -1,0 +1,38 @@
+/**
+ * cistern in front of the simulated upstream's /bytes/:n, for bench/gateway.ts. Started as its own
+ * process; warms each size given on the command line, then prints one JSON line {url, simUrl}.
+ * `--latency MS` sets the upstream latency (the coalescing run uses it).
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startSimUpstream } from '../../examples/sim-upstream/index.js'
+import { startCistern } from '../../src/app/cistern.js'
+import { parseConfig } from '../../src/config/index.js'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { latency: { type: 'string' } },
+})
+const sim = await startSimUpstream({ changeEveryMs: false, latencyMs: Number(values.latency ?? 0) })
+const dir = mkdtempSync(join(tmpdir(), 'cistern-bench-'))
+const yaml = `
+listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+store: { kind: sqlite, path: ${JSON.stringify(join(dir, 'cache.db'))}, memory: 256MB }
+upstreams:
+  sim: { url: ${JSON.stringify(sim.url)}, timeout: 10s }
+routes:
+  - path: /bytes/:n
+    upstream: sim
+    to: /bytes/:n
+    ttl: 1h
+  - path: /cold/:id
+    upstream: sim
+    to: /bytes/1024?id=:id
+    ttl: 1h
+`
+const cistern = await startCistern(parseConfig(yaml, join(dir, 'bench.yaml'), {}))
+for (const n of positionals) await (await fetch(`${cistern.url}/bytes/${n}`)).arrayBuffer()
+console.log(JSON.stringify({ url: cistern.url, simUrl: sim.url }))
