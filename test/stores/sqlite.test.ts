@@ -54,6 +54,14 @@ describe('sqlite store specifics', () => {
     await store.close()
   })
 
+  it("works in memory for ':memory:'", async () => {
+    const store = sqliteStore({ path: ':memory:' })
+    await store.set(makeEntry('k', { tags: ['t'] }))
+    expect(await store.invalidate({ tag: 't' }, { soft: true, now: Date.now() })).toBe(1)
+    expect((await store.get('k'))?.key).toBe('k')
+    await store.close()
+  })
+
   it('refuses a directory with E_STORE_OPEN naming the path', async () => {
     const error = await openError(dir)
     expect(error.code).toBe('E_STORE_OPEN')

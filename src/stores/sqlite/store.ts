@@ -4,8 +4,8 @@ import Database from 'better-sqlite3'
 import type { Entry } from '../../engine/entry.js'
 import { type ErrorCode, StoreError } from '../../util/errors.js'
 import type { InvalidateOptions, ListPage, ListQuery, Selector, Store, StoreStats } from '../store.js'
-import { compareKeys, decodeCursor, encodeCursor, prefixRange } from './range.js'
-import { type EntryRow, type InfoRow, toEntry, toInfo, toParams } from './rows.js'
+import { invalidateRows, listPage, sweepExpired, writeEntry } from './operations.js'
+import { type EntryRow, toEntry } from './rows.js'
 import { prepareDatabase } from './schema.js'
 import { prepareStatements, type Statements } from './statements.js'
 
@@ -32,7 +32,6 @@ export interface SqliteStore extends Store {
 
 const NAME = 'sqlite'
 const DEFAULTS = { busyTimeoutMs: 2000, sweepIntervalMs: 60_000, sweepBatch: 500 }
-const MAX_PAGE = 1000
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 /**
@@ -66,9 +65,11 @@ class SqliteStoreImpl implements SqliteStore {
     this.onSweepError = options.onSweepError
     this.db = openDatabase(options.path, options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs)
     this.stmts = prepareStatements(this.db)
-    this.setTx = this.db.transaction((entry: Entry) => this.writeEntry(entry))
+    // The entry row and its tag rows change in one transaction, so neither a reader nor a crash
+    // ever sees new tags on an old value or the reverse.
+    this.setTx = this.db.transaction((entry: Entry) => writeEntry(this.stmts, entry))
     this.invalidateTx = this.db.transaction((selector: Selector, options: InvalidateOptions) =>
-      this.invalidateRows(selector, options),
+      invalidateRows(this.stmts, selector, options),
     )
     const interval = options.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs
     if (interval > 0) {
@@ -101,7 +102,7 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   list(query: ListQuery): Promise<ListPage> {
-    return this.run('list', () => this.listPage(query))
+    return this.run('list', () => listPage(this.stmts, query, Date.now()))
   }
 
   stats(): Promise<StoreStats> {
@@ -109,7 +110,7 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   sweep(now: number, limit: number): Promise<number> {
-    return this.run('sweep', () => this.sweepOnce(now, limit))
+    return this.run('sweep', () => sweepExpired(this.stmts, now, limit))
   }
 
   close(): Promise<void> {
@@ -135,82 +136,11 @@ class SqliteStoreImpl implements SqliteStore {
     }
   }
 
-  // The entry row and its tag rows change in one transaction, so neither a reader nor a crash ever
-  // sees new tags on an old value or the reverse.
-  private writeEntry(entry: Entry): void {
-    this.stmts.deleteTagsOf.run(entry.key)
-    this.stmts.upsert.run(toParams(entry))
-    for (const tag of entry.tags) this.stmts.insertTag.run(tag, entry.key)
-  }
-
-  private invalidateRows(selector: Selector, { soft, now }: InvalidateOptions): number {
-    const s = this.stmts
-    if ('key' in selector || 'keys' in selector) {
-      const keys = 'key' in selector ? [selector.key] : new Set(selector.keys)
-      let count = 0
-      for (const key of keys) {
-        if (soft) count += s.softKey.run({ key, now }).changes
-        else {
-          const row = s.deleteKey.get(key) as { expires_at: number } | undefined
-          if (row !== undefined && row.expires_at > now) count++
-        }
-      }
-      return count
-    }
-    if ('tag' in selector) {
-      const params = { tag: selector.tag, now }
-      if (soft) return s.softTag.run(params).changes
-      const { n } = s.countTag.get(params) as { n: number }
-      s.deleteTag.run({ tag: selector.tag })
-      return n
-    }
-    const range = prefixRange(selector.prefix)
-    if (soft) return s.softRange.run({ ...range, now }).changes
-    const { n } = s.countRange.get({ ...range, now }) as { n: number }
-    s.deleteRange.run(range)
-    return n
-  }
-
-  private listPage(query: ListQuery): ListPage {
-    const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(query.limit) || 1))
-    const range = prefixRange(query.prefix ?? '')
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
-    // A cursor below the prefix (from some other listing) must not widen the range.
-    const resume = after !== undefined && compareKeys(after, range.lower) >= 0
-    const s = this.stmts
-    const statement =
-      query.tag === undefined
-        ? resume
-          ? s.listAfter
-          : s.listFirst
-        : resume
-          ? s.listTagAfter
-          : s.listTagFirst
-    const params: Record<string, unknown> = {
-      lower: resume ? after : range.lower,
-      upper: range.upper,
-      now: Date.now(),
-      // One row more than the page tells whether another page follows without a count.
-      limit: limit + 1,
-    }
-    if (query.tag !== undefined) params.tag = query.tag
-    const rows = statement.all(params) as InfoRow[]
-    const more = rows.length > limit
-    if (more) rows.length = limit
-    const items = rows.map(toInfo)
-    return more ? { items, cursor: encodeCursor(items[items.length - 1]!.key) } : { items }
-  }
-
-  private sweepOnce(now: number, limit: number): number {
-    if (!(limit > 0)) return 0
-    return this.stmts.sweep.run(now, Math.floor(limit)).changes
-  }
-
   /** One bounded batch per turn of the event loop until a batch comes back short. */
   private backgroundSweep(): void {
     if (this.closed) return
     try {
-      if (this.sweepOnce(Date.now(), this.sweepBatch) < this.sweepBatch) return
+      if (sweepExpired(this.stmts, Date.now(), this.sweepBatch) < this.sweepBatch) return
       setImmediate(() => this.backgroundSweep()).unref()
     } catch (error) {
       this.onSweepError?.(storeError('sweep', error))
@@ -235,7 +165,9 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
 }
 
 function storeError(operation: string, error: unknown): StoreError {
+  // SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, ...) mean busy_timeout ran out.
+  const sqliteCode = (error as { code?: unknown } | null)?.code
   const code: ErrorCode =
-    (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY' ? 'E_STORE_TIMEOUT' : 'E_STORE'
+    typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_BUSY') ? 'E_STORE_TIMEOUT' : 'E_STORE'
   return new StoreError(NAME, operation, error, code)
 }
