@@ -51,7 +51,7 @@ export class MemoryTier<T> {
       'key' in selector
         ? [selector.key]
         : 'keys' in selector
-          ? selector.keys
+          ? [...new Set(selector.keys)]
           : 'tag' in selector
             ? lru.keysWithTag(selector.tag)
             : lru.keysWithPrefix(selector.prefix)

@@ -1,4 +1,4 @@
-import { type Entry, entryInfo } from '../../engine/entry.js'
+import { type Entry, type EntryInfo, entryInfo } from '../../engine/entry.js'
 import { isExpired } from '../../engine/policy/freshness.js'
 import { softPurge } from '../../engine/policy/soft-purge.js'
 import { CisternError } from '../../util/errors.js'
@@ -74,6 +74,11 @@ class MemoryStore implements Store {
     for (const key of this.#select(selector)) {
       const stored = this.#lru.peek(key)
       if (!stored) continue
+      // An expired entry is already gone as far as readers know: drop it, do not count or revive it.
+      if (isExpired(stored.entry, options.now)) {
+        this.#lru.delete(key)
+        continue
+      }
       count++
       if (!options.soft) this.#lru.delete(key)
       else {
@@ -87,23 +92,29 @@ class MemoryStore implements Store {
   async list(query: ListQuery): Promise<ListPage> {
     this.#open()
     const limit = Math.max(1, Math.min(query.limit, 1000))
-    let keys: string[]
-    if (query.tag !== undefined) {
-      const prefix = query.prefix ?? ''
-      keys = this.#lru
-        .keysWithTag(query.tag)
-        .filter((key) => key.startsWith(prefix) && (query.cursor === undefined || key > query.cursor))
-        .sort()
-        .slice(0, limit + 1)
-    } else {
-      keys = this.#lru.keysWithPrefix(query.prefix ?? '', limit + 1, query.cursor)
+    const now = Date.now()
+    const prefix = query.prefix ?? ''
+    const items: EntryInfo[] = []
+    let after = query.cursor
+    // Pages skip expired entries, so read key batches until the page is full or the keys run out.
+    for (;;) {
+      const keys =
+        query.tag !== undefined
+          ? this.#lru
+              .keysWithTag(query.tag)
+              .filter((key) => key.startsWith(prefix) && (after === undefined || key > after))
+              .sort()
+              .slice(0, limit + 1)
+          : this.#lru.keysWithPrefix(prefix, limit + 1, after)
+      for (const key of keys) {
+        const stored = this.#lru.peek(key)
+        if (!stored || isExpired(stored.entry, now)) continue
+        if (items.length === limit) return { items, cursor: items[items.length - 1]!.key }
+        items.push(entryInfo(stored.entry))
+      }
+      if (keys.length <= limit) return { items }
+      after = keys[keys.length - 1]
     }
-    const page = keys.slice(0, limit)
-    const items = page.flatMap((key) => {
-      const stored = this.#lru.peek(key)
-      return stored ? [entryInfo(stored.entry)] : []
-    })
-    return keys.length > limit ? { items, cursor: page[page.length - 1] } : { items }
   }
 
   async stats(): Promise<StoreStats> {
@@ -138,7 +149,7 @@ class MemoryStore implements Store {
 
   #select(selector: Selector): string[] {
     if ('key' in selector) return [selector.key]
-    if ('keys' in selector) return selector.keys
+    if ('keys' in selector) return [...new Set(selector.keys)]
     if ('tag' in selector) return this.#lru.keysWithTag(selector.tag)
     return this.#lru.keysWithPrefix(selector.prefix)
   }
