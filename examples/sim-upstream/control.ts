@@ -157,3 +157,12 @@ export async function handleControl(sim: ControlTarget, req: IncomingMessage, re
     return send(res, 400, { error: err instanceof Error ? err.message : String(err) })
   }
 }
+
+/** The handler of a control-only listener: /_sim/… as on the main port, 404 for anything else. */
+export function controlOnly(control: (req: IncomingMessage, res: ServerResponse, url: URL) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://sim.invalid')
+    if (url.pathname === '/_sim' || url.pathname.startsWith('/_sim/')) control(req, res, url)
+    else send(res, 404, { error: 'control port: only /_sim/… is served here' })
+  }
+}

@@ -41,6 +41,22 @@ export class SimDb {
     return this.season(season)?.events.find((e) => e.event.code === upper)
   }
 
+  teamNumbers(season?: number): number[] {
+    const s = this.season(season ?? this.currentSeason)
+    return s ? [...s.teams.keys()].sort((a, b) => a - b) : []
+  }
+
+  /** Changes after sinceMs, optionally for one season and/or event. */
+  changesSince(sinceMs: number, filter: { season?: number; event?: string }): SimChange[] {
+    const event = filter.event?.toUpperCase()
+    return this.changes.filter(
+      (c) =>
+        c.at > sinceMs &&
+        (filter.season === undefined || c.season === filter.season) &&
+        (event === undefined || c.event === event),
+    )
+  }
+
   tick(): SimChange[] {
     const changes = tickAll(this.seasons, {
       rng: this.rng,

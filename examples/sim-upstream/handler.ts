@@ -1,11 +1,12 @@
 /** The request pipeline: stats → outage mode → auth → rate limit → route → latency → answer. */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { SimDb } from './db.js'
-import { checkAuth, credentialKey, type RateLimiter } from './guard.js'
+import { SimDb } from './db.js'
+import { checkAuth, credentialKey, RateLimiter } from './guard.js'
+import type { SimOptions } from './options.js'
 import { type Prepared, sendPrepared, writeBody } from './respond.js'
 import { type Answer, BodyTooLarge, errorJson, readBody, route } from './route.js'
-import type { Runtime } from './runtime.js'
-import type { StatsCollector } from './stats.js'
+import { type Runtime, runtimeFrom } from './runtime.js'
+import { StatsCollector } from './stats.js'
 
 export interface SimCore {
   rt: Runtime
@@ -24,6 +25,28 @@ const HTML_PAGE = `<!DOCTYPE html>
 <html><head><title>Service Unavailable</title></head>
 <body><h1>We'll be back soon</h1><p>The events API is down for maintenance. Please try again later.</p></body></html>
 `
+
+export function createCore(options: SimOptions, hooks: Pick<SimCore, 'schedule' | 'control'>): SimCore {
+  const now = options.now ?? Date.now
+  const db = new SimDb(
+    {
+      seed: options.seed ?? 2025,
+      seasons: options.seasons ?? [2024, 2025],
+      teamsPerSeason: options.teamsPerSeason ?? 48,
+    },
+    now,
+    Math.max(1, options.newMatchEveryTicks ?? 3),
+  )
+  return {
+    rt: runtimeFrom(options),
+    db,
+    stats: new StatsCollector(Math.max(1, options.callLogSize ?? 500)),
+    limiter: new RateLimiter(),
+    memo: { generation: -1, map: new Map() },
+    now,
+    ...hooks,
+  }
+}
 
 export function handleRequest(core: SimCore, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://sim.invalid')

@@ -11,6 +11,10 @@ export class Listener {
     private readonly handler: (req: IncomingMessage, res: ServerResponse) => void,
   ) {}
 
+  get url(): string {
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`
+  }
+
   get listening(): boolean {
     return this.server !== undefined
   }

@@ -11,6 +11,7 @@ import { SIM_MODES, type SimMode, type SimOptions, startSimUpstream } from './in
 const USAGE = `Usage: main.js [options]
   --port N             port on 127.0.0.1 (default 9000; 0 = random)
   --host H             listen host (default 127.0.0.1)
+  --control-port N     also serve /_sim/ on this port, reachable even in down-refuse (0 = random)
   --latency MS         fixed latency per answer (default 0)
   --jitter MS          extra random latency in [0, MS)
   --change-every MS    live score changes every MS (default 5000; 0 = only POST /_sim/tick)
@@ -43,6 +44,7 @@ function optionsFrom(argv: string[]): { options: SimOptions; json: boolean } | n
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
+      'control-port': { type: 'string' },
       latency: { type: 'string' },
       jitter: { type: 'string' },
       'change-every': { type: 'string' },
@@ -76,6 +78,7 @@ function optionsFrom(argv: string[]): { options: SimOptions; json: boolean } | n
   const options: SimOptions = {
     port: num('port', v.port) ?? 9000,
     host: v.host,
+    controlPort: num('control-port', v['control-port']),
     latencyMs: num('latency', v.latency),
     jitterMs: num('jitter', v.jitter),
     changeEveryMs: num('change-every', v['change-every']),
@@ -113,16 +116,19 @@ async function main(): Promise<void> {
     return
   }
   const sim = await startSimUpstream(parsed.options)
-  if (parsed.json) console.log(JSON.stringify({ url: sim.url, apiUrl: sim.apiUrl, port: sim.port }))
-  else {
+  const c = sim.controlUrl
+  if (parsed.json) {
+    console.log(JSON.stringify({ url: sim.url, apiUrl: sim.apiUrl, port: sim.port, controlUrl: c }))
+  } else {
     const live = sim.liveEvents()[0]
     console.log(`sim-upstream listening on ${sim.url}`)
     console.log(`  API base       ${sim.apiUrl}`)
     console.log(`  events         curl ${sim.apiUrl}/2025/events`)
     if (live) console.log(`  live matches   curl ${sim.apiUrl}/${live.season}/matches/${live.code}`)
-    console.log(`  outage         curl -X POST '${sim.url}/_sim/mode?mode=503'   (then mode=up)`)
-    console.log(`  refuse 10 s    curl -X POST '${sim.url}/_sim/mode?mode=down-refuse&seconds=10'`)
-    console.log(`  stats          curl ${sim.url}/_sim/stats     help: curl ${sim.url}/_sim`)
+    console.log(`  outage         curl -X POST '${c}/_sim/mode?mode=503'   (then mode=up)`)
+    const refuse = c === sim.url ? 'down-refuse&seconds=10' : 'down-refuse'
+    console.log(`  refuse         curl -X POST '${c}/_sim/mode?mode=${refuse}'`)
+    console.log(`  stats          curl ${c}/_sim/stats     help: curl ${c}/_sim`)
     if (process.stdin.isTTY)
       console.log(`  stdin          type a mode (${SIM_MODES.join(', ')}), "tick" or "stats"`)
   }

@@ -61,6 +61,11 @@ export interface SimAuth {
 export interface SimOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number
+  /**
+   * Also serve the control API (/_sim/…) on its own port (0 = random), which stays up in 'down-refuse'
+   * so that a curl user can bring the upstream back. Default: control API on the main port only.
+   */
+  controlPort?: number
   /** Listen host, default 127.0.0.1. */
   host?: string
   /** PRNG seed for the generated data (default 2025). */

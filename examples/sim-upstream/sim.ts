@@ -1,12 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 /** The simulated upstream's lifecycle: listener, modes (incl. re-listening on the same port), timers. */
-import { type ControlTarget, handleControl } from './control.js'
-import { SimDb } from './db.js'
-import { RateLimiter } from './guard.js'
-import { handleRequest, type SimCore } from './handler.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type ControlTarget, controlOnly, handleControl } from './control.js'
+import { createCore, handleRequest, type SimCore } from './handler.js'
 import { Listener } from './listener.js'
-import { applySettings, describeRuntime, type Runtime, runtimeFrom, validateSettings } from './runtime.js'
-import { StatsCollector } from './stats.js'
+import { applySettings, describeRuntime, validateSettings } from './runtime.js'
 import type {
   SimCall,
   SimChange,
@@ -21,6 +18,7 @@ import type {
 export class Sim implements ControlTarget {
   private readonly core: SimCore
   private readonly listener: Listener
+  private readonly controlListener: Listener | undefined
   private readonly timers = new Set<NodeJS.Timeout>()
   private changeTimer: NodeJS.Timeout | undefined
   private revertTimer: NodeJS.Timeout | undefined
@@ -28,39 +26,28 @@ export class Sim implements ControlTarget {
   private closed = false
 
   constructor(options: SimOptions) {
-    const now = options.now ?? Date.now
-    const rt: Runtime = runtimeFrom(options)
-    const db = new SimDb(
-      {
-        seed: options.seed ?? 2025,
-        seasons: options.seasons ?? [2024, 2025],
-        teamsPerSeason: options.teamsPerSeason ?? 48,
-      },
-      now,
-      Math.max(1, options.newMatchEveryTicks ?? 3),
-    )
-    this.core = {
-      rt,
-      db,
-      stats: new StatsCollector(Math.max(1, options.callLogSize ?? 500)),
-      limiter: new RateLimiter(),
-      memo: { generation: -1, map: new Map() },
-      now,
+    this.core = createCore(options, {
       schedule: (fn, ms) => this.schedule(fn, ms),
       control: (req, res, url) => {
         handleControl(this, req, res, url).catch(() => res.destroy())
       },
-    }
+    })
     const handler = (req: IncomingMessage, res: ServerResponse) => handleRequest(this.core, req, res)
-    this.listener = new Listener(options.port ?? 0, options.host ?? '127.0.0.1', handler)
+    const host = options.host ?? '127.0.0.1'
+    this.listener = new Listener(options.port ?? 0, host, handler)
+    if (options.controlPort !== undefined) {
+      this.controlListener = new Listener(options.controlPort, host, controlOnly(this.core.control))
+    }
   }
 
   get port(): number {
     return this.listener.port
   }
   get url(): string {
-    const host = this.listener.host
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`
+    return this.listener.url
+  }
+  get controlUrl(): string {
+    return (this.controlListener ?? this.listener).url
   }
   get apiUrl(): string {
     return `${this.url}/v2.0`
@@ -77,6 +64,7 @@ export class Sim implements ControlTarget {
 
   async start(): Promise<void> {
     await this.listener.open()
+    await this.controlListener?.open()
     this.restartChangeTimer()
     if (this.core.rt.mode === 'down-refuse') await this.listener.close()
   }
@@ -99,9 +87,14 @@ export class Sim implements ControlTarget {
     if (s.mode === undefined) return
     clearTimeout(this.revertTimer)
     this.revertTimer = undefined
-    rt.mode = s.mode
-    if (s.mode === 'down-refuse') await this.listener.close()
-    else await this.listener.open()
+    // `mode` reads as the new one only once the listener matches it.
+    if (s.mode === 'down-refuse') {
+      rt.mode = s.mode
+      await this.listener.close()
+    } else {
+      await this.listener.open()
+      rt.mode = s.mode
+    }
     if (s.revertAfterMs !== undefined && s.mode !== 'up') {
       this.revertTimer = setTimeout(() => {
         this.set({ mode: 'up' }).catch(() => {})
@@ -110,13 +103,7 @@ export class Sim implements ControlTarget {
   }
 
   changesSince(sinceMs: number, filter: { season?: number; event?: string } = {}): SimChange[] {
-    const event = filter.event?.toUpperCase()
-    return this.core.db.changes.filter(
-      (c) =>
-        c.at > sinceMs &&
-        (filter.season === undefined || c.season === filter.season) &&
-        (event === undefined || c.event === event),
-    )
+    return this.core.db.changesSince(sinceMs, filter)
   }
 
   tick(): SimTickResult {
@@ -142,8 +129,7 @@ export class Sim implements ControlTarget {
   }
 
   teamNumbers(season?: number): number[] {
-    const s = this.core.db.season(season ?? this.core.db.currentSeason)
-    return s ? [...s.teams.keys()].sort((a, b) => a - b) : []
+    return this.core.db.teamNumbers(season)
   }
 
   lockKey(key: string, seconds: number): void {
@@ -154,6 +140,7 @@ export class Sim implements ControlTarget {
     return {
       url: this.url,
       apiUrl: this.apiUrl,
+      controlUrl: this.controlUrl,
       listening: this.listener.listening,
       ...describeRuntime(this.core.rt),
       currentSeason: this.core.db.currentSeason,
@@ -169,7 +156,7 @@ export class Sim implements ControlTarget {
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     await this.queue
-    await this.listener.close()
+    await Promise.all([this.listener.close(), this.controlListener?.close()])
   }
 
   private schedule(fn: () => void, ms: number): void {
@@ -194,6 +181,11 @@ export class Sim implements ControlTarget {
 
 export async function startSimUpstream(options: SimOptions = {}): Promise<Sim> {
   const sim = new Sim(options)
-  await sim.start()
+  try {
+    await sim.start()
+  } catch (err) {
+    await sim.close()
+    throw err
+  }
   return sim
 }

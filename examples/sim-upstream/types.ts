@@ -73,6 +73,8 @@ export interface SimUpstream {
   /** url + '/v2.0' — the API base an upstream config points at. */
   readonly apiUrl: string
   readonly port: number
+  /** Where the control API stays reachable in every mode: the control port's URL if one was asked for, else url. */
+  readonly controlUrl: string
   readonly mode: SimMode
   /** The last `callLogSize` requests, oldest first (control API excluded). */
   readonly calls: readonly SimCall[]

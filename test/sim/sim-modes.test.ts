@@ -41,6 +41,20 @@ describe('sim-upstream: outage modes, latency, control API, close', () => {
     expect((await get(sim, PATH)).status).toBe(200)
   })
 
+  it('a separate control port stays reachable while down-refuse', async () => {
+    sim = await startSimUpstream({ changeEveryMs: false, controlPort: 0 })
+    expect(sim.controlUrl).not.toBe(sim.url)
+    const control = (q: string) =>
+      fetch(`${sim!.controlUrl}/_sim/mode?${q}`, { method: 'POST', signal: AbortSignal.timeout(2000) })
+    expect((await control('mode=down-refuse')).status).toBe(200)
+    for (let i = 0; i < 40 && sim.mode !== 'down-refuse'; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(await failureOf(get(sim, PATH))).toBe('ECONNREFUSED')
+    expect((await control('mode=up')).status).toBe(200)
+    for (let i = 0; i < 40 && sim.mode !== 'up'; i++) await new Promise((r) => setTimeout(r, 10))
+    expect((await get(sim, PATH)).status).toBe(200)
+    expect((await fetch(`${sim.controlUrl}/v2.0`, { signal: AbortSignal.timeout(2000) })).status).toBe(404)
+  })
+
   it('reset destroys sockets; hang never answers; slow trickles the body; all recover', async () => {
     sim = await startSimUpstream({ changeEveryMs: false, slowMs: 300 })
     await sim.set({ mode: 'reset' })
