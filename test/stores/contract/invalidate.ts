@@ -15,7 +15,10 @@ import {
   sorted,
 } from './support.js'
 
-/** One selector of each kind, each matching exactly the keys 'sel:a' and 'sel:b'. */
+/**
+ * One selector of each kind. All match 'sel:a' and 'sel:b' except `key`, which matches 'sel:a' only;
+ * `keys` also names a missing key and names 'sel:a' twice, which must still count once.
+ */
 const SELECTORS: [string, Selector][] = [
   ['key', { key: 'sel:a' }],
   ['keys', { keys: ['sel:a', 'sel:b', 'sel:missing', 'sel:a'] }],
@@ -65,7 +68,12 @@ const TRICKY_PREFIXES = [
   '\uFFFF',
   '\uFFFE',
   '\u{1F3FF}',
-].concat(['\u{10FFFF}', '日本', '日本:', '\uE000', 'zzz'])
+  '\u{10FFFF}',
+  '日本',
+  '日本:',
+  '\uE000',
+  'zzz',
+]
 
 export function describeInvalidation(ctx: ContractContext): void {
   describe('invalidate', () => {
