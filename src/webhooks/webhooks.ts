@@ -1,0 +1,185 @@
+import { pino } from 'pino'
+import type { CisternConfig, WebhookConfig } from '../config/types.js'
+import type { ExtraHandler } from '../gateway/server/context.js'
+import { CisternError } from '../util/errors.js'
+import { type Invalidator, outcomeOf, runActions, softInvalidationRefresher } from './actions.js'
+import { type WebhookCounterName, WebhookCounters } from './counters.js'
+import { createWebhookHandler } from './handler.js'
+import { type Accepted, Receiver } from './receive.js'
+import type { Reply } from './respond.js'
+import type { EventStore } from './store/event-store.js'
+import { openEventStore } from './store/index.js'
+import type { ActionResult, RefreshRequester, WebhookEvents, WebhookLogger } from './types.js'
+import { createVerifier } from './verify/index.js'
+import type { HeaderMap, Verifier } from './verify/verifier.js'
+
+export interface WebhooksDeps {
+  /** Where `invalidate` actions go (the gateway's cache). */
+  cache: Invalidator
+  /** Where `refresh` actions go; default: softInvalidationRefresher(cache). */
+  refresher?: RefreshRequester
+  now?: () => number
+  /** Default: pino at config.log.level. */
+  logger?: WebhookLogger
+  /** Use this event log instead of the one the config implies. */
+  store?: EventStore
+  /** Hears every counter increment (the admin recorder's webhookEvent). */
+  onCount?: (webhook: string, name: WebhookCounterName) => void
+  /** How often old events are pruned; default 60 s. */
+  pruneIntervalMs?: number
+}
+
+export interface Webhooks {
+  /** For gateway.context.extraHandlers. */
+  readonly handler: ExtraHandler
+  /** The event log's read side, for the admin API's GET /events. */
+  readonly events: WebhookEvents
+  readonly counters: WebhookCounters
+  readonly store: EventStore
+  /** One delivery without HTTP (the handler's core): verify, store, answer, schedule actions. */
+  receive(hook: WebhookConfig, raw: Buffer, headers: HeaderMap, params?: Record<string, string>): Reply
+  /** Resolves when every action started so far has finished. */
+  idle(): Promise<void>
+  /**
+   * Start no more actions (deliveries are still verified and stored, as `pending`, and acted on at
+   * the next start) and wait up to `graceMs` for the running ones.
+   */
+  drain(graceMs?: number): Promise<void>
+  /** Close the event log. Call after the listener has stopped. */
+  close(): void
+}
+
+const PRUNE_EVERY_APPENDS = 1000
+const RESUME_LIMIT = 10_000
+
+/** Webhooks in: one handler for every configured webhook path, its event log and its actions. */
+export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webhooks {
+  const now = deps.now ?? Date.now
+  const logger = deps.logger ?? pino({ level: config.log.level, base: { component: 'webhooks' } })
+  const refresher = deps.refresher ?? softInvalidationRefresher(deps.cache)
+  const verifiers = new Map<WebhookConfig, Verifier>()
+  for (const [i, hook] of config.webhooks.entries()) {
+    try {
+      verifiers.set(hook, createVerifier(hook.verify))
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error)
+      throw new CisternError('E_CONFIG', `webhooks[${i}] (${hook.name}): verify.secret: ${reason}`)
+    }
+  }
+  const store = deps.store ?? openEventStore(config)
+  const counters = new WebhookCounters(deps.onCount)
+  const running = new Set<Promise<void>>()
+  let draining = false
+  let closed = false
+  let appends = 0
+
+  const prune = () => {
+    try {
+      store.prune(now())
+    } catch (error) {
+      logger.error({ err: error }, 'webhook event log could not be pruned')
+    }
+  }
+  const receiver = new Receiver({
+    store,
+    counters,
+    logger,
+    now,
+    verifierFor: (hook) => verifiers.get(hook) ?? createVerifier(hook.verify),
+    onAppend: () => {
+      if (++appends % PRUNE_EVERY_APPENDS === 0) prune()
+    },
+  })
+
+  async function perform({ id, hook, body, headers, params }: Accepted): Promise<void> {
+    let results: ActionResult[]
+    try {
+      results = await runActions(
+        hook.on,
+        { body, headers, params, now: now() },
+        { cache: deps.cache, refresher },
+      )
+    } catch (error) {
+      // runActions records errors per action; this only guards against the unforeseen.
+      results = [{ index: -1, matched: false, error: error instanceof Error ? error.message : String(error) }]
+    }
+    const outcome = outcomeOf(results)
+    counters.inc(hook.name, outcome)
+    if (outcome === 'failed') {
+      const errors = results.flatMap((r) => (r.error ? [`on[${r.index}]: ${r.error}`] : []))
+      logger.warn({ webhook: hook.name, event: id, errors }, 'webhook action failed')
+    }
+    try {
+      if (!closed) store.finish(id, outcome, results, now())
+    } catch (error) {
+      logger.error({ webhook: hook.name, event: id, err: error }, 'webhook outcome could not be stored')
+    }
+  }
+
+  function act(accepted: Accepted): void {
+    if (draining) return
+    // setImmediate: the reply is written before any action's synchronous work starts.
+    const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => perform(accepted))
+      .finally(() => running.delete(task))
+    running.add(task)
+  }
+
+  // Events stored but not acted on before the last stop: act on them now.
+  const hooksByName = new Map(config.webhooks.map((hook) => [hook.name, hook]))
+  for (const event of store.pending(RESUME_LIMIT)) {
+    const hook = hooksByName.get(event.webhook)
+    if (!hook) {
+      const error = `webhook "${event.webhook}" is no longer configured`
+      store.finish(event.id, 'failed', [{ index: -1, matched: false, error }], now())
+      continue
+    }
+    act({ id: event.id, hook, body: event.body, headers: event.headers ?? {}, params: event.params ?? {} })
+  }
+  prune()
+  const timer = setInterval(prune, deps.pruneIntervalMs ?? 60_000)
+  // Housekeeping must never keep the process alive.
+  timer.unref()
+
+  const idle = async () => {
+    while (running.size > 0) await Promise.allSettled([...running])
+  }
+
+  return {
+    handler: createWebhookHandler({
+      hooks: config.webhooks,
+      receiver,
+      counters,
+      logger,
+      onAccepted: act,
+      isOpen: () => !closed,
+    }),
+    events: {
+      list: async (query = {}) => store.list(query),
+      get: async (id) => store.get(id),
+    },
+    counters,
+    store,
+    receive(hook, raw, headers, params = {}) {
+      const { reply, accepted } = receiver.receive(hook, raw, headers, params)
+      if (accepted) act(accepted)
+      return reply
+    },
+    idle,
+    async drain(graceMs = 10_000) {
+      draining = true
+      let timeout: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>((resolve) => {
+        timeout = setTimeout(resolve, graceMs)
+      })
+      await Promise.race([idle(), deadline])
+      clearTimeout(timeout)
+    },
+    close() {
+      if (closed) return
+      closed = true
+      clearInterval(timer)
+      store.close()
+    },
+  }
+}
