@@ -14,6 +14,8 @@ const sim = await startSimUpstream({
   latencyMs: 200,
   jitterMs: 100,
   changeEveryMs: 5000,
+  // The control API gets its own listener so it stays reachable while the API is 'down-refuse'.
+  controlPort: Number(process.env.SIM_CONTROL_PORT ?? 9101),
   cacheControl: (path) =>
     path.includes('/events/') ? 'public, max-age=30, stale-while-revalidate=60' : undefined,
 })
@@ -41,10 +43,10 @@ Conditional and forced revalidation:
 A write passes through and invalidates team:${team}:
   curl -si -X PATCH -H 'content-type: application/json' -d '{"nameShort":"Renamed"}' ${url}/ftc/${season}/teams/${team}
 
-Take the upstream down, and see stored data served STALE and uncached paths fail fast:
-  curl -s -X POST '${sim.url}/_sim/mode?mode=down-refuse'
-  curl -si ${url}/ftc/${season}/teams/${team} | grep -i x-cache
-  curl -s -X POST '${sim.url}/_sim/mode?mode=up'
+Take the upstream down for 30 s, and see stored data served STALE and uncached paths fail fast:
+  curl -s -X POST '${sim.controlUrl}/_sim/mode?mode=down-refuse&seconds=30'
+  curl -si -H 'Cache-Control: no-cache' ${url}/ftc/${season}/teams/${team} | grep -iE '^(HTTP|x-cache|cache-status)'
+  curl -si ${url}/ftc/2024/teams/${team} | grep -iE '^(HTTP|x-cache)'
 
 Ctrl-C stops both.`)
 

@@ -3,13 +3,21 @@ import { StoreError } from '../util/errors.js'
 import type { Entry } from './entry.js'
 import { publish } from './events.js'
 
+interface Pending {
+  deadline: number
+  expire(): void
+}
+
 /**
  * The engine's view of a store: every call has a deadline, and a failing or slow store degrades to
  * "missing" (reads) or "not persisted" (writes) with an error event, never to an error for the reader.
+ * Deadlines share one unref'd interval instead of a timer per call: store calls sit on the read path.
  */
 export class GuardedStore {
   readonly #store: Store
   readonly #timeoutMs: number
+  readonly #pending = new Set<Pending>()
+  #sweeper: NodeJS.Timeout | undefined
 
   constructor(store: Store, timeoutMs: number) {
     this.#store = store
@@ -33,22 +41,60 @@ export class GuardedStore {
     return this.#call(label, 'invalidate', () => this.#store.invalidate(selector, { soft, now }), fallback)
   }
 
-  async #call<R>(key: string, operation: string, call: () => Promise<R>, fallback: R): Promise<R> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+  #call<R>(key: string, operation: string, call: () => Promise<R>, fallback: R): Promise<R> {
+    return new Promise<R>((resolve) => {
+      let settled = false
+      const fail = (error: unknown) => {
+        const wrapped =
+          error instanceof StoreError ? error : new StoreError(this.#store.name, operation, error)
+        publish('error', () => ({ key, error: wrapped, phase: 'store' }))
+        resolve(fallback)
+      }
+      const pending: Pending = {
+        deadline: Date.now() + this.#timeoutMs,
+        expire: () => {
+          settled = true
           const reason = `no answer within ${this.#timeoutMs}ms`
-          reject(new StoreError(this.#store.name, operation, reason, 'E_STORE_TIMEOUT'))
-        }, this.#timeoutMs)
-      })
-      return await Promise.race([call(), deadline])
-    } catch (error) {
-      const wrapped = error instanceof StoreError ? error : new StoreError(this.#store.name, operation, error)
-      publish('error', () => ({ key, error: wrapped, phase: 'store' }))
-      return fallback
-    } finally {
-      clearTimeout(timer)
-    }
+          fail(new StoreError(this.#store.name, operation, reason, 'E_STORE_TIMEOUT'))
+        },
+      }
+      this.#track(pending)
+      const done = (outcome: () => void) => {
+        this.#pending.delete(pending)
+        if (settled) return
+        settled = true
+        outcome()
+      }
+      let promise: Promise<R>
+      try {
+        promise = call()
+      } catch (error) {
+        done(() => fail(error))
+        return
+      }
+      promise.then(
+        (value) => done(() => resolve(value)),
+        (error: unknown) => done(() => fail(error)),
+      )
+    })
+  }
+
+  #track(pending: Pending): void {
+    this.#pending.add(pending)
+    if (this.#sweeper) return
+    const every = Math.max(5, Math.min(250, Math.floor(this.#timeoutMs / 4)))
+    this.#sweeper = setInterval(() => {
+      const now = Date.now()
+      for (const p of this.#pending) {
+        if (p.deadline > now) continue
+        this.#pending.delete(p)
+        p.expire()
+      }
+      if (this.#pending.size === 0) {
+        clearInterval(this.#sweeper)
+        this.#sweeper = undefined
+      }
+    }, every)
+    this.#sweeper.unref()
   }
 }

@@ -29,6 +29,11 @@ export function checkKey(key: string, max: number): void {
       `cache key must be a non-empty string, got ${JSON.stringify(key)}`,
     )
   }
+  // Lone UTF-16 surrogates cannot be stored faithfully (SQLite turns them into U+FFFD, so two keys
+  // could collide): refuse them instead.
+  if (!key.isWellFormed()) {
+    throw new CisternError('E_INVALID_KEY', 'cache key contains an unpaired UTF-16 surrogate')
+  }
   if (key.length > max) {
     throw new CisternError('E_KEY_TOO_LONG', `cache key is ${key.length} characters; the maximum is ${max}`)
   }

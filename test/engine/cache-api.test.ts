@@ -189,3 +189,11 @@ describe('events', () => {
     }
   })
 })
+
+describe('keys the stores could not keep faithfully', () => {
+  it('refuses a key with an unpaired surrogate', async () => {
+    const cache = createCache<number>()
+    await expect(cache.getOrSet('team:\uD800', () => 1)).rejects.toMatchObject({ code: 'E_INVALID_KEY' })
+    expect(await cache.getOrSet('team:😀', () => 1)).toMatchObject({ status: 'miss' })
+  })
+})

@@ -18,8 +18,11 @@ interface Stored {
   entry: Entry
 }
 
-/** Per-entry bookkeeping beyond the value bytes (objects, index slots), measured on Node 20. */
-const ENTRY_OVERHEAD = 512
+/**
+ * Per-entry bookkeeping beyond the value bytes (entry object, LRU and index slots), measured on Node
+ * 20 with bench/lib/memory-bound.ts: ~748 B fixed per record in the engine's memory tier.
+ */
+const ENTRY_OVERHEAD = 704
 
 export function entryCost(entry: Entry): number {
   let tagBytes = 0
