@@ -36,3 +36,9 @@ routes:
 const cistern = await startCistern(parseConfig(yaml, join(dir, 'bench.yaml'), {}))
 for (const n of positionals) await (await fetch(`${cistern.url}/bytes/${n}`)).arrayBuffer()
 console.log(JSON.stringify({ url: cistern.url, simUrl: sim.url }))
+// Exit through process.exit so --cpu-prof and friends get to write their output.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cistern.close(500).finally(() => process.exit(0))
+  })
+}

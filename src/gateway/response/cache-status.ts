@@ -28,7 +28,10 @@ export function cacheStatusHeader(parts: CacheStatusParts): string {
 }
 
 /** A structured-field string (RFC 8941): quoted, with `"` and `\` escaped, printable ASCII only. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
 function sfString(value: string): string {
+  // The common case (a URL path) needs no escaping: one test instead of two replaces on every hit.
+  if (PLAIN.test(value)) return `"${value}"`
   return `"${value.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')}"`
 }
 
