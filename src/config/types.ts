@@ -84,6 +84,11 @@ export interface BudgetConfig {
   /** One budget for the upstream, or one per key of its key pool. */
   per: 'upstream' | 'key'
   reserve: Reserve
+  /**
+   * Longest wait for a permit, ms. Foreground past it: a stored copy or 503 with Retry-After, never a
+   * call over the limit. Background (refresh, warming) may queue longer: nobody waits on it.
+   */
+  maxWait: { foreground: number; background: number }
 }
 
 export interface UpstreamConfig {

@@ -93,6 +93,13 @@ const budget = z
     concurrency: z.number().int().min(1).default(16).meta({ description: 'Calls in flight at most' }),
     per: z.enum(['upstream', 'key']).default('upstream').meta({ description: 'One budget, or one per key' }),
     reserve: reserve.prefault('20%'),
+    maxWait: z
+      .strictObject({
+        foreground: duration('Longest wait for a permit while a client waits').prefault('3s'),
+        background: duration('Longest wait for a permit for refresh and warming').prefault('1m'),
+      })
+      .prefault({})
+      .meta({ description: 'How long a call may queue for the budget before it gives up' }),
   })
   .transform((input): BudgetConfig => ({ ...input, rate: input.rate ?? [] }))
   .meta({ description: 'Hard ceiling on calls to this upstream, across every cistern instance' })
