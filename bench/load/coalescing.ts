@@ -33,10 +33,13 @@ export async function coalescing(count: number, latencyMs: number): Promise<stri
         }),
       )
       const after = (await (await fetch(`${simUrl}/_sim/stats`)).json()) as { total: number }
-      waits.sort((a, b) => a - b)
-      const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))]!.toFixed(1)
+      const server = (await (await fetch(`${url}/_bench/waits`)).json()) as number[]
+      const client = quantiles(waits)
+      const inside = quantiles(server)
       lines.push(
-        `round ${round + 1}: ${count} waiters, upstream calls ${after.total - before.total}, wait p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (upstream ${latencyMs} ms)`,
+        `round ${round + 1}: ${count} waiters, upstream calls ${after.total - before.total} (upstream latency ${latencyMs} ms)\n` +
+          `  wait seen by clients     p50 ${client(0.5)} ms, p99 ${client(0.99)} ms, max ${client(1)} ms\n` +
+          `  wait inside cistern      p50 ${inside(0.5)} ms, p99 ${inside(0.99)} ms, max ${inside(1)} ms`,
       )
     }
     return lines.join('\n')
@@ -44,4 +47,9 @@ export async function coalescing(count: number, latencyMs: number): Promise<stri
     await agent.close()
     await stop(server.child)
   }
+}
+
+function quantiles(values: number[]): (q: number) => string {
+  const sorted = [...values].sort((a, b) => a - b)
+  return (q) => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN).toFixed(1)
 }

@@ -35,6 +35,21 @@ routes:
 `
 const cistern = await startCistern(parseConfig(yaml, join(dir, 'bench.yaml'), {}))
 for (const n of positionals) await (await fetch(`${cistern.url}/bytes/${n}`)).arrayBuffer()
+
+// Server-side waits of cold requests (arrival → answer written), read and reset by GET /_bench/waits:
+// what a waiter costs cistern, without the load generator's own queueing.
+let waits: number[] = []
+cistern.gateway.server.prependListener('request', (req, res) => {
+  if (!req.url?.startsWith('/cold/')) return
+  const arrived = performance.now()
+  res.once('finish', () => waits.push(performance.now() - arrived))
+})
+cistern.gateway.context.extraHandlers.push((_req, res, path) => {
+  if (path !== '/_bench/waits') return false
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(waits))
+  waits = []
+  return true
+})
 console.log(JSON.stringify({ url: cistern.url, simUrl: sim.url }))
 // Exit through process.exit so --cpu-prof and friends get to write their output.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
