@@ -6,7 +6,7 @@ import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { StoredResponse } from '../response/stored-response.js'
 import { keepHeaders, mergeRevalidatedHeaders, upstreamTags } from '../response/upstream-headers.js'
 import { httpFreshness } from './http-freshness.js'
-import { failureOf, forbidsSharedStorage, isCacheableStatus } from './interpret.js'
+import { forbidsSharedStorage, isCacheableStatus } from './interpret.js'
 
 export interface UpstreamCall {
   route: RouteConfig
@@ -37,8 +37,9 @@ export function forwardedHeaders(
 
 /**
  * The engine factory for a cached GET: a conditional request when a copy exists (a 304 refreshes it
- * for the price of a header), failures thrown as UpstreamFailure so the engine can serve the kept
- * copy, and storage rules from the route or, without a route ttl, from RFC 9111.
+ * for the price of a header), and storage rules from the route or, without a route ttl, from RFC 9111.
+ * The client judges the answer (429, 5xx, a non-JSON 200 where JSON is expected) and throws
+ * UpstreamFailure, so the engine can serve the kept copy.
  */
 export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
   return async (ctx: FactoryContext<StoredResponse>) => {
@@ -46,6 +47,8 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
     const previous = ctx.previous
     if (previous?.value.etag !== undefined) headers['if-none-match'] = previous.value.etag
     if (previous?.value.lastModified !== undefined) headers['if-modified-since'] = previous.value.lastModified
+    // A waiting client with a copy to fall back on gets the copy now rather than waiting out retries.
+    const fallback = previous !== undefined && call.now() < previous.entry.expiresAt
     const response = await call.client.request({
       method: 'GET',
       path: call.path,
@@ -53,9 +56,9 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
       headers,
       lane: ctx.lane,
       signal: ctx.signal,
+      expect: call.route.expect,
+      ...(ctx.lane === 'foreground' && fallback && { retries: 0 }),
     })
-    const failure = failureOf(call.upstream.name, response, call.route.expect === 'json', call.now())
-    if (failure) throw failure
     const { route } = call
     if (response.status === 304) {
       if (!previous)

@@ -20,6 +20,11 @@ export interface LimitsOptions {
   burst?: number
   /** Default `20%` of the burst; always clamped to burst − 1 so background can run at all. */
   reserve?: ReserveInput
+  /**
+   * Allow an empty `rate`: no rate ceiling at all, so only the concurrency cap and pauses apply. An
+   * upstream with no configured rate still needs somewhere to keep its 429 pauses.
+   */
+  unlimited?: boolean
 }
 
 /**
@@ -95,7 +100,10 @@ function isLimitInput(input: RateInput | LimitInput): input is LimitInput {
 /** Validates and normalizes the rates of one budget; throws CisternError on bad input. */
 export function normalizeLimits(options: LimitsOptions, where = 'budget'): Limit[] {
   const list = Array.isArray(options.rate) ? options.rate : [options.rate]
-  if (list.length === 0) throw new CisternError('E_CONFIG', `${where}: at least one rate is required`)
+  if (list.length === 0) {
+    if (options.unlimited) return []
+    throw new CisternError('E_CONFIG', `${where}: at least one rate is required`)
+  }
   const defaultBurst = checkBurst(options.burst ?? 1, where)
   return list.map((item, i) => {
     const at = `${where}.rate[${i}]`

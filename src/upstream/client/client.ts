@@ -1,60 +1,41 @@
-import { type Dispatcher, Pool, errors as undiciErrors } from 'undici'
-import type { Budget, Lane, Permit } from '../budget/types.js'
-import { type AuthSpec, applyAuth } from './auth.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { BudgetExceededError } from '../budget/errors.js'
+import type { Permit } from '../budget/types.js'
+import { backoffDelay } from '../health/backoff.js'
+import type { Verdict } from '../health/outcome.js'
+import { DEFAULT_SECRET_PARAMS, redactUrl } from '../health/redact.js'
+import { isRetryableMethod, shouldRetry } from '../health/retry.js'
+import type { UpstreamSnapshot } from '../health/snapshot.js'
+import { applyAuth, keyCount, secretQueryParams } from './auth.js'
 import { UpstreamFailure } from './failure.js'
-import { decodeBody, readLimited } from './read-body.js'
+import { UpstreamHealth } from './health.js'
+import { type Judgement, judgeError, judgeResponse } from './judge.js'
 import { joinUnderBase, parseBase, type UpstreamBase } from './target-url.js'
+import { type RawResponse, Transport } from './transport.js'
+import type { UpstreamClientOptions, UpstreamRequest, UpstreamResponse } from './types.js'
 
-export interface UpstreamTimeouts {
-  connect: number
-  headers: number
-  body: number
-  /** The whole call, from asking for a permit to the last body byte. */
-  total: number
-}
+export type { UpstreamClientOptions, UpstreamRequest, UpstreamResponse, UpstreamTimeouts } from './types.js'
 
-export interface UpstreamClientOptions {
-  name: string
-  url: string
-  auth: AuthSpec
-  timeouts: UpstreamTimeouts
-  maxResponseSize: number
-  /** Keep-alive connections to the upstream (undici Pool size). */
-  connections?: number
-  budget?: Budget
-  now?: () => number
-}
-
-export interface UpstreamRequest {
-  method: string
-  /** Path relative to the upstream base, starting with '/', params already URL-encoded. */
-  path: string
-  query?: URLSearchParams
-  headers?: Record<string, string>
-  body?: Buffer
-  lane: Lane
-  signal?: AbortSignal
-}
-
-export interface UpstreamResponse {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  /** Identity-encoded body. */
-  body: Buffer
-  durationMs: number
-  keyIndex: number
-}
+type Attempt = { response: RawResponse; keyIndex: number } | { failure: UpstreamFailure; verdict: Verdict }
 
 /**
- * One upstream: an undici Pool with keep-alive, its credentials and its budget. Every call asks the
- * budget first, so nothing leaves over the limit; only the configured base is ever contacted.
+ * One upstream. `request` answers with a usable response or throws UpstreamFailure, and in between:
+ * asks the breaker (DOWN fails at once), takes a budget permit within the lane's wait (never sends
+ * over the limit), sends over a keep-alive pool with connect, headers, body and total timeouts,
+ * judges the answer (429 and `pauseOn` pause the key, 503 with Retry-After the upstream, 5xx and
+ * non-JSON count against the breaker), logs the call, and retries idempotent calls with jittered
+ * backoff inside the deadline. Only the configured base is ever contacted.
  */
 export class UpstreamClient {
   readonly name: string
   readonly base: UpstreamBase
+  readonly health: UpstreamHealth
   readonly #options: UpstreamClientOptions
-  readonly #pool: Pool
+  readonly #transport: Transport
   readonly #now: () => number
+  readonly #maxWait: { foreground: number; background: number }
+  readonly #retries: { max: number; backoffMs: number }
+  readonly #secretParams: string[]
   #nextKey = 0
 
   constructor(options: UpstreamClientOptions) {
@@ -62,106 +43,178 @@ export class UpstreamClient {
     this.base = parseBase(options.url)
     this.#options = options
     this.#now = options.now ?? Date.now
-    this.#pool = new Pool(this.base.origin, {
-      connections: options.connections ?? 64,
-      connectTimeout: options.timeouts.connect,
-      headersTimeout: options.timeouts.headers,
-      bodyTimeout: options.timeouts.body,
-      keepAliveTimeout: 30_000,
+    this.#maxWait = options.maxWait ?? { foreground: 3000, background: 60_000 }
+    this.#retries = options.retries ?? { max: 2, backoffMs: 250 }
+    this.#secretParams = [...DEFAULT_SECRET_PARAMS, ...secretQueryParams(options.auth)]
+    this.#transport = new Transport({
+      origin: this.base.origin,
+      connectMs: options.timeouts.connect,
+      headersMs: options.timeouts.headers,
+      bodyMs: options.timeouts.body,
+      maxResponseSize: options.maxResponseSize,
+      ...(options.connections !== undefined && { connections: options.connections }),
+    })
+    this.health = new UpstreamHealth({
+      name: options.name,
+      url: redactUrl(options.url, this.#secretParams),
+      now: this.#now,
+      ...(options.breaker && { breaker: options.breaker }),
+      ...(options.log && { log: options.log }),
+      ...(options.budget && { budget: options.budget }),
     })
   }
 
   async request(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const started = this.#now()
-    const deadline = started + this.#options.timeouts.total
-    const permit = await this.#permit(request.lane, deadline, request.signal)
-    try {
-      return await this.#send(request, permit?.keyIndex ?? this.#roundRobin(), started, deadline)
-    } finally {
-      permit?.release()
+    // Refuse a path outside the base before spending anything on it.
+    joinUnderBase(this.base, request.path, new URLSearchParams())
+    const method = request.method.toUpperCase()
+    const started = performance.now()
+    // Background work has nobody waiting, so it may queue for a permit before its `total` starts.
+    const extra = request.lane === 'background' ? this.#maxWait.background : 0
+    const deadline = started + this.#options.timeouts.total + extra
+    const maxAttempts = isRetryableMethod(method) ? 1 + (request.retries ?? this.#retries.max) : 1
+    let last: UpstreamFailure | undefined
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#attempt(request, method, deadline, last)
+      if ('response' in result) {
+        const durationMs = performance.now() - started
+        return { ...result.response, keyIndex: result.keyIndex, durationMs, attempts: attempt }
+      }
+      last = result.failure
+      const delayMs = backoffDelay(
+        attempt,
+        { baseMs: this.#retries.backoffMs, maxMs: 30_000 },
+        this.#options.random,
+      )
+      const window = { now: performance.now(), deadlineMs: deadline, delayMs, maxAttempts }
+      if (!shouldRetry(method, attempt, result.verdict, window)) throw last
+      try {
+        await sleep(delayMs, undefined, request.signal ? { signal: request.signal } : {})
+      } catch {
+        throw last
+      }
     }
   }
 
-  async close(): Promise<void> {
-    await this.#pool.close()
+  snapshot(recentCalls?: number): UpstreamSnapshot {
+    return this.health.snapshot(recentCalls)
   }
 
-  async #permit(lane: Lane, deadlineMs: number, signal?: AbortSignal): Promise<Permit | undefined> {
-    const budget = this.#options.budget
-    if (!budget) return undefined
+  close(): Promise<void> {
+    return this.#transport.close()
+  }
+
+  /** One call, from the breaker to the judged answer. `last`: the previous attempt's failure. */
+  async #attempt(
+    request: UpstreamRequest,
+    method: string,
+    deadline: number,
+    last?: UpstreamFailure,
+  ): Promise<Attempt> {
+    let probe: boolean
     try {
-      return await budget.acquire({ lane, deadlineMs, ...(signal && { signal }) })
+      probe = this.health.gate().probe
     } catch (error) {
-      const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs
-      throw new UpstreamFailure(this.name, 'unavailable', 'over its rate budget', {
+      // A retry stopped by the breaker: the caller learns what really went wrong.
+      throw last ?? error
+    }
+    const permit = await this.#permit(request, deadline, probe, last)
+    let path: string
+    let headers: Record<string, string>
+    try {
+      ;({ path, headers } = this.#target(request, permit.keyIndex))
+    } catch (error) {
+      permit.release()
+      this.health.notSent(probe, false)
+      throw error
+    }
+    const sendBy = Math.min(deadline, performance.now() + this.#options.timeouts.total)
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(sendBy - performance.now())))
+    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout
+    const sentAt = this.#now()
+    const sent = performance.now()
+    let response: RawResponse | undefined
+    let judgement: Judgement
+    try {
+      response = await this.#transport.send({ method, path, headers, body: request.body, signal })
+      judgement = judgeResponse(response, {
+        upstream: this.name,
+        method,
+        now: this.#now(),
+        expectJson: request.expect === 'json',
+        keyRejectStatuses: (this.#options.pauseOn ?? []).filter((status) => status !== 429),
+        rateLimitStreak: this.health.streak(permit.keyIndex),
+        ...(this.#options.random && { random: this.#options.random }),
+      })
+    } catch (error) {
+      const callerAborted = request.signal?.aborted === true
+      judgement = judgeError(error, { upstream: this.name, timedOut: timeout.aborted, callerAborted })
+    }
+    // Settle before releasing: a 429's pause must be in force before the freed slot lets the next
+    // waiter onto the same key.
+    try {
+      this.health.settle({
+        verdict: judgement.verdict,
+        error: judgement.failure?.message,
+        status: response?.status,
+        keyIndex: permit.keyIndex,
+        lane: request.lane,
+        method,
+        url: redactUrl(`${this.base.origin}${path}`, this.#secretParams),
+        sentAt,
+        durationMs: performance.now() - sent,
+        probe,
+      })
+    } finally {
+      permit.release()
+    }
+    if (judgement.failure || !response) {
+      return { failure: judgement.failure ?? this.#unexpected(), verdict: judgement.verdict }
+    }
+    return { response, keyIndex: permit.keyIndex }
+  }
+
+  /** A permit within the lane's wait (the probe never waits long: everyone else is refused meanwhile). */
+  async #permit(request: UpstreamRequest, deadline: number, probe: boolean, last?: UpstreamFailure) {
+    const budget = this.#options.budget
+    if (!budget) return this.#unbudgeted()
+    const lane = request.lane
+    const waitMs = Math.min(this.#maxWait[probe ? 'foreground' : lane], deadline - performance.now())
+    try {
+      return await budget.acquire({
+        lane,
+        deadlineMs: this.#now() + Math.max(0, waitMs),
+        ...(request.signal && { signal: request.signal }),
+      })
+    } catch (error) {
+      const refused = error instanceof BudgetExceededError
+      this.health.notSent(probe, refused)
+      if (last) throw last
+      const retryAfterMs = refused ? error.retryAfterMs : undefined
+      const message = refused
+        ? `no permit in time: ${error.message}`
+        : `not sent: ${error instanceof Error ? error.message : String(error)}`
+      throw new UpstreamFailure(this.name, 'unavailable', message, {
         cause: error,
         ...(retryAfterMs !== undefined && { retryAfterMs }),
       })
     }
   }
 
-  async #send(request: UpstreamRequest, keyIndex: number, started: number, deadline: number) {
+  /** The path with query and the headers for one key of the pool (its credential applied). */
+  #target(request: UpstreamRequest, keyIndex: number): { path: string; headers: Record<string, string> } {
     const query = new URLSearchParams(request.query)
     const headers: Record<string, string> = { 'accept-encoding': 'gzip, br', ...request.headers }
     applyAuth(this.#options.auth, keyIndex, headers, query)
-    const path = joinUnderBase(this.base, request.path, query)
-    const timeout = AbortSignal.timeout(Math.max(1, deadline - this.#now()))
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout
-    let response: Dispatcher.ResponseData
-    try {
-      response = await this.#pool.request({
-        method: request.method as Dispatcher.HttpMethod,
-        path,
-        headers,
-        body: request.body ?? null,
-        signal,
-      })
-    } catch (error) {
-      throw this.#classify(error, timeout.aborted)
-    }
-    try {
-      const raw = await readLimited(response.body, this.#options.maxResponseSize)
-      if (raw === undefined) {
-        throw new UpstreamFailure(
-          this.name,
-          'bad-response',
-          `body over ${this.#options.maxResponseSize} bytes`,
-          {
-            status: response.statusCode,
-          },
-        )
-      }
-      const encoding = response.headers['content-encoding']
-      const body = await decodeBody(
-        raw,
-        typeof encoding === 'string' ? encoding : undefined,
-        this.#options.maxResponseSize,
-      )
-      const { 'content-encoding': _ce, 'content-length': _cl, ...rest } = response.headers
-      return { status: response.statusCode, headers: rest, body, durationMs: this.#now() - started, keyIndex }
-    } catch (error) {
-      if (error instanceof UpstreamFailure) throw error
-      throw this.#classify(error, timeout.aborted)
-    }
+    return { path: joinUnderBase(this.base, request.path, query), headers }
   }
 
-  #classify(error: unknown, timedOut: boolean): UpstreamFailure {
-    const cause = { cause: error }
-    if (
-      timedOut ||
-      error instanceof undiciErrors.HeadersTimeoutError ||
-      error instanceof undiciErrors.BodyTimeoutError
-    ) {
-      return new UpstreamFailure(this.name, 'timeout', 'no answer in time', cause)
-    }
-    if (error instanceof undiciErrors.ConnectTimeoutError) {
-      return new UpstreamFailure(this.name, 'timeout', 'connect timed out', cause)
-    }
-    const reason = error instanceof Error ? error.message : String(error)
-    return new UpstreamFailure(this.name, 'unavailable', `request failed: ${reason}`, cause)
+  #unexpected(): UpstreamFailure {
+    return new UpstreamFailure(this.name, 'bad-response', 'no response and no error')
   }
 
-  #roundRobin(): number {
-    return this.#nextKey++
+  #unbudgeted(): Permit {
+    const keyIndex = this.#nextKey++ % keyCount(this.#options.auth)
+    return { keyIndex, lane: 'foreground', grantedAt: this.#now(), release() {} }
   }
 }

@@ -58,6 +58,8 @@ export class Breaker {
   private since: number
   private consecutive = 0
   private probeStartedAt = 0
+  /** While DOWN: when the next probe may go (the end of the cool-down, or now after an unsent probe). */
+  private probeAt = 0
   private lastError: { message: string; at: number } | undefined
 
   constructor(options: BreakerOptions = {}) {
@@ -89,7 +91,7 @@ export class Breaker {
     if (this.current === 'UP') return true
     if (this.current === 'PROBING') return false
     const now = this.now()
-    if (now < this.since + this.cooldownMs) return false
+    if (now < this.probeAt) return false
     this.probeStartedAt = now
     this.move('PROBING', 'cool-down over, probing')
     return true
@@ -100,7 +102,7 @@ export class Breaker {
     const state = this.state
     if (state === 'UP') return 0
     const now = this.now()
-    if (state === 'DOWN') return Math.max(0, this.since + this.cooldownMs - now)
+    if (state === 'DOWN') return Math.max(0, this.probeAt - now)
     return Math.max(0, this.probeStartedAt + this.probeTimeoutMs - now)
   }
 
@@ -133,6 +135,17 @@ export class Breaker {
     }
   }
 
+  /**
+   * The probe `canRequest()` let through was never sent (no budget permit, caller gone): it tells
+   * nothing about the upstream, so go back to DOWN with the next probe allowed at once rather than
+   * blocking every call until the probe timeout.
+   */
+  abandonProbe(): void {
+    if (this.current !== 'PROBING') return
+    this.move('DOWN', 'probe not sent')
+    this.probeAt = this.since
+  }
+
   snapshot(): BreakerSnapshot {
     const state = this.state
     const now = this.now()
@@ -141,7 +154,7 @@ export class Breaker {
       since: this.since,
       consecutiveFailures: this.consecutive,
       ...(this.lastError ? { lastError: { ...this.lastError } } : {}),
-      ...(state === 'DOWN' ? { nextProbeAt: this.since + this.cooldownMs } : {}),
+      ...(state === 'DOWN' ? { nextProbeAt: this.probeAt } : {}),
       ...(this.calls && this.failures && this.errorRate
         ? {
             window: {
@@ -174,6 +187,7 @@ export class Breaker {
 
   private trip(reason: string): void {
     this.move('DOWN', reason)
+    this.probeAt = this.since + this.cooldownMs
   }
 
   private reset(): void {

@@ -1,0 +1,83 @@
+import { type Dispatcher, Pool } from 'undici'
+import { CisternError } from '../../util/errors.js'
+import { decodeBody, readLimited } from './read-body.js'
+
+export interface TransportOptions {
+  origin: string
+  /** Per-phase limits enforced by undici: connect (TCP + TLS), time to headers, idle time in the body. */
+  connectMs: number
+  headersMs: number
+  bodyMs: number
+  maxResponseSize: number
+  /** Keep-alive connections to the upstream (undici Pool size). */
+  connections?: number
+}
+
+export interface RawResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  /** Identity-encoded body. */
+  body: Buffer
+}
+
+/**
+ * The body was larger than limits.maxResponseSize. Our limit, not the upstream's fault: the
+ * breaker does not count it and retrying would only fetch the same bytes again.
+ */
+export class ResponseTooLarge extends CisternError {
+  constructor(maxBytes: number) {
+    super('E_UPSTREAM_BAD_RESPONSE', `body over ${maxBytes} bytes`)
+    this.name = 'ResponseTooLarge'
+  }
+}
+
+/**
+ * One HTTP exchange with the upstream over a keep-alive undici Pool: no budget, no retries, no
+ * judgement of the answer (that is the client's job). Connect, headers and body timeouts come from
+ * the pool; the total timeout is the caller's `signal`.
+ */
+export class Transport {
+  readonly #pool: Pool
+  readonly #maxResponseSize: number
+
+  constructor(options: TransportOptions) {
+    this.#maxResponseSize = options.maxResponseSize
+    this.#pool = new Pool(options.origin, {
+      connections: options.connections ?? 64,
+      connectTimeout: options.connectMs,
+      headersTimeout: options.headersMs,
+      bodyTimeout: options.bodyMs,
+      keepAliveTimeout: 30_000,
+    })
+  }
+
+  async send(call: {
+    method: string
+    path: string
+    headers: Record<string, string>
+    body: Buffer | undefined
+    signal: AbortSignal
+  }): Promise<RawResponse> {
+    const response = await this.#pool.request({
+      method: call.method as Dispatcher.HttpMethod,
+      path: call.path,
+      headers: call.headers,
+      body: call.body ?? null,
+      signal: call.signal,
+    })
+    const raw = await readLimited(response.body, this.#maxResponseSize)
+    if (raw === undefined) throw new ResponseTooLarge(this.#maxResponseSize)
+    const encoding = response.headers['content-encoding']
+    const body = await decodeBody(
+      raw,
+      typeof encoding === 'string' ? encoding : undefined,
+      this.#maxResponseSize,
+    )
+    const { 'content-encoding': _ce, 'content-length': _cl, ...rest } = response.headers
+    return { status: response.statusCode, headers: rest, body }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close()
+  }
+}
