@@ -107,6 +107,7 @@ export class Receiver {
         headers: kept,
         params,
         raw,
+        body,
         ...(verificationKey && { verificationKey }),
       })
       this.#deps.onAppend?.()

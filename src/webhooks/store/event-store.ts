@@ -1,7 +1,10 @@
 import type { ActionResult, EventPage, EventQuery, WebhookEvent, WebhookOutcome } from '../types.js'
 
-/** An event to append: everything but the id. `raw` is the exact body of a verified delivery. */
-export type NewEvent = Omit<WebhookEvent, 'id' | 'body'> & { raw?: Buffer }
+/**
+ * An event to append: everything but the id. A verified delivery brings its body twice: `raw`, the
+ * exact bytes (what SQLite keeps), and `body`, parsed (what the memory log keeps).
+ */
+export type NewEvent = Omit<WebhookEvent, 'id'> & { raw?: Buffer }
 
 /**
  * The webhook event log. Synchronous on purpose: the durable write must be done before the 2xx
