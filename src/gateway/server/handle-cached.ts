@@ -3,6 +3,7 @@ import type { CacheResult } from '../../engine/result.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { clientWantsRevalidation } from '../fetch/http-freshness.js'
 import { type CacheStatusParts, ttlSeconds, type XCacheStatus } from '../response/cache-status.js'
+import { sendError } from '../response/send.js'
 import type { StoredResponse } from '../response/stored-response.js'
 import { writeCached } from '../response/write-cached.js'
 import { cacheKey } from '../routing/cache-key.js'
@@ -50,19 +51,26 @@ export function handleCached(
     }
   }
   const { factory, options } = routeFetch(ctx, route, params, target.query, req.headers)
-  ctx.cache.getOrSet(key, factory, { ...options, forceRefresh: force }).then(
-    (result) => {
-      const at = ctx.now()
-      const [xStatus, parts] = describe(result, force, key, at)
-      writeCached(req, res, result.value, result.entry, at, xStatus, parts)
-      ctx.onServed?.(config.name, xStatus, at - started)
-      if (config.refresh && result.stored) ctx.onRead?.(key, config)
-    },
-    (error: unknown) => {
-      sendUpstreamError(res, error, { outcome: 'uri-miss', key })
-      ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
-    },
-  )
+  ctx.cache
+    .getOrSet(key, factory, { ...options, forceRefresh: force })
+    .then(
+      (result) => {
+        const at = ctx.now()
+        const [xStatus, parts] = describe(result, force, key, at)
+        writeCached(req, res, result.value, result.entry, at, xStatus, parts)
+        ctx.onServed?.(config.name, xStatus, at - started)
+        if (config.refresh && result.stored) ctx.onRead?.(key, config)
+      },
+      (error: unknown) => {
+        sendUpstreamError(res, error, { outcome: 'uri-miss', key })
+        ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+      },
+    )
+    // A throw while writing (or in a hook) must end this response, never the process.
+    .catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : 'unexpected error'
+      sendError(res, 500, 'internal_error', message)
+    })
 }
 
 /** X-Cache-Status and the RFC 9211 Cache-Status parts for an engine result. */
