@@ -1,0 +1,113 @@
+import type { Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { CisternConfig } from '../config/types.js'
+import type { Gateway } from '../gateway/gateway.js'
+import { Scrubber } from '../log/scrub.js'
+import { secretsOf } from '../log/secrets.js'
+import type { AdminContext } from './context.js'
+import type { AdminHooks, AdminRecorder } from './hooks.js'
+import { registerGauges } from './metrics/gauges.js'
+import type { Metrics } from './metrics/metrics.js'
+import type { Monitor } from './monitor.js'
+import { withTimeout } from './routes/timeout.js'
+import type { AdminToken } from './server/auth.js'
+import { createAdminServer } from './server/server.js'
+import { Census } from './stats/census.js'
+
+export interface AdminOptions {
+  config: CisternConfig
+  gateway: Gateway
+  monitor: Monitor
+  logger: Logger
+  token: AdminToken
+  /** Hooks known at start; more can be assigned later on `admin.hooks`. */
+  hooks?: AdminHooks
+  /** SSE keep-alive comment interval (default 15 s). */
+  keepAliveMs?: number
+  now?: () => number
+}
+
+/** The admin listener: API, /metrics and dashboard on config.admin.listen, behind the bearer token. */
+export interface Admin {
+  /** Assign hooks here (`admin.hooks.queue = ...`); they are read on every request. */
+  readonly hooks: AdminHooks
+  /** Counters other modules feed (change events, webhook events, upstream calls). */
+  readonly recorder: AdminRecorder
+  readonly metrics: Metrics
+  readonly token: string
+  readonly tokenSource: AdminToken['source']
+  readonly server: Server
+  listen(): Promise<string>
+  close(): Promise<void>
+}
+
+export function createAdmin(options: AdminOptions): Admin {
+  const { config, gateway, monitor, logger } = options
+  const hooks: AdminHooks = options.hooks ?? {}
+  const now = options.now ?? Date.now
+  const streams = new Set<ServerResponse>()
+  const ctx: AdminContext = {
+    config,
+    gateway,
+    hooks,
+    observer: monitor.observer,
+    metrics: monitor.metrics,
+    census: new Census(gateway.cache.store ?? { list: async () => ({ items: [] }) }, monitor.resolver),
+    logger,
+    scrubber: new Scrubber([...secretsOf(config), options.token.value]),
+    startedAt: now(),
+    now,
+    streams,
+    keepAliveMs: options.keepAliveMs ?? 15_000,
+  }
+  registerGauges(monitor.metrics.registry, {
+    upstreams: () => gateway.upstreams.values(),
+    now,
+    queue: async () => (hooks.queue ? await hooks.queue() : undefined),
+    tiers: async () => {
+      const store = gateway.cache.store
+      const stats = store
+        ? await withTimeout(store.stats(), config.store.timeout).catch(() => undefined)
+        : undefined
+      return { memory: gateway.cache.memoryStats(), ...(stats && { store: stats }) }
+    },
+  })
+  const server = createAdminServer(ctx, options.token.value)
+  return {
+    hooks,
+    recorder: monitor.observer,
+    metrics: monitor.metrics,
+    token: options.token.value,
+    tokenSource: options.token.source,
+    server,
+    listen: () => listen(server, config.admin.listen),
+    async close() {
+      // SSE streams never end on their own: end them so close() does not wait for clients.
+      for (const stream of streams) stream.end()
+      streams.clear()
+      if (!server.listening) return
+      await new Promise<void>((resolve) => {
+        // A request still running after a second is cut: the admin API has nothing worth waiting for.
+        const deadline = setTimeout(() => server.closeAllConnections(), 1_000)
+        deadline.unref()
+        server.close(() => {
+          clearTimeout(deadline)
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+    },
+  }
+}
+
+function listen(server: Server, address: { host: string; port: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ host: address.host, port: address.port }, () => {
+      server.off('error', reject)
+      const bound = server.address() as AddressInfo
+      resolve(`http://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`)
+    })
+  })
+}

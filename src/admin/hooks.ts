@@ -1,0 +1,88 @@
+import type { Priority } from '../config/types.js'
+import type { Lane } from '../upstream/budget/types.js'
+
+/**
+ * What other parts of cistern plug into the admin API. Every field is optional and read at request
+ * time, so the refresh scheduler and the webhook receiver can assign theirs after startCistern has
+ * built the admin listener (`cistern.admin.hooks.queue = () => ...`). Until a hook is set, its
+ * endpoint answers an empty, well-formed result with `available: false`.
+ */
+export interface AdminHooks {
+  /** POST /refresh: queue background refreshes of the selection; resolves to how many were queued. */
+  refresh?: (selection: RefreshSelection) => Promise<{ queued: number }>
+  /** GET /queue and the refresh gauges: due refreshes and lag per priority. */
+  queue?: () => Promise<QueueSnapshot> | QueueSnapshot
+  /** GET /entries/{key}: when the scheduler will next refresh a key (epoch ms), if it will. */
+  nextRefresh?: (key: string) => Promise<number | undefined> | number | undefined
+  /**
+   * GET /changes: subscribe to change events (the same feed as the gateway's). `lastEventId` resumes
+   * after a reconnect. Returns the unsubscribe function.
+   */
+  changes?: (listener: (event: ChangeEventLike) => void, options: ChangeFeedOptions) => () => void
+  /** GET /events: webhooks received, newest first, paged. */
+  events?: (query: EventsQuery) => Promise<EventsPage>
+}
+
+export type RefreshSelection = { key: string } | { tag: string } | { prefix: string }
+
+export interface QueueItem {
+  key: string
+  route: string
+  priority: Priority
+  /** When it is due (epoch ms). */
+  dueAt: number
+}
+
+export interface QueueSnapshot {
+  /** Due or scheduled refreshes, soonest first (the scheduler bounds the list). */
+  items: QueueItem[]
+  /** Per priority: how many are due now and how far behind the oldest due one is, ms. */
+  priorities: Partial<Record<Priority, { depth: number; lagMs: number }>>
+}
+
+/** A change event as the refresh path publishes it; only `id` is required by the SSE framing. */
+export interface ChangeEventLike {
+  id: string
+  route?: string
+  key?: string
+  at?: number
+  [field: string]: unknown
+}
+
+export interface ChangeFeedOptions {
+  lastEventId?: string
+  route?: string
+  tag?: string
+}
+
+export interface EventsQuery {
+  limit: number
+  cursor?: string
+}
+
+export interface EventsPage {
+  events: unknown[]
+  cursor?: string
+}
+
+/** One upstream call as the upstream client reports it (see AdminRecorder.upstreamCall). */
+export interface UpstreamCallReport {
+  upstream: string
+  /** HTTP status, or what happened instead: 'timeout', 'network', 'budget' ... */
+  status: number | string
+  lane: Lane
+  durationMs: number
+  /** Route name when known. */
+  route?: string
+}
+
+/**
+ * Counters other parts of cistern feed (`cistern.admin.recorder.changeEvent(route)`). Calls are
+ * cheap and never throw. The first `upstreamCall` report switches the upstream-call metrics from the
+ * estimate derived from cache fetches to the client's exact reports.
+ */
+export interface AdminRecorder {
+  changeEvent(route: string): void
+  webhookEvent(webhook: string, outcome: string): void
+  upstreamCall(report: UpstreamCallReport): void
+}

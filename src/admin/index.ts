@@ -1,0 +1,15 @@
+export { type Admin, type AdminOptions, createAdmin } from './admin.js'
+export type {
+  AdminHooks,
+  AdminRecorder,
+  ChangeEventLike,
+  ChangeFeedOptions,
+  EventsPage,
+  EventsQuery,
+  QueueItem,
+  QueueSnapshot,
+  RefreshSelection,
+  UpstreamCallReport,
+} from './hooks.js'
+export { createMonitor, type Monitor } from './monitor.js'
+export { type AdminToken, resolveAdminToken, type TokenSource } from './server/auth.js'

@@ -1,0 +1,45 @@
+import type { EntryInfo } from '../../engine/entry.js'
+
+export type EntryState = 'fresh' | 'stale' | 'expired'
+
+/** fresh: served as is; stale: served while it refreshes; expired: kept only to stand in on errors. */
+export function entryState(entry: EntryInfo, now: number): EntryState {
+  if (now < entry.freshUntil) return 'fresh'
+  if (now < entry.staleUntil) return 'stale'
+  return 'expired'
+}
+
+/** What a listing shows of one entry: metadata only, never the value. */
+export function entrySummary(entry: EntryInfo, now: number) {
+  const status = entry.meta?.status
+  return {
+    key: entry.key,
+    state: entryState(entry, now),
+    status: typeof status === 'number' ? status : null,
+    size: entry.size,
+    tags: entry.tags,
+    ageSeconds: Math.max(0, Math.floor((now - entry.fetchedAt) / 1000)),
+    ttlSeconds: Math.max(0, Math.floor((entry.freshUntil - now) / 1000)),
+    fetchedAt: iso(entry.fetchedAt),
+    freshUntil: iso(entry.freshUntil),
+    staleUntil: iso(entry.staleUntil),
+    expiresAt: iso(entry.expiresAt),
+  }
+}
+
+/** The full view of one entry: the summary plus validators, digest and the stored headers. */
+export function entryDetail(entry: EntryInfo, now: number) {
+  const headers = entry.meta?.headers
+  return {
+    ...entrySummary(entry, now),
+    storedAt: iso(entry.storedAt),
+    etag: entry.etag ?? null,
+    lastModified: entry.lastModified ?? null,
+    digest: entry.digest,
+    headers: Array.isArray(headers) ? headers : [],
+  }
+}
+
+function iso(ms: number): string | null {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null
+}

@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** A request the admin API refuses: answered as `{ "error": { "code", "message" } }` with `status`. */
+export class AdminError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly headers: Record<string, string>
+
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'AdminError'
+    this.status = status
+    this.code = code
+    this.headers = headers
+  }
+}
+
+/** Headers on every admin answer: never cached, never framed, never sniffed. */
+export const BASE_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  sendJsonText(res, status, JSON.stringify(body), headers)
+}
+
+/** JSON already serialized (and perhaps scrubbed of secrets). */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  json: string,
+  headers: Record<string, string> = {},
+): void {
+  const text = `${json}\n`
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  })
+  res.end(text)
+}
+
+export function sendError(res: ServerResponse, error: AdminError): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers)
+}
+
+const MAX_BODY = 64 * 1024
+
+/** The request body as JSON (an object), at most 64 KB; an empty body is `{}`. */
+export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength
+    if (size > MAX_BODY) throw new AdminError(413, 'body_too_large', `request body is over ${MAX_BODY} bytes`)
+    chunks.push(chunk)
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim()
+  if (text === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw new AdminError(400, 'invalid_json', 'the request body is not valid JSON')
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new AdminError(400, 'invalid_json', 'the request body must be a JSON object')
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** `limit` from a query: an integer in 1..max, or `fallback` when absent. */
+export function parseLimit(value: string | null, fallback: number, max: number): number {
+  if (value === null) return fallback
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new AdminError(400, 'invalid_limit', `limit must be an integer from 1 to ${max}`)
+  }
+  return Number(value)
+}
+
+/** `soft=1|true|0|false`. */
+export function parseFlag(value: string | null, name: string): boolean {
+  if (value === null || value === '0' || value === 'false') return false
+  if (value === '1' || value === 'true' || value === '') return true
+  throw new AdminError(400, 'bad_request', `${name} must be 1 or 0`)
+}
+
+/**
+ * Exactly one of key, tag, prefix, each non-empty. An empty prefix would select everything by
+ * accident; flushing all entries is `prefix=/` (every key starts with the path's slash).
+ */
+export function parseSelection(source: {
+  key?: unknown
+  tag?: unknown
+  prefix?: unknown
+}): { key: string } | { tag: string } | { prefix: string } {
+  const given = (['key', 'tag', 'prefix'] as const).filter(
+    (name) => source[name] !== undefined && source[name] !== null,
+  )
+  if (given.length !== 1) {
+    throw new AdminError(400, 'invalid_selector', 'give exactly one of key, tag or prefix')
+  }
+  const name = given[0]!
+  const value = source[name]
+  if (typeof value !== 'string' || value === '') {
+    throw new AdminError(
+      400,
+      'invalid_selector',
+      `${name} must be a non-empty string (prefix=/ selects every entry)`,
+    )
+  }
+  return name === 'key' ? { key: value } : name === 'tag' ? { tag: value } : { prefix: value }
+}

@@ -1,0 +1,86 @@
+import type { Logger } from 'pino'
+import type { CisternConfig } from '../config/types.js'
+import type { Gateway, GatewayOptions } from '../gateway/gateway.js'
+import { createLogger } from '../log/logger.js'
+import { secretsOf } from '../log/secrets.js'
+import { openStore } from '../stores/open-store.js'
+import { type Admin, createAdmin } from './admin.js'
+import type { AdminHooks } from './hooks.js'
+import { createMonitor, type Monitor } from './monitor.js'
+import { type AdminToken, resolveAdminToken } from './server/auth.js'
+import { subscribeUpstreamCalls } from './stats/upstream-calls.js'
+
+export interface AdminStartOptions {
+  /** Used when neither admin.token nor CISTERN_ADMIN_TOKEN is set (else a random one is made). */
+  token?: string
+  hooks?: AdminHooks
+  /** SSE keep-alive interval, ms. */
+  keepAliveMs?: number
+  /** Environment to read CISTERN_ADMIN_TOKEN from (default process.env). */
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * The admin side's part of startCistern, in the order startup needs it: first the token (so a
+ * non-loopback admin address without one refuses to start before anything is opened), the logger
+ * and the monitor; then the gateway options that feed them (onServed, a timed store); then, once
+ * the gateway listens, the admin listener itself.
+ */
+export interface AdminSetup {
+  readonly logger: Logger
+  readonly monitor: Monitor
+  readonly token: AdminToken | undefined
+  gatewayOptions(options: GatewayOptions): GatewayOptions
+  start(gateway: Gateway): Promise<{ admin: Admin; url: string } | undefined>
+  close(): void
+}
+
+export function prepareAdmin(
+  config: CisternConfig,
+  options: { logger?: Logger; admin?: AdminStartOptions | false },
+): AdminSetup {
+  const adminOptions = options.admin === false ? undefined : (options.admin ?? {})
+  const token = adminOptions && resolveAdminToken(config.admin, adminOptions)
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.log.level,
+      secrets: [...secretsOf(config), ...(token ? [token.value] : [])],
+    })
+  const monitor = createMonitor(config, logger)
+  const unsubscribers: (() => void)[] = [monitor.close]
+  return {
+    logger,
+    monitor,
+    token,
+    gatewayOptions(gatewayOptions) {
+      const store = monitor.wrapStore(gatewayOptions.store ?? openStore(config.store))
+      const outer = gatewayOptions.onServed
+      const onServed = outer
+        ? (route: string, status: string, ms: number) => {
+            monitor.onServed(route, status, ms)
+            outer(route, status, ms)
+          }
+        : monitor.onServed
+      return { ...gatewayOptions, store, onServed }
+    },
+    async start(gateway) {
+      unsubscribers.push(subscribeUpstreamCalls(gateway.upstreams.values(), monitor.observer))
+      if (!adminOptions || !token) return undefined
+      const admin = createAdmin({
+        config,
+        gateway,
+        monitor,
+        logger,
+        token,
+        ...(adminOptions.hooks && { hooks: adminOptions.hooks }),
+        ...(adminOptions.keepAliveMs !== undefined && { keepAliveMs: adminOptions.keepAliveMs }),
+      })
+      const url = await admin.listen()
+      return { admin, url }
+    },
+    close() {
+      for (const unsubscribe of unsubscribers.splice(0)) unsubscribe()
+    },
+  }
+}
