@@ -1,6 +1,8 @@
+import type { Logger } from 'pino'
+import type { Admin } from '../admin/admin.js'
+import { type AdminStartOptions, prepareAdmin } from '../admin/start.js'
 import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
-import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 
 /**
  * The running system, assembled from a config: the gateway on the public listener and, as they
@@ -10,55 +12,51 @@ import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/in
 export interface Cistern {
   readonly config: CisternConfig
   readonly gateway: Gateway
-  /** Webhooks in: their handler sits on the gateway listener; `webhooks.events` feeds GET /events. */
-  readonly webhooks: Webhooks
   /** The gateway's bound URL. */
   readonly url: string
+  /** The admin listener (API, /metrics, dashboard); undefined when started with `admin: false`. */
+  readonly admin: Admin | undefined
+  /** The admin listener's bound URL. */
+  readonly adminUrl: string | undefined
+  /** pino, secrets scrubbed from every line. */
+  readonly logger: Logger
   /** Stop everything: listeners first, then background work, then upstream pools and the store. */
   close(graceMs?: number): Promise<void>
 }
 
 export interface StartOptions extends GatewayOptions {
-  /**
-   * Where webhook `refresh` actions go. Until the refresh scheduler provides one, they soft-invalidate
-   * their selection (the next read serves it stale once and refreshes it in the background).
-   */
-  refresher?: WebhooksDeps['refresher']
-  /** The webhooks' logger; default pino at config.log.level. */
-  logger?: WebhooksDeps['logger']
+  /** cistern's logger; default: pino JSON on stdout at config.log.level, secrets scrubbed. */
+  logger?: Logger
+  /** The admin listener's token and hooks, or false to run without it. */
+  admin?: AdminStartOptions | false
 }
 
 export async function startCistern(config: CisternConfig, options: StartOptions = {}): Promise<Cistern> {
-  const gateway = createGateway(config, options)
-  let webhooks: Webhooks | undefined
+  // Resolves the admin token first: a non-loopback admin address without one refuses to start here.
+  const setup = prepareAdmin(config, options)
+  const gateway = createGateway(config, setup.gatewayOptions(options))
   let url: string
+  let admin: Awaited<ReturnType<typeof setup.start>>
   try {
-    webhooks = createWebhooks(config, {
-      cache: gateway.cache,
-      now: gateway.context.now,
-      ...(options.refresher && { refresher: options.refresher }),
-      ...(options.logger && { logger: options.logger }),
-    })
-    gateway.context.extraHandlers.push(webhooks.handler)
     url = await gateway.listen()
+    admin = await setup.start(gateway)
   } catch (error) {
-    // A webhook secret the scheme cannot use, or a port in use: release what was opened.
-    webhooks?.close()
+    // A port in use: release what was opened.
+    setup.close()
     await gateway.close(0)
     throw error
   }
-  const hooks = webhooks
   return {
     config,
     gateway,
-    webhooks: hooks,
     url,
+    admin: admin?.admin,
+    adminUrl: admin?.url,
+    logger: setup.logger,
     async close(graceMs = 10_000) {
-      // Webhook actions use the cache, so they finish (or are left pending for the next start)
-      // before the gateway closes it; deliveries during shutdown are still stored.
-      await hooks.drain(graceMs)
+      await admin?.admin.close()
       await gateway.close(graceMs)
-      hooks.close()
+      setup.close()
     },
   }
 }
