@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs'
+import { basename, dirname, extname, join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { StoreConfig } from '../config/types.js'
+
+/**
+ * The refresh path's own durable state: the schedule (with each key's last seen version), the bounded
+ * change-event buffer and the notify outbox. It lives in its own SQLite file beside the cache store,
+ * so the store keeps its contract and this state can change shape on its own.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS schedule (
+  key TEXT PRIMARY KEY,
+  route TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  last_read_at INTEGER NOT NULL,
+  reads INTEGER NOT NULL DEFAULT 0,
+  failures INTEGER NOT NULL DEFAULT 0,
+  digest TEXT,
+  fetched_at INTEGER,
+  body BLOB,
+  headers TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  route TEXT NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  target TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_target ON outbox (target, seq);
+`
+
+/** `<dir>/<name>.refresh.db` beside a SQLite store; in memory for every other store kind. */
+export function refreshDbPath(store: StoreConfig): string {
+  if (store.kind !== 'sqlite' || store.path === ':memory:') return ':memory:'
+  const name = basename(store.path, extname(store.path))
+  return join(dirname(store.path), `${name}.refresh.db`)
+}
+
+export function openRefreshDb(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  // WAL: readers never block the one writer; NORMAL: a process crash loses nothing committed.
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 1000')
+  db.exec(SCHEMA)
+  return db
+}

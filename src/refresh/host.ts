@@ -1,0 +1,83 @@
+import type { RouteConfig } from '../config/types.js'
+import type { Gateway } from '../gateway/gateway.js'
+import type { StoredResponse } from '../gateway/response/stored-response.js'
+import { cacheKey } from '../gateway/routing/cache-key.js'
+import { normalizeQuery } from '../gateway/routing/request-target.js'
+import type { RefreshOutcome } from '../gateway/server/refresh-key.js'
+import type { Seen } from './schedule-store.js'
+
+/**
+ * What the refresh path needs of the gateway, in one place: the rest of src/refresh depends on this
+ * interface only, so it can be tested without HTTP and the gateway's internals stay the gateway's.
+ */
+export interface RefreshHost {
+  /** Ask the upstream again for a stored key, in the background lane. */
+  refreshKey(key: string): Promise<RefreshOutcome>
+  /** The version the cache holds now (fresh or servable stale), or undefined. */
+  peek(key: string): Promise<(Seen & { tags: string[] }) | undefined>
+  invalidateTags(tags: readonly string[], soft: boolean): Promise<number>
+  /** The GET route that serves a key, with the path params. */
+  locate(key: string): { route: RouteConfig; params: Record<string, string> } | undefined
+  /** The cache key a client GET of `path` (with optional query) reads, without request headers. */
+  keyOfPath(path: string): string | undefined
+  /** Keys holding a tag or starting with a prefix, up to `limit`. */
+  listKeys(selector: { tag: string } | { prefix: string }, limit: number): Promise<string[]>
+}
+
+export function seenOf(value: StoredResponse, entry: { digest: string; fetchedAt: number }): Seen {
+  return {
+    digest: entry.digest,
+    fetchedAt: entry.fetchedAt,
+    body: value.body,
+    headers: Object.fromEntries(value.headers),
+  }
+}
+
+/** The path part of a key: before the query and the `#` variant parts. */
+export function pathOfKey(key: string): string {
+  const hash = key.indexOf('#')
+  const base = hash === -1 ? key : key.slice(0, hash)
+  return base
+}
+
+export function gatewayHost(gateway: Gateway): RefreshHost {
+  const { cache, context } = gateway
+  return {
+    refreshKey: (key) => gateway.refreshKey(key),
+    async peek(key) {
+      const result = await cache.peek(key)
+      return result && { ...seenOf(result.value, result.entry), tags: result.entry.tags }
+    },
+    invalidateTags: (tags, soft) => (tags.length ? cache.invalidate({ tags }, { soft }) : Promise.resolve(0)),
+    locate(key) {
+      const base = pathOfKey(key)
+      const q = base.indexOf('?')
+      const match = context.router.match('GET', q === -1 ? base : base.slice(0, q))
+      return match.kind === 'route' ? { route: match.route.config, params: match.params } : undefined
+    },
+    keyOfPath(path) {
+      const q = path.indexOf('?')
+      const match = context.router.match('GET', q === -1 ? path : path.slice(0, q))
+      if (match.kind !== 'route' || !match.route.config.cache) return undefined
+      const query = normalizeQuery(q === -1 ? '' : path.slice(q + 1), match.route.ignoredQuery)
+      const config = match.route.config
+      return cacheKey(q === -1 ? path : path.slice(0, q), query, {}, config.vary, config.public)
+    },
+    async listKeys(selector, limit) {
+      const store = cache.store
+      if (!store) return []
+      const keys: string[] = []
+      let cursor: string | undefined
+      do {
+        const page = await store.list({
+          ...selector,
+          limit: Math.min(1000, limit - keys.length),
+          ...(cursor && { cursor }),
+        })
+        for (const item of page.items) keys.push(item.key)
+        cursor = page.cursor
+      } while (cursor && keys.length < limit)
+      return keys
+    },
+  }
+}

@@ -1,0 +1,164 @@
+import type { CisternConfig } from '../config/types.js'
+import { inFlightCap } from './capacity.js'
+import { parseBody } from './change.js'
+import { openRefreshDb, refreshDbPath } from './db.js'
+import { EventLog } from './event-log.js'
+import { ChangeFeed } from './feed.js'
+import type { RefreshHost } from './host.js'
+import { Notifier, type NotifyOptions } from './notify/notifier.js'
+import { OutboxStore } from './notify/outbox-store.js'
+import { type JobDeps, runRefresh } from './refresh-job.js'
+import { ScheduleStore } from './schedule-store.js'
+import { Scheduler, type SchedulerOptions } from './scheduler.js'
+import { changesHandler, type SseOptions } from './sse.js'
+import type { ChangeEvent } from './types.js'
+import { Warmer } from './warm.js'
+
+export type { ChangeListener, FeedFilter } from './feed.js'
+export { ChangeFeed } from './feed.js'
+export { gatewayHost, type RefreshHost } from './host.js'
+export type { TargetStats } from './notify/notifier.js'
+export { Scheduler } from './scheduler.js'
+export { CHANGES_PATH } from './sse.js'
+export * from './types.js'
+
+export interface RefreshOptions {
+  now?: () => number
+  /** The refresh database; default: `<store>.refresh.db` beside a SQLite store, else in memory. */
+  dbPath?: string
+  /** Change events kept for Last-Event-ID resumption. */
+  bufferSize?: number
+  /** Undelivered notifications kept per target (the oldest are dropped past it). */
+  outboxPerTarget?: number
+  scheduler?: SchedulerOptions
+  notify?: NotifyOptions
+  sse?: SseOptions
+  onChange?: (event: ChangeEvent) => void
+  onError?: (error: unknown, what: string) => void
+}
+
+/** What webhooks and POST /refresh may ask to refresh. */
+export type RefreshSelector =
+  | { key: string }
+  | { keys: readonly string[] }
+  | { tag: string }
+  | { prefix: string }
+  | { path: string }
+
+export interface Refresh {
+  readonly scheduler: Scheduler
+  readonly feed: ChangeFeed
+  readonly notifier: Notifier
+  readonly warmer: Warmer
+  /** The `GET /_cistern/changes` handler for the gateway's extraHandlers. */
+  readonly sseHandler: ReturnType<typeof changesHandler>['handler']
+  /** Refresh a selection now, in the background lane, with change detection; tags and prefixes up to 10,000 keys. */
+  refresh(selector: RefreshSelector): Promise<{ queued: number }>
+  /** Hook for the gateway's onRead. */
+  onRead: Scheduler['onRead']
+  /** Load the schedule, start the notifier, prewarm. Call once the gateway listens (its URL is known). */
+  start(baseUrl: string): void
+  /** Stop everything and close the database; pending work stays in it for the next start. */
+  close(graceMs?: number): Promise<void>
+}
+
+/** The refresh path, assembled: schedule, scheduler, change detection, feed, SSE, notify outbox, warming. */
+export function createRefresh(
+  config: CisternConfig,
+  host: RefreshHost,
+  options: RefreshOptions = {},
+): Refresh {
+  const now = options.now ?? Date.now
+  const onError = options.onError ?? (() => {})
+  const db = openRefreshDb(options.dbPath ?? refreshDbPath(config.store))
+  const schedule = new ScheduleStore(db)
+  const log = new EventLog(db, options.bufferSize ?? 10_000)
+  const feed = new ChangeFeed(log)
+  const notifier = new Notifier(config.notify, new OutboxStore(db, options.outboxPerTarget ?? 10_000), {
+    now,
+    ...options.notify,
+  })
+  const warmer = new Warmer(host)
+  const sse = changesHandler(feed, options.sse)
+  let baseUrl = ''
+  const deps: JobDeps = {
+    host,
+    db,
+    schedule,
+    log,
+    feed,
+    notifier,
+    warmer,
+    baseUrl: () => baseUrl,
+    now,
+    onError,
+    ...(options.onChange && { onChange: options.onChange }),
+  }
+  const scheduler = new Scheduler(
+    config,
+    {
+      schedule,
+      run: (key, route, kept) => runRefresh(deps, key, route, kept),
+      policyData(job) {
+        const seen = schedule.seen(job.key)
+        return {
+          body: parseBody(seen?.body ?? null) ?? null,
+          params: host.locate(job.key)?.params ?? {},
+          headers: seen?.headers ?? {},
+        }
+      },
+      enrolled(key) {
+        // The version the client was just served is the baseline the first refresh compares with.
+        host.peek(key).then(
+          (seen) => {
+            if (seen && !closed && !schedule.seen(key)) schedule.setSeen(key, seen)
+          },
+          (error: unknown) => onError(error, 'baseline'),
+        )
+      },
+      capOf: (upstream) => inFlightCap(config.upstreams[upstream]),
+      onError,
+    },
+    { now, ...options.scheduler },
+  )
+  let closed = false
+  let started = false
+
+  return {
+    scheduler,
+    feed,
+    notifier,
+    warmer,
+    sseHandler: sse.handler,
+    onRead: (key, route) => scheduler.onRead(key, route),
+    async refresh(selector) {
+      let keys: readonly string[]
+      if ('key' in selector) keys = [selector.key]
+      else if ('keys' in selector) keys = selector.keys
+      else if ('path' in selector)
+        keys = [host.keyOfPath(selector.path)].filter((k): k is string => k !== undefined)
+      else keys = await host.listKeys(selector, 10_000)
+      return { queued: scheduler.refreshKeys(keys, (key) => host.locate(key)?.route) }
+    },
+    start(url) {
+      if (started) return
+      started = true
+      baseUrl = url
+      scheduler.start()
+      notifier.start()
+      warmer.warm(
+        config.routes.flatMap((route) => route.prewarm),
+        true,
+      )
+    },
+    async close(graceMs = 5000) {
+      if (closed) return
+      closed = true
+      sse.closeAll()
+      feed.close()
+      warmer.close()
+      await Promise.all([scheduler.stop(Math.min(graceMs, 5000)), notifier.close()])
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,88 @@
+import type Database from 'better-sqlite3'
+import type { RouteConfig } from '../config/types.js'
+import { type DetectedChange, detectChange, invalidationTags } from './change.js'
+import type { EventLog } from './event-log.js'
+import type { ChangeFeed } from './feed.js'
+import { pathOfKey, type RefreshHost, seenOf } from './host.js'
+import type { Notifier } from './notify/notifier.js'
+import type { ScheduleStore } from './schedule-store.js'
+import type { ChangeEvent } from './types.js'
+import { type Warmer, warmPaths } from './warm.js'
+
+export interface JobDeps {
+  host: RefreshHost
+  db: Database.Database
+  schedule: ScheduleStore
+  log: EventLog
+  feed: ChangeFeed
+  notifier: Notifier
+  warmer: Warmer
+  /** The gateway's public base URL, for the events' `url`. */
+  baseUrl: () => string
+  now: () => number
+  onChange?: (event: ChangeEvent) => void
+  onError?: (error: unknown, what: string) => void
+}
+
+export type JobOutcome =
+  /** The key cannot be refreshed by anyone but its client (credentials) or no route serves it. */
+  { kind: 'drop' } | { kind: 'done'; change: ChangeEvent | undefined }
+
+/**
+ * One refresh of one key: ask the upstream (conditionally, background lane), compare the version
+ * with the last one seen, and on a change record the event, its outbox deliveries and the new
+ * version in one transaction; then publish, invalidate dependent tags and warm derived paths.
+ * `kept`: the key is in the schedule, whose row holds the last version seen (so a change made by a
+ * client miss in between is still reported); otherwise the cache's copy is the baseline.
+ */
+export async function runRefresh(
+  deps: JobDeps,
+  key: string,
+  route: RouteConfig,
+  kept: boolean,
+): Promise<JobOutcome> {
+  const { host, schedule } = deps
+  const previous = (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
+  const outcome = await host.refreshKey(key)
+  if (outcome.kind !== 'refreshed') return { kind: 'drop' }
+  const result = outcome.result
+  if (!result.stored) return { kind: 'done', change: undefined }
+  const next = seenOf(result.value, result.entry)
+  if (!previous || previous.digest === next.digest) {
+    if (kept && !previous) schedule.setSeen(key, next)
+    else if (kept) schedule.confirm(key, next.fetchedAt)
+    return { kind: 'done', change: undefined }
+  }
+  const params = host.locate(key)?.params ?? {}
+  const change = detectChange({
+    route,
+    params,
+    key,
+    url: deps.baseUrl() + pathOfKey(key),
+    previous,
+    next,
+    tags: result.entry.tags,
+    now: deps.now(),
+  })
+  deps.db.transaction(() => {
+    if (kept) schedule.setSeen(key, next)
+    deps.log.append(change.event)
+    deps.notifier.enqueue(change.event, { params, body: change.nextBody })
+  })()
+  deps.notifier.kick()
+  deps.feed.publish(change.event)
+  deps.onChange?.(change.event)
+  followUp(deps, route, params, change)
+  return { kind: 'done', change: change.event }
+}
+
+/** Invalidation and warming run after the refresh, so they never hold up the scheduler. */
+function followUp(deps: JobDeps, route: RouteConfig, params: Record<string, string>, change: DetectedChange) {
+  const tags = invalidationTags(route, params, change)
+  if (tags.length > 0) {
+    deps.host
+      .invalidateTags(tags, route.changes?.soft ?? true)
+      .catch((error: unknown) => deps.onError?.(error, 'invalidate'))
+  }
+  if (route.warm) deps.warmer.warm(warmPaths(route, params, change))
+}
