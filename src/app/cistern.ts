@@ -4,6 +4,7 @@ import type { EventsPage, EventsQuery } from '../admin/hooks.js'
 import { type AdminStartOptions, prepareAdmin } from '../admin/start.js'
 import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
+import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
 import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 
 /**
@@ -16,6 +17,8 @@ export interface Cistern {
   readonly gateway: Gateway
   /** Webhooks in: their handler sits on the gateway listener; `webhooks.events` feeds GET /events. */
   readonly webhooks: Webhooks
+  /** Keep-warm scheduler, change feed (SSE on /_cistern/changes), notify outbox, warming. */
+  readonly refresh: Refresh
   /** The gateway's bound URL. */
   readonly url: string
   /** The admin listener (API, /metrics, dashboard); undefined when started with `admin: false`. */
@@ -38,6 +41,8 @@ export interface StartOptions extends GatewayOptions {
   logger?: Logger
   /** The admin listener's token and hooks, or false to run without it. */
   admin?: AdminStartOptions | false
+  /** Tuning of the refresh path (database path, buffer sizes, retry delays); tests mostly. */
+  refresh?: RefreshOptions
 }
 
 export async function startCistern(config: CisternConfig, options: StartOptions = {}): Promise<Cistern> {
@@ -45,32 +50,47 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
   const setup = prepareAdmin(config, options)
   const gateway = createGateway(config, setup.gatewayOptions(options))
   let webhooks: Webhooks | undefined
+  let refresh: Refresh | undefined
   let url: string
   let admin: Awaited<ReturnType<typeof setup.start>>
   try {
+    refresh = createRefresh(config, gatewayHost(gateway), {
+      now: gateway.context.now,
+      onError: (error, what) => setup.logger.warn({ err: error, what }, 'refresh path error'),
+      ...options.refresh,
+    })
+    const refresher = refresh
     webhooks = createWebhooks(config, {
       cache: gateway.cache,
       now: gateway.context.now,
-      ...(options.refresher && { refresher: options.refresher }),
+      refresher: options.refresher ?? {
+        refresh: async (selector) => (await refresher.refresh(selector)).queued,
+      },
       logger: setup.logger,
       onCount: (webhook, name) => setup.monitor.observer.webhookEvent(webhook, name),
     })
-    gateway.context.extraHandlers.push(webhooks.handler)
+    gateway.context.extraHandlers.push(webhooks.handler, refresh.sseHandler)
+    gateway.context.onRead = refresh.onRead
     url = await gateway.listen()
     admin = await setup.start(gateway)
     if (admin) admin.admin.hooks.events ??= webhookEventsHook(webhooks)
+    refresh.start(url)
+    wireAdmin(admin?.admin, refresh)
   } catch (error) {
     // A webhook secret the scheme cannot use, or a port in use: release what was opened.
     webhooks?.close()
+    await refresh?.close(0)
     setup.close()
     await gateway.close(0)
     throw error
   }
+  const background = refresh
   const hooks = webhooks
   return {
     config,
     gateway,
     webhooks: hooks,
+    refresh: background,
     url,
     admin: admin?.admin,
     adminUrl: admin?.url,
@@ -80,11 +100,24 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
       // Webhook actions use the cache, so they finish (or are left pending for the next start)
       // before the gateway closes it; deliveries during shutdown are still stored.
       await hooks.drain(graceMs)
+      // Change streams end and the scheduler stops before the gateway closes the cache and upstreams;
+      // due refreshes and undelivered notifications stay in the refresh database for the next start.
+      await background.close(graceMs)
       await gateway.close(graceMs)
       hooks.close()
       setup.close()
     },
   }
+}
+
+/** The admin API reads the queue, the change feed and the refresh trigger through its hooks. */
+function wireAdmin(admin: Admin | undefined, refresh: Refresh): void {
+  if (!admin) return
+  admin.hooks.queue = () => refresh.scheduler.queue()
+  admin.hooks.nextRefresh = (key) => refresh.scheduler.nextRefresh(key)
+  admin.hooks.refresh = (selection) => refresh.refresh(selection)
+  admin.hooks.changes = (listener, filter) => refresh.feed.subscribe(listener, filter)
+  refresh.feed.subscribe((event) => admin.recorder.changeEvent(event.route))
 }
 
 /** GET /events from the webhook event log; a cursor that is not one of ours reads as the end. */
