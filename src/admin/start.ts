@@ -1,8 +1,7 @@
 import type { Logger } from 'pino'
 import type { CisternConfig } from '../config/types.js'
 import type { Gateway, GatewayOptions } from '../gateway/gateway.js'
-import { createLogger } from '../log/logger.js'
-import { secretsOf } from '../log/secrets.js'
+import { createCisternLogger } from '../log/logger.js'
 import { openStore } from '../stores/open-store.js'
 import { type Admin, createAdmin } from './admin.js'
 import type { AdminHooks } from './hooks.js'
@@ -41,12 +40,7 @@ export function prepareAdmin(
 ): AdminSetup {
   const adminOptions = options.admin === false ? undefined : (options.admin ?? {})
   const token = adminOptions && resolveAdminToken(config.admin, adminOptions)
-  const logger =
-    options.logger ??
-    createLogger({
-      level: config.log.level,
-      secrets: [...secretsOf(config), ...(token ? [token.value] : [])],
-    })
+  const logger = options.logger ?? createCisternLogger(config, { extraSecrets: token ? [token.value] : [] })
   const monitor = createMonitor(config, logger)
   const unsubscribers: (() => void)[] = [monitor.close]
   return {

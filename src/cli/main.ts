@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
+import { AdminClientError } from '../admin/client/client.js'
+import type { LogLevel } from '../config/types.js'
 import { CisternError } from '../util/errors.js'
+import { registerAdminCommands } from './admin-commands.js'
 import { checkCommand } from './check.js'
 import { serveCommand } from './serve.js'
 import { VERSION } from './version.js'
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 const program = new Command()
   .name('cistern')
@@ -12,10 +17,17 @@ const program = new Command()
 
 program
   .command('serve')
-  .description('run the gateway')
+  .description('run the gateway and its admin listener')
   .option('-c, --config <file>', 'configuration file', 'cistern.yaml')
-  .action(async (options: { config: string }) => {
-    await serveCommand({ config: options.config, print: (line) => console.log(line) })
+  .addOption(
+    new Option('--log-level <level>', 'log level (default: log.level from the config)').choices(LOG_LEVELS),
+  )
+  .action(async (options: { config: string; logLevel?: LogLevel }) => {
+    await serveCommand({
+      config: options.config,
+      ...(options.logLevel && { logLevel: options.logLevel }),
+      print: (line) => console.error(line),
+    })
   })
 
 program
@@ -26,8 +38,14 @@ program
     await checkCommand(options.config, (line) => console.log(line))
   })
 
+registerAdminCommands(program, (text) => console.log(text))
+
 program.parseAsync().catch((error: unknown) => {
   // Known errors print their message (config errors list file:line:key); anything else, its stack.
+  if (error instanceof AdminClientError) {
+    console.error(`cistern: ${error.message}`)
+    process.exit(error.exitCode)
+  }
   console.error(error instanceof CisternError ? error.message : error)
   process.exit(error instanceof CisternError && error.code === 'E_CONFIG' ? 2 : 1)
 })

@@ -1,6 +1,7 @@
 import { type Logger, pino } from 'pino'
-import type { LogLevel } from '../config/types.js'
+import type { CisternConfig, LogLevel } from '../config/types.js'
 import { Scrubber } from './scrub.js'
+import { secretsOf } from './secrets.js'
 
 export type { Logger }
 
@@ -50,4 +51,19 @@ export function createLogger(options: LoggerOptions): Logger {
 /** A logger that drops everything (embedding, tests that do not look at logs). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' })
+}
+
+/**
+ * The logger startCistern makes from a config: its log level, and every secret in it (plus
+ * `extraSecrets`, such as a generated admin token) scrubbed from every line.
+ */
+export function createCisternLogger(
+  config: CisternConfig,
+  options: { level?: LogLevel; destination?: LogDestination; extraSecrets?: Iterable<string> } = {},
+): Logger {
+  return createLogger({
+    level: options.level ?? config.log.level,
+    secrets: [...secretsOf(config), ...(options.extraSecrets ?? [])],
+    ...(options.destination && { destination: options.destination }),
+  })
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type EntryInfo, entryInfo } from '../../engine/entry.js'
-import type { AdminHandler } from '../context.js'
+import type { AdminContext, AdminHandler } from '../context.js'
 import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../server/http.js'
 import { entryDetail, entrySummary } from './entry-view.js'
 import { withTimeout } from './timeout.js'
@@ -30,10 +30,20 @@ export const listEntries: AdminHandler = async (ctx, { res, url }) => {
     ctx.config.store.timeout * 5,
   )
   const now = ctx.now()
-  sendJson(res, 200, {
+  const body: EntriesBody = {
     items: page.items.map((item) => entrySummary(item, now)),
     cursor: page.cursor === undefined ? null : encodeCursor(page.cursor, filter),
-  })
+  }
+  sendJson(res, 200, body)
+}
+
+/** The body of GET /entries/{key}. */
+export type EntryBody = ReturnType<typeof entryDetail> & { inMemory: boolean; nextRefresh: string | null }
+
+/** The body of GET /entries. */
+export interface EntriesBody {
+  items: ReturnType<typeof entrySummary>[]
+  cursor: string | null
 }
 
 /** GET /entries/{key}: one entry's metadata, stored headers, age, tags and next refresh. */
@@ -52,12 +62,13 @@ export const getEntry: AdminHandler = async (ctx, { res, param }) => {
   const memory = cache.peekMemory(key)
   entry ??= memory ? entryInfo(memory.entry) : undefined
   if (!entry) throw new AdminError(404, 'entry_not_found', `no entry with key ${JSON.stringify(key)}`)
-  const next = ctx.hooks.nextRefresh ? await ctx.hooks.nextRefresh(key) : undefined
-  sendJson(res, 200, {
+  const next = await nextRefresh(ctx, key)
+  const body: EntryBody = {
     ...entryDetail(entry, ctx.now()),
     inMemory: memory !== undefined,
     nextRefresh: next === undefined ? null : new Date(next).toISOString(),
-  })
+  }
+  sendJson(res, 200, body)
 }
 
 /** DELETE /entries?key=|prefix=|tag= (&soft=1 marks stale instead of deleting): `{ count }`. */
@@ -106,4 +117,13 @@ function decodeCursor(raw: string, filter: string): string {
     throw new AdminError(400, 'invalid_cursor', 'cursor belongs to a listing with another prefix or tag')
   }
   return candidate.s
+}
+
+/** The scheduler's answer, or undefined when it has none or fails (the entry view still answers). */
+async function nextRefresh(ctx: AdminContext, key: string): Promise<number | undefined> {
+  try {
+    return ctx.hooks.nextRefresh ? await ctx.hooks.nextRefresh(key) : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -36,10 +36,19 @@ export function entryDetail(entry: EntryInfo, now: number) {
     etag: entry.etag ?? null,
     lastModified: entry.lastModified ?? null,
     digest: entry.digest,
-    headers: Array.isArray(headers) ? headers : [],
+    headers: headerPairs(headers),
   }
 }
 
 function iso(ms: number): string | null {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null
+}
+
+/** The gateway keeps headers as [name, value] pairs in entry.meta; anything else shows as none. */
+function headerPairs(value: unknown): [string, string][] {
+  if (!Array.isArray(value)) return []
+  return value.filter(
+    (pair): pair is [string, string] =>
+      Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string' && typeof pair[1] === 'string',
+  )
 }

@@ -1,6 +1,6 @@
 import type { AdminContext, AdminHandler } from '../context.js'
 import { sendJson } from '../server/http.js'
-import { sum, view } from '../stats/counters.js'
+import { type CountsView, sum, view } from '../stats/counters.js'
 import { withTimeout } from './timeout.js'
 
 /**
@@ -12,6 +12,9 @@ export const getStats: AdminHandler = async (ctx, { res }) => {
   sendJson(res, 200, await collectStats(ctx))
 }
 
+/** The body of GET /stats. */
+export type StatsBody = Awaited<ReturnType<typeof collectStats>>
+
 export async function collectStats(ctx: AdminContext) {
   const counts = ctx.observer.routes()
   const store = ctx.gateway.cache.store
@@ -20,7 +23,7 @@ export async function collectStats(ctx: AdminContext) {
     store ? withTimeout(store.stats(), timeout).catch(() => undefined) : undefined,
     withTimeout(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
   ])
-  const routes: Record<string, unknown> = {}
+  const routes: Record<string, CountsView & { entries: number; bytes: number }> = {}
   for (const [name, routeCounts] of counts) {
     const stored = census?.routes[name]
     routes[name] = { ...view(routeCounts), entries: stored?.entries ?? 0, bytes: stored?.bytes ?? 0 }

@@ -29,7 +29,6 @@ export interface UpstreamFetch {
 export class Observer implements AdminRecorder {
   readonly recentCalls = new RecentCalls(100)
   readonly #routes = new Map<string, Counts>()
-  readonly #passRoutes: ReadonlySet<string>
   readonly #metrics: Metrics
   readonly #logger: Logger
   readonly #resolver: RouteResolver
@@ -40,7 +39,6 @@ export class Observer implements AdminRecorder {
 
   constructor(options: { routes: RouteConfig[]; metrics: Metrics; logger: Logger; resolver: RouteResolver }) {
     for (const route of options.routes) this.#routes.set(route.name, emptyCounts())
-    this.#passRoutes = new Set(options.routes.filter((route) => !route.cache).map((route) => route.name))
     this.#metrics = options.metrics
     this.#logger = options.logger
     this.#resolver = options.resolver
@@ -52,8 +50,8 @@ export class Observer implements AdminRecorder {
     const counts = this.#counts(route)
     countServed(counts, status, durationMs)
     this.#metrics.request(route, status, durationMs)
-    // A pass-through forwards every request: one upstream call each (an ERROR may not have been sent).
-    if (status === 'PASS' && this.#passRoutes.has(route)) {
+    // PASS is only answered after the upstream answered: one call each (an ERROR may not have been sent).
+    if (status === 'PASS') {
       counts.upstreamCalls++
       if (!this.#direct) {
         const upstream = this.#resolver.upstreamOf(route)
