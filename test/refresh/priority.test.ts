@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type RefreshHarness, sleep, startRefreshHarness } from './helpers.js'
+
+/** Four priorities over 100 keys; every key is due every second. */
+const routes = `
+routes:
+  - name: crit
+    path: /crit/:season/matches/:event
+    to: /:season/matches/:event
+    ttl: 1h
+    refresh: { every: 1s, priority: critical }
+  - name: high
+    path: /high/:season/rankings/:event
+    to: /:season/rankings/:event
+    ttl: 1h
+    refresh: { every: 1s, priority: high }
+  - name: norm
+    path: /norm/:season/teams/:team
+    to: /:season/teams/:team
+    ttl: 1h
+    refresh: { every: 1s, priority: normal }
+  - name: low
+    path: /low/:season/teams/:team
+    to: /:season/teams/:team
+    ttl: 1h
+    refresh: { every: 1s, priority: low }
+`
+const config = (budget: string) => `
+store: { kind: sqlite, path: "\${DB}" }
+upstreams:
+  ftc: { url: "\${SIM_URL}", budget: ${budget} }
+${routes}`
+
+describe('refresh: priorities when the budget is short', () => {
+  let h: RefreshHarness | undefined
+  afterEach(() => h?.close())
+
+  it('at 5 req/s for 100 keys due every second: critical stays fresh, low falls behind and its lag is reported, the upstream never sees more than 5 req/s', async () => {
+    // Enroll the 100 keys with a generous budget, then restart on the same files with 5 req/s.
+    h = await startRefreshHarness(config('{ rate: 500/s, burst: 100 }'))
+    const season = h.live.season
+    const events = h.sim
+      .events(season)
+      .slice(0, 2)
+      .map((e) => e.code)
+    const teams = h.sim.teamNumbers(season).slice(0, 48)
+    const paths = [
+      ...events.map((e) => `/crit/${season}/matches/${e}`),
+      ...events.map((e) => `/high/${season}/rankings/${e}`),
+      ...teams.map((t) => `/norm/${season}/teams/${t}`),
+      ...teams.map((t) => `/low/${season}/teams/${t}`),
+    ]
+    expect(paths).toHaveLength(100)
+    await Promise.all(paths.map(async (p) => expect((await h!.get(p)).status).toBe(200)))
+    await h.restart(config('{ rate: 5/s, burst: 1, reserve: 0 }'))
+    expect(h.cistern.refresh.scheduler.snapshot().keys).toBe(100)
+    const since = Math.floor(Date.now() / 1000)
+    await sleep(8000)
+
+    const snapshot = h.cistern.refresh.scheduler.snapshot()
+    const { critical, high, normal, low } = snapshot.byPriority
+    console.log(JSON.stringify({ critical, high, normal, low }))
+    // Critical keys are refreshed about once a second, each time within a few hundred ms of due.
+    expect(critical.refreshed).toBeGreaterThanOrEqual(2 * 6)
+    expect(critical.recentLag.p99).toBeLessThan(1000)
+    for (const e of events) {
+      const copy = await h.cistern.gateway.cache.peek(`/crit/${season}/matches/${e}`)
+      expect(Date.now() - copy!.fetchedAt).toBeLessThan(2000)
+    }
+    // Low gets what nobody above it needs: nothing. Its lag grows, and is reported.
+    expect(low.refreshed).toBeLessThanOrEqual(2)
+    expect(low.due).toBeGreaterThanOrEqual(46)
+    expect(low.lagMs).toBeGreaterThan(5000)
+    expect(normal.refreshed).toBeGreaterThan(low.refreshed)
+    const view = h.cistern.refresh.scheduler.queue(5)
+    expect(view.priorities.low?.lagMs).toBeGreaterThan(5000)
+    // The budget held: the simulator counted at most 5 arrivals in every wall-clock second.
+    const seconds = h.sim.stats().perSecond.filter((s) => s.second > since)
+    expect(seconds.length).toBeGreaterThanOrEqual(6)
+    for (const s of seconds) expect(s.count).toBeLessThanOrEqual(5)
+  }, 25_000)
+})
