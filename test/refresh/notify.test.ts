@@ -1,0 +1,108 @@
+import { Webhook } from 'standardwebhooks'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
+import { type Receiver, startReceiver } from './receiver.js'
+
+const secret = `whsec_${Buffer.from('cistern-notify-test-secret-32-bytes!').toString('base64')}`
+const yaml = (slackRoutes: string) => `
+store: { kind: sqlite, path: "\${DB}" }
+upstreams:
+  ftc: { url: "\${SIM_URL}" }
+routes:
+  - name: matches
+    path: /ftc/:season/matches/:event
+    ttl: 1h
+    refresh: { every: 1h }
+    changes: { items: body.matches, id: item.matchNumber }
+  - name: other
+    path: /other/:season/events
+    to: /:season/events
+    ttl: 1h
+notify:
+  - url: \${HOOK}/std
+    secret: "${secret}"
+  - url: \${HOOK}/discord
+    kind: discord
+    template: "{route} {params.event}: {changed} changed, {added} added"
+  - url: \${HOOK}/slack
+    kind: slack
+    routes: [${slackRoutes}]
+`
+
+describe('refresh: notify targets', () => {
+  let h: RefreshHarness | undefined
+  let receiver: Receiver | undefined
+  afterEach(async () => {
+    await h?.close()
+    await receiver?.close()
+  })
+
+  async function changeOnce(path: string): Promise<void> {
+    const published = h!.cistern.refresh.feed.published
+    h!.sim.tick()
+    await h!.cistern.refresh.refresh({ path })
+    await until(() => (h!.cistern.refresh.feed.published > published ? true : undefined))
+  }
+
+  it('signs per Standard Webhooks, renders chat messages, and retries from the outbox until the receiver accepts', async () => {
+    receiver = await startReceiver()
+    h = await startRefreshHarness(yaml('matches'), {
+      env: { HOOK: receiver.url },
+      start: { refresh: { notify: { baseDelayMs: 100, maxDelayMs: 400 } } },
+    })
+    const { season, event } = h.live
+    const path = `/ftc/${season}/matches/${event}`
+    await (await h.get(path)).text()
+    await until(() => (h!.cistern.refresh.scheduler.snapshot().keys === 1 ? true : undefined))
+
+    // The receiver refuses for a while: events wait in the outbox, the refresh loop carries on.
+    receiver.status = 503
+    for (let i = 0; i < 3; i++) await changeOnce(path)
+    await until(() => (receiver!.refused >= 3 ? true : undefined))
+    const pending = h.cistern.refresh.notifier.stats()
+    expect(pending.map((t) => t.pending)).toEqual([3, 3, 3])
+    expect(pending[0]!.lastError).toBe('HTTP 503')
+    receiver.status = 200
+    await until(() => (receiver!.received.length === 9 ? true : undefined), 5000)
+
+    const ids: string[] = []
+    h.cistern.refresh.feed.subscribe((e) => ids.push(e.id), { lastEventId: 'unknown: replay all' })
+    const standard = receiver.received.filter((r) => r.path === '/std')
+    expect(standard.map((r) => r.headers['webhook-id'])).toEqual(ids)
+    const verifier = new Webhook(secret)
+    for (const r of standard) {
+      const payload = verifier.verify(r.body, r.headers as Record<string, string>) as {
+        type: string
+        data: { id: string }
+      }
+      expect(payload.type).toBe('cistern.change')
+      expect(payload.data.id).toBe(r.headers['webhook-id'])
+    }
+    // A tampered body does not verify.
+    expect(() =>
+      verifier.verify(
+        standard[0]!.body.replace('matches', 'matchez'),
+        standard[0]!.headers as Record<string, string>,
+      ),
+    ).toThrow()
+
+    const discord = receiver.received.filter((r) => r.path === '/discord').map((r) => JSON.parse(r.body))
+    expect(discord).toHaveLength(3)
+    expect(discord[0].content).toMatch(new RegExp(`^matches ${event}: [0-9, ]* changed, [0-9, ]* added$`))
+    expect(discord[0].allowed_mentions).toEqual({ parse: [] })
+    const slack = receiver.received.filter((r) => r.path === '/slack').map((r) => JSON.parse(r.body))
+    expect(slack[0].text).toContain(`matches changed: ${h.url}${path}`)
+    expect(h.cistern.refresh.notifier.stats().map((t) => t.pending)).toEqual([0, 0, 0])
+  }, 20_000)
+
+  it('a target only hears the routes it names', async () => {
+    receiver = await startReceiver()
+    h = await startRefreshHarness(yaml('other'), { env: { HOOK: receiver.url } })
+    const path = `/ftc/${h.live.season}/matches/${h.live.event}`
+    await (await h.get(path)).text()
+    await until(() => (h!.cistern.refresh.scheduler.snapshot().keys === 1 ? true : undefined))
+    await changeOnce(path)
+    await until(() => (receiver!.received.length === 2 ? true : undefined))
+    expect(receiver.received.map((r) => r.path).sort()).toEqual(['/discord', '/std'])
+  }, 15_000)
+})
