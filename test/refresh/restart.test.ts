@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
+import { type Receiver, startReceiver } from './receiver.js'
+import { openSse } from './sse-client.js'
+
+const yaml = `
+store: { kind: sqlite, path: "\${DB}" }
+upstreams:
+  ftc: { url: "\${SIM_URL}" }
+routes:
+  - name: matches
+    path: /ftc/:season/matches/:event
+    ttl: 1h
+    refresh: { every: 400ms, while: always }
+    changes: { items: body.matches, id: item.matchNumber }
+notify:
+  - url: \${HOOK}/std
+    secret: "whsec_${Buffer.from('restart-test-secret-0123456789abcdef').toString('base64')}"
+`
+
+describe('refresh: restart', () => {
+  let h: RefreshHarness | undefined
+  let receiver: Receiver | undefined
+  afterEach(async () => {
+    await h?.close()
+    await receiver?.close()
+  })
+
+  it('resumes the schedule without a client read and loses no pending change event', async () => {
+    receiver = await startReceiver()
+    await receiver.down()
+    h = await startRefreshHarness(yaml, {
+      env: { HOOK: receiver.url },
+      sim: { changeEveryMs: 300 },
+      start: {
+        refresh: { notify: { baseDelayMs: 100, maxDelayMs: 300 }, scheduler: { resumeSpreadMs: 300 } },
+      },
+    })
+    const { season, event } = h.live
+    const path = `/ftc/${season}/matches/${event}`
+    await (await h.get(path)).text()
+    // Changes happen while the receiver is down: they wait in the outbox.
+    const before: string[] = []
+    h.cistern.refresh.feed.subscribe((e) => before.push(e.id))
+    await until(() => (before.length >= 3 ? true : undefined), 5000)
+
+    await h.restart()
+    expect(h.cistern.refresh.scheduler.snapshot().keys).toBe(1)
+    expect(h.cistern.refresh.notifier.stats()[0]!.pending).toBeGreaterThanOrEqual(before.length)
+    // The restarted scheduler refreshes the key with no client reading it.
+    const matchCalls = () => h!.sim.calls.filter((c) => c.url.includes('/matches/')).length
+    const initial = matchCalls()
+    const after: string[] = []
+    h.cistern.refresh.feed.subscribe((e) => after.push(e.id))
+    await until(() => (matchCalls() >= initial + 2 && after.length >= 1 ? true : undefined), 5000)
+
+    // The SSE buffer survived too: resuming from the first event replays the rest, across the restart.
+    const sse = await openSse(`${h.url}/_cistern/changes`, { 'last-event-id': before[0]! })
+    await sse.waitFor(before.length - 1 + after.length)
+    expect(sse.events.slice(0, before.length - 1).map((e) => e.id)).toEqual(before.slice(1))
+    sse.close()
+
+    // The receiver comes back: every event from before the restart arrives, in order, then the new ones.
+    await receiver.up()
+    await until(() => (receiver!.received.length >= before.length + after.length ? true : undefined), 5000)
+    const delivered = receiver.received.map((r) => r.headers['webhook-id'])
+    expect(delivered.slice(0, before.length)).toEqual(before)
+    expect(delivered).toEqual(expect.arrayContaining(after))
+  }, 20_000)
+})

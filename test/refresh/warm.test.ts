@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
+
+const yaml = (all: boolean) => `
+store: { kind: sqlite, path: "\${DB}" }
+upstreams:
+  ftc: { url: "\${SIM_URL}" }
+routes:
+  - name: matches
+    path: /ftc/:season/matches/:event
+    ttl: 1h
+    refresh: { every: 1h }
+    changes: { items: body.matches, id: item.matchNumber }
+    warm: { each: body.matches, path: "/ftc/{params.season}/match/{event}/{item.matchNumber}", all: ${all} }
+  - name: match
+    path: /ftc/:season/match/:event/:number
+    to: /:season/matches/:event?matchNumber=:number
+    ttl: 1h
+  - name: events
+    path: /ftc/:season/events
+    ttl: 1h
+    prewarm: ["/ftc/2024/events", "/ftc/2025/events"]
+`
+
+describe('refresh: warming', () => {
+  let h: RefreshHarness | undefined
+  afterEach(() => h?.close())
+
+  async function changeAndWarm(path: string): Promise<{ changed: number[]; warmed: number[] }> {
+    const refresh = h!.cistern.refresh
+    const events: { changed: unknown[]; added: unknown[] }[] = []
+    const stop = refresh.feed.subscribe((e) => events.push(e))
+    const before = h!.sim.calls.length
+    h!.sim.tick()
+    await refresh.refresh({ path })
+    await until(() => (events.length > 0 ? true : undefined))
+    stop()
+    await refresh.warmer.idle()
+    const warmed = h!.sim.calls
+      .slice(before)
+      .map((c) => new URL(c.url, 'http://x').searchParams.get('matchNumber'))
+      .filter((n): n is string => n !== null)
+      .map(Number)
+    const e = events[0]!
+    return { changed: [...e.added, ...e.changed] as number[], warmed: warmed.sort((a, b) => a - b) }
+  }
+
+  it('fetches the derived path of each changed item, in the background, and prewarms at start', async () => {
+    h = await startRefreshHarness(yaml(false))
+    // Prewarm: both paths were fetched at start with no client read.
+    await h.cistern.refresh.warmer.idle()
+    for (const season of [2024, 2025])
+      expect(await h.cistern.gateway.cache.peek(`/ftc/${season}/events`)).toBeDefined()
+
+    const { season, event } = h.live
+    const path = `/ftc/${season}/matches/${event}`
+    await (await h.get(path)).text()
+    await until(() => (h!.cistern.refresh.scheduler.snapshot().keys === 1 ? true : undefined))
+    const { changed, warmed } = await changeAndWarm(path)
+    expect(changed.length).toBeGreaterThan(0)
+    expect(warmed).toEqual([...changed].sort((a, b) => a - b))
+    for (const n of changed) {
+      const res = await h.get(`/ftc/${season}/match/${event}/${n}`)
+      expect(res.headers.get('x-cache-status')).toBe('HIT')
+    }
+    expect(h.cistern.refresh.warmer.stats()).toMatchObject({ warmed: changed.length + 2, failed: 0 })
+  }, 15_000)
+
+  it('all: true warms every item after a change', async () => {
+    h = await startRefreshHarness(yaml(true))
+    const { season, event } = h.live
+    const path = `/ftc/${season}/matches/${event}`
+    const body = (await (await h.get(path)).json()) as { matches: unknown[] }
+    await until(() => (h!.cistern.refresh.scheduler.snapshot().keys === 1 ? true : undefined))
+    const { warmed } = await changeAndWarm(path)
+    expect(warmed.length).toBeGreaterThanOrEqual(body.matches.length)
+  }, 15_000)
+})
