@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Harness, startHarness } from '../gateway/harness.js'
+
+const yaml = `
+listen: \${CISTERN_LISTEN}
+store: { kind: memory }
+upstreams:
+  ftc:
+    url: "\${SIM_URL}"
+    timeout: 2s
+    breaker: { failures: 3, cooldown: 5s }
+routes:
+  - path: /matches/:event
+    upstream: ftc
+    to: /2025/matches/:event
+    ttl: 1s
+    stale: 0s
+    staleIfError: 1d
+`
+
+describe('circuit breaker over HTTP', () => {
+  let h: Harness | undefined
+  afterEach(() => h?.close())
+
+  it('goes DOWN after `failures`, serves stale without touching the upstream, probes back UP', async () => {
+    let offset = 0
+    const now = () => Date.now() + offset
+    h = await startHarness({ yaml, now })
+    const upstream = h.gateway.upstreams.get('ftc')!
+    const [a, b, c] = h.sim.events(2025)
+    const cached = `/matches/${a!.code}`
+    expect((await h.get(cached)).status).toBe(200)
+
+    // The upstream fails: one cold GET and its two retries are the three failures that trip it.
+    await h.sim.set({ mode: '500' })
+    h.sim.resetStats()
+    const failed = await h.get(`/matches/${b!.code}`)
+    expect(failed.status).toBe(502)
+    expect(h.sim.stats().total).toBe(3)
+    const down = upstream.snapshot()
+    expect(down.state).toBe('DOWN')
+    expect(down.breaker.consecutiveFailures).toBe(3)
+    expect(down.lastError?.message).toMatch(/answered 500/)
+    expect(down.recentCalls.slice(-3).map((call) => call.outcome)).toEqual([
+      'server-error',
+      'server-error',
+      'server-error',
+    ])
+
+    // Now a call that reached the upstream would hang for the whole 2 s timeout: none does.
+    await h.sim.set({ mode: 'hang' })
+    offset += 2000
+    let started = performance.now()
+    const stale = await h.get(cached)
+    const staleMs = performance.now() - started
+    expect(stale.status).toBe(200)
+    expect(stale.headers.get('x-cache-status')).toBe('STALE')
+    started = performance.now()
+    const cold = await h.get(`/matches/${c!.code}`)
+    const coldMs = performance.now() - started
+    expect(cold.status).toBe(503)
+    const retryAfter = Number(cold.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(retryAfter).toBeLessThanOrEqual(5)
+    expect(h.sim.stats().total).toBe(3)
+    expect(staleMs).toBeLessThan(500)
+    expect(coldMs).toBeLessThan(500)
+    expect(upstream.snapshot().refused?.breaker).toBe(2)
+
+    // The upstream is back; after the cool-down the next call is the one probe, and it brings it UP.
+    await h.sim.set({ mode: 'up' })
+    offset += 5000
+    const probed = await h.get(cached)
+    expect(probed.status).toBe(200)
+    expect(probed.headers.get('x-cache-status')).toBe('REVALIDATED')
+    expect(h.sim.stats().total).toBe(4)
+    expect(upstream.snapshot().state).toBe('UP')
+    expect((await h.get(`/matches/${c!.code}`)).status).toBe(200)
+  })
+
+  it('a 200 with an HTML page where JSON is expected counts as a failure', async () => {
+    h = await startHarness({ yaml })
+    const upstream = h.gateway.upstreams.get('ftc')!
+    await h.sim.set({ mode: 'html200' })
+    const res = await h.get(`/matches/${h.sim.events(2025)[0]!.code}`)
+    expect(res.status).toBe(502)
+    const snap = upstream.snapshot()
+    expect(snap.state).toBe('DOWN')
+    expect(snap.recentCalls.map((call) => [call.status, call.outcome])).toEqual([
+      [200, 'bad-response'],
+      [200, 'bad-response'],
+      [200, 'bad-response'],
+    ])
+  })
+})
