@@ -61,7 +61,7 @@ export function createAdmin(options: AdminOptions): Admin {
     streams,
     keepAliveMs: options.keepAliveMs ?? 15_000,
   }
-  registerGauges(monitor.metrics.registry, {
+  const gauges = registerGauges(monitor.metrics.registry, {
     upstreams: () => gateway.upstreams.values(),
     now,
     queue: async () => (hooks.queue ? await hooks.queue() : undefined),
@@ -73,6 +73,7 @@ export function createAdmin(options: AdminOptions): Admin {
       return { memory: gateway.cache.memoryStats(), ...(stats && { store: stats }) }
     },
   })
+  monitor.metrics.beforeScrape.push(() => gauges.newScrape())
   const server = createAdminServer(ctx, options.token.value)
   return {
     hooks,

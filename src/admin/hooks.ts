@@ -74,6 +74,9 @@ export interface UpstreamCallReport {
   durationMs: number
   /** Route name when known. */
   route?: string
+  method?: string
+  /** The URL called, for the debug log (scrubbed of secrets like every log line). */
+  url?: string
 }
 
 /**

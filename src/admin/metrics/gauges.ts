@@ -24,13 +24,16 @@ type Rows = Record<string, Row[]>
 /**
  * Gauges computed when Prometheus scrapes: budget tokens, ceilings and pauses from each budget's
  * snapshot, breaker state, refresh queue depth and lag, entries and bytes per tier. One scrape reads
- * each source once (the rows are shared by the gauges of a group for a moment), and every gauge is
- * reset before it is filled, so a series that no longer exists (an upstream without breaker) is gone.
+ * each source once (the gauges of a group share its rows until `newScrape`), and every gauge is
+ * reset before it is filled, so a series that no longer exists (an ended pause) is gone.
  */
-export function registerGauges(registry: Registry, sources: GaugeSources): void {
-  const upstreamRows = shared(async () => upstreamGauges(sources))
-  const queueRows = shared(async () => queueGauges(await sources.queue()))
-  const tierRows = shared(async () => tierGauges(await sources.tiers()))
+export function registerGauges(registry: Registry, sources: GaugeSources): { newScrape(): void } {
+  const groups = [
+    shared(async () => upstreamGauges(sources)),
+    shared(async () => queueGauges(await sources.queue())),
+    shared(async () => tierGauges(await sources.tiers())),
+  ] as const
+  const [upstreamRows, queueRows, tierRows] = groups
 
   const define = (name: string, help: string, labelNames: string[], rows: () => Promise<Rows>) => {
     new Gauge({
@@ -76,6 +79,11 @@ export function registerGauges(registry: Registry, sources: GaugeSources): void 
   define('cistern_cache_entries', 'Entries per tier (memory, store)', ['tier'], tierRows)
   define('cistern_cache_bytes', 'Bytes per tier (memory: records; store: values)', ['tier'], tierRows)
   define('cistern_cache_memory_max_bytes', 'Byte bound of the memory tier', [], tierRows)
+  return {
+    newScrape() {
+      for (const group of groups) group.forget()
+    },
+  }
 }
 
 function upstreamGauges(sources: GaugeSources): Rows {
@@ -132,12 +140,16 @@ function tierGauges(tiers: TierSizes): Rows {
   }
 }
 
-/** One computation shared by the gauges of a group during one scrape (kept for 250 ms). */
-function shared(compute: () => Promise<Rows>): () => Promise<Rows> {
-  let last: { at: number; rows: Promise<Rows> } | undefined
-  return () => {
-    const now = Date.now()
-    if (!last || now - last.at > 250) last = { at: now, rows: compute() }
-    return last.rows
+/** One computation shared by the gauges of a group during one scrape; `forget` starts the next. */
+function shared(compute: () => Promise<Rows>): (() => Promise<Rows>) & { forget(): void } {
+  let rows: Promise<Rows> | undefined
+  const get = () => {
+    rows ??= compute()
+    return rows
   }
+  return Object.assign(get, {
+    forget() {
+      rows = undefined
+    },
+  })
 }

@@ -139,7 +139,11 @@ export class Metrics {
     return this.registry.contentType
   }
 
+  /** Called before every scrape (the scrape-time gauges forget the previous scrape's readings). */
+  readonly beforeScrape: (() => void)[] = []
+
   text(): Promise<string> {
+    for (const hook of this.beforeScrape) hook()
     return this.registry.metrics()
   }
 }

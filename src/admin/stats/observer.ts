@@ -120,6 +120,8 @@ export class Observer implements AdminRecorder {
     this.#direct = true
     if (report.status === 'budget') this.#metrics.budgetRefusal(report.upstream)
     else this.#metrics.upstreamCall(report)
+    // The log of upstream calls operators ask for, at debug: one line per call sent.
+    if (this.#debug) this.#logger.debug({ ...report }, 'upstream call')
   }
 
   /** Per-route counts, routes in config order. */

@@ -18,6 +18,8 @@ export function subscribeUpstreamCalls(upstreams: Iterable<Upstream>, observer: 
           status: call.status ?? call.outcome,
           lane: call.lane,
           durationMs: call.durationMs,
+          method: call.method,
+          url: call.url,
         })
       }),
     )
