@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { startSimUpstream } from '../../examples/sim-upstream/index.js'
+import { UpstreamFailure } from '../../src/upstream/client/failure.js'
 import { type Harness, startHarness } from '../gateway/harness.js'
+import { rejection, upstreamFromYaml } from './upstream.js'
 
 const yaml = `
 listen: \${CISTERN_LISTEN}
@@ -91,5 +94,37 @@ describe('circuit breaker over HTTP', () => {
       [200, 'bad-response'],
       [200, 'bad-response'],
     ])
+  })
+
+  it('a probe that gets no permit gives its turn to the next call instead of blocking until it times out', async () => {
+    let offset = 0
+    const now = () => Date.now() + offset
+    const sim = await startSimUpstream({ changeEveryMs: false, mode: '500' })
+    const upstream = upstreamFromYaml(
+      sim.url,
+      'retries: { max: 0 }\nbreaker: { failures: 1, cooldown: 1s }\nbudget: { rate: 1/10s, maxWait: { foreground: 1s } }',
+      now,
+    )
+    const get = () => upstream.client.request({ method: 'GET', path: '/echo/1', lane: 'foreground' })
+    try {
+      await rejection(get())
+      expect(upstream.snapshot().state).toBe('DOWN')
+      await sim.set({ mode: 'up' })
+      // The cool-down is over but the budget's next token is 9 s away: the probe is refused unsent.
+      offset += 1000
+      const refused = (await rejection(get())) as UpstreamFailure
+      expect(refused).toBeInstanceOf(UpstreamFailure)
+      expect(refused.message).toMatch(/no permit/)
+      expect(upstream.snapshot().state).toBe('DOWN')
+      expect(upstream.snapshot().breaker.nextProbeAt).toBeLessThanOrEqual(now())
+      // Once a token is there, the very next call is the probe, and it brings the upstream UP.
+      offset += 9000
+      expect((await get()).status).toBe(200)
+      expect(upstream.snapshot().state).toBe('UP')
+      expect(sim.stats().total).toBe(2)
+    } finally {
+      await upstream.client.close()
+      await sim.close()
+    }
   })
 })
