@@ -1,0 +1,137 @@
+import type { RouteConfig } from '../config/types.js'
+import type { LagStats } from './lag-stats.js'
+import { checkWhile, type PolicyContext } from './policy.js'
+import { type Job, UpstreamQueue } from './queue.js'
+import type { JobOutcome } from './refresh-job.js'
+
+export interface DispatcherDeps {
+  now: () => number
+  stats: LagStats
+  run: (key: string, route: RouteConfig, kept: boolean) => Promise<JobOutcome>
+  /** Body, params and headers of the last version seen, for CEL `while`. */
+  policyData: (job: Job) => ReturnType<PolicyContext['data']>
+  /** In-flight cap per upstream. */
+  capOf: (upstream: string) => number
+  /** The key leaves the schedule (policy said no, no route, or a one-shot refresh is done). */
+  drop: (job: Job) => void
+  /** A refresh ended and the key stays: set its next due time and re-queue it. */
+  reschedule: (job: Job, started: number) => void
+}
+
+/**
+ * The dispatch loop: one queue per upstream, refreshes started while the upstream has a free slot,
+ * one timer set to the next due time. A key is never dispatched while its refresh runs (it is out of
+ * the queue until it finishes), so one key never has two refreshes at once.
+ */
+export class Dispatcher {
+  readonly #deps: DispatcherDeps
+  readonly #queues = new Map<string, UpstreamQueue>()
+  readonly #running = new Set<Promise<void>>()
+  #timer: NodeJS.Timeout | undefined
+  #wakeAt = Number.POSITIVE_INFINITY
+  #stopped = true
+
+  constructor(deps: DispatcherDeps) {
+    this.#deps = deps
+  }
+
+  get stopped(): boolean {
+    return this.#stopped
+  }
+
+  /** Queue (or re-queue at its new due time) a job. */
+  push(job: Job): void {
+    this.queueOf(job).push(job)
+    if (job.dueAt < this.#wakeAt) this.pump()
+  }
+
+  queueOf(job: Job): UpstreamQueue {
+    let queue = this.#queues.get(job.upstream)
+    if (!queue) {
+      queue = new UpstreamQueue(job.upstream, this.#deps.capOf(job.upstream))
+      this.#queues.set(job.upstream, queue)
+    }
+    return queue
+  }
+
+  start(): void {
+    this.#stopped = false
+    this.pump()
+  }
+
+  /** Stop dispatching; resolves when running refreshes end or `graceMs` passes. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs)
+    })
+    await Promise.race([Promise.allSettled([...this.#running]), deadline])
+    clearTimeout(timer)
+  }
+
+  pump(): void {
+    if (this.#stopped) return
+    const now = this.#deps.now()
+    let next = Number.POSITIVE_INFINITY
+    for (const queue of this.#queues.values()) {
+      while (queue.running < queue.cap) {
+        const job = queue.popDue(now)
+        if (!job) break
+        this.#dispatch(queue, job, now)
+      }
+      if (queue.running < queue.cap) next = Math.min(next, queue.nextDueAt())
+    }
+    clearTimeout(this.#timer)
+    this.#wakeAt = next
+    if (Number.isFinite(next)) {
+      this.#timer = setTimeout(() => this.pump(), Math.max(0, next - now))
+      this.#timer.unref()
+    }
+  }
+
+  #dispatch(queue: UpstreamQueue, job: Job, now: number): void {
+    const policy = job.route.refresh?.while
+    if (job.every > 0 && policy) {
+      const data = () => this.#deps.policyData(job)
+      if (!checkWhile(policy, { lastReadAt: job.lastReadAt, now, data }).keep) {
+        this.#deps.drop(job)
+        return
+      }
+    }
+    this.#deps.stats.dispatched(job.priority, now - job.dueAt)
+    job.running = true
+    queue.running++
+    const done = this.#deps
+      .run(job.key, job.route, job.every > 0)
+      .then(
+        (outcome) => this.#finish(job, now, outcome),
+        (error: unknown) => this.#finish(job, now, error instanceof Error ? error : new Error(String(error))),
+      )
+      .finally(() => {
+        queue.running--
+        this.#running.delete(done)
+        this.pump()
+      })
+    this.#running.add(done)
+  }
+
+  #finish(job: Job, started: number, outcome: JobOutcome | Error): void {
+    job.running = false
+    // After stop() the schedule may be closed; the row keeps its due time for the next start.
+    if (this.#stopped) return
+    const { stats } = this.#deps
+    if (outcome instanceof Error) {
+      stats.count(job.priority, 'failed')
+      job.failures++
+    } else {
+      stats.count(job.priority, 'refreshed')
+      if (outcome.kind === 'done' && outcome.change) stats.count(job.priority, 'changed')
+      job.failures = 0
+    }
+    const dropped = !(outcome instanceof Error) && outcome.kind === 'drop'
+    if (dropped || (job.every === 0 && !job.again)) this.#deps.drop(job)
+    else this.#deps.reschedule(job, started)
+  }
+}
