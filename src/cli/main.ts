@@ -4,8 +4,6 @@ import { AdminClientError } from '../admin/client/client.js'
 import type { LogLevel } from '../config/types.js'
 import { CisternError } from '../util/errors.js'
 import { registerAdminCommands } from './admin-commands.js'
-import { checkCommand } from './check.js'
-import { serveCommand } from './serve.js'
 import { VERSION } from './version.js'
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -23,6 +21,8 @@ program
     new Option('--log-level <level>', 'log level (default: log.level from the config)').choices(LOG_LEVELS),
   )
   .action(async (options: { config: string; logLevel?: LogLevel }) => {
+    // Loaded on demand: the admin client commands start without loading the gateway and its stores.
+    const { serveCommand } = await import('./serve.js')
     await serveCommand({
       config: options.config,
       ...(options.logLevel && { logLevel: options.logLevel }),
@@ -35,6 +35,7 @@ program
   .description('validate the configuration and print the resolved routes')
   .option('-c, --config <file>', 'configuration file', 'cistern.yaml')
   .action(async (options: { config: string }) => {
+    const { checkCommand } = await import('./check.js')
     await checkCommand(options.config, (line) => console.log(line))
   })
 
