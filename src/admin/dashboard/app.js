@@ -2,7 +2,8 @@
 // page opened), follows the change feed, and sends purges. No build step: plain ES modules, with
 // uPlot loaded from the admin listener as a classic script (window.uPlot).
 import { adoptTokenFromUrl, api, followChanges, forgetToken, setToken, token, Unauthorized } from './api.js'
-import { addChange, renderCalls, renderCards, renderQueue, renderRoutes, renderUpstreams } from './panels.js'
+import { addChange, renderCards, renderQueue, renderRoutes } from './panels.js'
+import { renderCalls, renderUpstreams } from './upstreams.js'
 
 const POLL_MS = 2000
 const HISTORY = 300 // points: 10 minutes at one every 2 s

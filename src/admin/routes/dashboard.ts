@@ -29,6 +29,7 @@ const ASSETS = new Map<string, Asset | undefined>([
   ['/dashboard/app.js', { file: join(DASHBOARD_DIR, 'app.js'), type: 'text/javascript' }],
   ['/dashboard/api.js', { file: join(DASHBOARD_DIR, 'api.js'), type: 'text/javascript' }],
   ['/dashboard/panels.js', { file: join(DASHBOARD_DIR, 'panels.js'), type: 'text/javascript' }],
+  ['/dashboard/upstreams.js', { file: join(DASHBOARD_DIR, 'upstreams.js'), type: 'text/javascript' }],
   ['/dashboard/style.css', { file: join(DASHBOARD_DIR, 'style.css'), type: 'text/css' }],
   ['/vendor/uplot.js', vendor('uPlot.iife.min.js', 'text/javascript')],
   ['/vendor/uplot.css', vendor('uPlot.min.css', 'text/css')],
