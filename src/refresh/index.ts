@@ -74,10 +74,14 @@ export function createRefresh(
   const schedule = new ScheduleStore(db)
   const log = new EventLog(db, options.bufferSize ?? 10_000)
   const feed = new ChangeFeed(log)
-  const notifier = new Notifier(config.notify, new OutboxStore(db, options.outboxPerTarget ?? 10_000), {
-    now,
-    ...options.notify,
-  })
+  const outbox = new OutboxStore(db, options.outboxPerTarget ?? 10_000)
+  let notifier: Notifier
+  try {
+    notifier = new Notifier(config.notify, outbox, { now, ...options.notify })
+  } catch (error) {
+    db.close()
+    throw error
+  }
   const warmer = new Warmer(host)
   const sse = changesHandler(feed, options.sse)
   let baseUrl = ''

@@ -33,9 +33,17 @@ export async function startRefreshHarness(
   const start = (text = yaml) => startCistern(parse(text), { admin: false, ...options.start })
   const liveEvent = sim.liveEvents()[0]
   if (!liveEvent) throw new Error('the simulator has no live event')
+  let cistern: Cistern
+  try {
+    cistern = await start()
+  } catch (error) {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
   const h: RefreshHarness = {
     sim,
-    cistern: await start(),
+    cistern,
     url: '',
     dir,
     live: { season: liveEvent.season, event: liveEvent.code },

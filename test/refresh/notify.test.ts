@@ -106,3 +106,17 @@ describe('refresh: notify targets', () => {
     expect(receiver.received.map((r) => r.path).sort()).toEqual(['/discord', '/std'])
   }, 15_000)
 })
+
+describe('refresh: notify secrets', () => {
+  it('a standard-webhooks secret that is not base64 is refused at start, naming the target', async () => {
+    const bad = `
+store: { kind: memory }
+notify:
+  - url: http://127.0.0.1:9/hook
+    secret: "not base64!"
+`
+    await expect(startRefreshHarness(bad)).rejects.toThrow(
+      /notify http:\/\/127.0.0.1:9\/hook: secret must be/,
+    )
+  })
+})

@@ -33,6 +33,18 @@ interface Target {
   stats: Omit<TargetStats, 'pending' | 'url' | 'kind'>
 }
 
+/** The signer for a target; a secret the spec's base64 form cannot decode is refused at start. */
+function signer(config: NotifyConfig): Webhook {
+  try {
+    return new Webhook(config.secret!)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new Error(
+      `notify ${config.url}: secret must be a Standard Webhooks secret ("whsec_" + base64): ${reason}`,
+    )
+  }
+}
+
 /**
  * Delivers change events to the `notify` targets from the durable outbox: one worker per target,
  * oldest first, one delivery at a time (so a receiver sees events in order), retrying with
@@ -60,7 +72,7 @@ export class Notifier {
     this.#targets = configs.map((config) => ({
       id: targetId(config),
       config,
-      webhook: config.kind === 'standard-webhooks' && config.secret ? new Webhook(config.secret) : undefined,
+      webhook: config.kind === 'standard-webhooks' && config.secret ? signer(config) : undefined,
       wake: new Wakeup(),
       stats: { delivered: 0, failedAttempts: 0, dropped: 0 },
     }))
