@@ -99,6 +99,7 @@ export function renderQueue(queue) {
       el('td', { class: 'num' }, `${(p.lagMs / 1000).toFixed(1)}s`),
     ),
   )
+  if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 3, class: 'muted' }, 'nothing due now')))
   const table = el(
     'table',
     {},

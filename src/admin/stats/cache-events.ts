@@ -86,7 +86,7 @@ export function subscribeCacheEvents(observer: Observer): () => void {
 function failureStatus(error: unknown): string {
   if (error instanceof UpstreamFailure) {
     if (error.status !== undefined) return String(error.status)
-    return error.kind.replace('-', '_')
+    return error.kind
   }
   if (hasCode(error, 'E_TIMEOUT')) return 'timeout'
   return 'error'

@@ -13,7 +13,7 @@ export interface UpstreamFetch {
   key: string
   durationMs: number
   lane: Lane
-  /** 'ok', 'not_modified', an HTTP status, 'timeout', 'unavailable', 'bad_response' or 'error'. */
+  /** 'ok', 'not_modified', an HTTP status, 'timeout', 'unavailable', 'bad-response' or 'error'. */
   status: string
   failed: boolean
   /** A budget refusal: nothing was sent. */
