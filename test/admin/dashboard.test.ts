@@ -27,6 +27,12 @@ if (!available && !required) {
   )
 }
 
+/** The browser globals the page functions use (the test compiles without the DOM library). */
+type PageGlobals = {
+  document: { querySelector(selector: string): { textContent: string | null } | null }
+  sessionStorage: { getItem(key: string): string | null }
+}
+
 interface Stats {
   totals: { requests: number; hitRate: number | null; upstreamCalls: number; callsSaved: number }
   store: { entries: number }
@@ -170,7 +176,11 @@ describe.runIf(available)('dashboard in Chromium', () => {
     await page.fill('#login-token', h.token)
     await page.click('#login-form button')
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 8_000 })
-    expect(await page.evaluate(() => sessionStorage.getItem('cistern-admin-token'))).toBe(h.token)
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as PageGlobals).sessionStorage.getItem('cistern-admin-token'),
+      ),
+    ).toBe(h.token)
     await page.close()
   })
 
