@@ -99,10 +99,12 @@ describe.runIf(available)('dashboard in Chromium', () => {
       entries: String(stats.store.entries),
     }
     await page.waitForFunction(
-      (want) =>
-        Object.entries(want).every(
-          ([name, value]) => document.querySelector(`[data-stat="${name}"]`)?.textContent === value,
-        ),
+      (want) => {
+        const doc = (globalThis as unknown as PageGlobals).document
+        return Object.entries(want).every(
+          ([name, value]) => doc.querySelector(`[data-stat="${name}"]`)?.textContent === value,
+        )
+      },
       expected,
       { timeout: 8_000 },
     )
