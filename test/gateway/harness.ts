@@ -34,7 +34,13 @@ export async function startHarness(
     CISTERN_DB: join(dir, 'cache.db'),
     ...options.env,
   }
-  const config = parseConfig(yaml, join(dir, 'cistern.yaml'), env)
+  const parsed = parseConfig(yaml, join(dir, 'cistern.yaml'), env)
+  // Test files run in parallel: every listener they open takes a free port, whatever the YAML says.
+  const config = {
+    ...parsed,
+    listen: { ...parsed.listen, port: 0 },
+    admin: { ...parsed.admin, listen: { ...parsed.admin.listen, port: 0 } },
+  }
   const cistern = await startCistern(config, options.now ? { now: options.now } : {})
   return {
     sim,

@@ -195,4 +195,20 @@ describe('gateway: HTTP semantics', () => {
     expect((await h.get(`/ftc/2025/teams/${team}`)).status).toBe(200)
     expect(h.sim.calls.at(-1)!.url).toBe(`/v2.0/2025/teams/${team}?key=secret-1`)
   })
+
+  it("a pass-through relays the upstream's own error answer (status and body), not a cistern error", async () => {
+    const { h, team } = await start(`${teamRoute()}
+  - path: /ftc/:season/teams/:team
+    upstream: ftc
+    to: /:season/teams/:team
+    methods: [PUT]
+`)
+    await h.sim.set({ mode: '500' })
+    const res = await fetch(`${h.url}/ftc/2025/teams/${team}`, { method: 'PUT', body: '{}' })
+    expect(res.status).toBe(500)
+    expect(res.headers.get('x-cache-status')).toBe('PASS')
+    expect(res.headers.get('cache-status')).toBe('cistern; fwd=method; fwd-status=500')
+    expect(await res.text()).toContain('sim-upstream')
+    expect(h.sim.stats().byMethod.PUT).toBe(1)
+  })
 })

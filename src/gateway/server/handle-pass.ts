@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { cacheStatusHeader } from '../response/cache-status.js'
 import { sendError } from '../response/send.js'
 import { keepHeaders } from '../response/upstream-headers.js'
@@ -52,7 +53,7 @@ export async function handlePass(
     const value = req.headers[name]
     if (typeof value === 'string') headers[name] = value
   }
-  let response: Awaited<ReturnType<typeof upstream.client.request>>
+  let response: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
   try {
     response = await upstream.client.request({
       method,
@@ -63,9 +64,14 @@ export async function handlePass(
       ...(body && { body }),
     })
   } catch (error) {
-    sendUpstreamError(res, error, cacheStatus)
-    ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
-    return
+    // The upstream did answer (a 5xx, a 429): a pass-through relays its own answer, body and all; the
+    // client has already counted it for the breaker and paused the key. No answer at all: JSON error.
+    if (!(error instanceof UpstreamFailure) || error.response === undefined) {
+      sendUpstreamError(res, error, cacheStatus)
+      ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+      return
+    }
+    response = error.response
   }
   if (!SAFE.has(method) && response.status >= 200 && response.status < 400) {
     await invalidateAfterWrite(ctx, route, params, target.path)

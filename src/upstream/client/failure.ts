@@ -19,12 +19,24 @@ export class UpstreamFailure extends CisternError {
   readonly status: number | undefined
   /** When to try again, from the upstream's Retry-After or the budget. */
   readonly retryAfterMs: number | undefined
+  /**
+   * The upstream's own answer, when it answered and it was judged a failure (429, 5xx, not JSON).
+   * Pass-through routes relay it as it was; cached routes serve a stored copy or their own error.
+   */
+  readonly response:
+    | { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+    | undefined
 
   constructor(
     upstream: string,
     kind: FailureKind,
     message: string,
-    details: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    details: {
+      status?: number
+      retryAfterMs?: number
+      cause?: unknown
+      response?: UpstreamFailure['response']
+    } = {},
   ) {
     super(CODES[kind], `upstream "${upstream}": ${message}`, { cause: details.cause })
     this.name = 'UpstreamFailure'
@@ -32,5 +44,6 @@ export class UpstreamFailure extends CisternError {
     this.upstream = upstream
     this.status = details.status
     this.retryAfterMs = details.retryAfterMs
+    this.response = details.response
   }
 }

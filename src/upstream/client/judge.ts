@@ -47,7 +47,7 @@ export function judgeResponse(response: RawResponse, ctx: JudgeContext): Judgeme
   })
   if (verdict.outcome === 'ok' || verdict.outcome === 'client-error') return { verdict, failure: undefined }
   const retryAfterMs = verdict.pause?.ms ?? verdict.retryAfterMs
-  const details = { status, ...(retryAfterMs !== undefined && { retryAfterMs }) }
+  const details = { status, response, ...(retryAfterMs !== undefined && { retryAfterMs }) }
   let failure: UpstreamFailure
   if (verdict.outcome === 'bad-response') {
     failure = new UpstreamFailure(
