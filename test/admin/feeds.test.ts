@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { AdminHooks, ChangeEventLike, ChangeFeedOptions } from '../../src/admin/hooks.js'
+import { startCistern } from '../../src/app/cistern.js'
+import { parseConfig } from '../../src/config/index.js'
+import { createLogger } from '../../src/log/index.js'
+import { memoryStore } from '../../src/stores/memory/index.js'
 import { type AdminHarness, json, startAdminHarness } from './helpers.js'
 
 /** Reads an SSE response until `until` says enough (bounded by a deadline), then aborts it. */
@@ -119,5 +123,41 @@ describe('admin: queue, events and the change feed', () => {
       config: { ok: true },
       store: { kind: 'sqlite', ok: true },
     })
+  })
+})
+
+describe('admin: /readyz when the store does not answer', () => {
+  it('answers 503 with the reason within the store timeout', async () => {
+    const store = memoryStore()
+    // The store's counters never answer: /readyz must give up after store.timeout, not hang.
+    const stuck = new Proxy(store, {
+      get(target, name) {
+        if (name === 'stats') return () => new Promise(() => {})
+        const value: unknown = Reflect.get(target, name, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const yaml =
+      'listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nstore: { kind: memory, timeout: 100ms }\n'
+    const cistern = await startCistern(parseConfig(yaml, '/tmp/cistern.yaml', {}), {
+      store: stuck,
+      logger: createLogger({ level: 'silent' }),
+      admin: { token: 't0ken-for-readyz', env: {} },
+    })
+    try {
+      const started = Date.now()
+      const res = await fetch(`${cistern.adminUrl}/readyz`, {
+        headers: { authorization: 'Bearer t0ken-for-readyz' },
+      })
+      expect(res.status).toBe(503)
+      expect(await res.json()).toMatchObject({
+        ok: false,
+        config: { ok: true },
+        store: { kind: 'memory', ok: false, error: expect.stringMatching(/100ms/) },
+      })
+      expect(Date.now() - started).toBeLessThan(2_000)
+    } finally {
+      await cistern.close(100)
+    }
   })
 })
