@@ -87,7 +87,7 @@ describe.runIf(available)('dashboard in Chromium', () => {
     await page.goto(`${h.admin}${path}`)
     return page
   }
-  const text = (page: Page, stat: string) => page.locator(`[data-stat="${stat}"]`).innerText()
+  const text = (page: Page, stat: string) => page.locator(`[data-stat="${stat}"]`).textContent()
   /** Waits (bounded) until the page shows the numbers /stats gives now. */
   const showsStats = async (page: Page) => {
     const stats = await json<Stats>(await h.api('/stats'))
@@ -119,8 +119,8 @@ describe.runIf(available)('dashboard in Chromium', () => {
     expect(stats.totals.requests).toBe(13)
     expect(await text(page, 'requests')).toBe(expected.requests)
     expect(await text(page, 'hitRate')).toBe('46.2%')
-    expect(await page.locator('[data-route="/ftc/:season/teams/:team"] td').nth(1).innerText()).toBe('12')
-    expect(await page.locator('[data-upstream-state="ftc"]').innerText()).toBe('ftc UP')
+    expect(await page.locator('[data-route="/ftc/:season/teams/:team"] td').nth(1).textContent()).toBe('12')
+    expect(await page.locator('[data-upstream-state="ftc"]').textContent()).toBe('ftc UP')
     expect(await page.locator('#calls tr').count()).toBeGreaterThan(1)
     expect(await page.locator('.budget meter').count()).toBeGreaterThan(0)
     await page.locator('.uplot').first().waitFor({ timeout: 5_000 })
