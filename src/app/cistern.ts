@@ -4,6 +4,7 @@ import type { EventsPage, EventsQuery } from '../admin/hooks.js'
 import { type AdminStartOptions, prepareAdmin } from '../admin/start.js'
 import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
+import { selectorsOfPath } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
 import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 
@@ -33,8 +34,8 @@ export interface Cistern {
 
 export interface StartOptions extends GatewayOptions {
   /**
-   * Where webhook `refresh` actions go. Until the refresh scheduler provides one, they soft-invalidate
-   * their selection (the next read serves it stale once and refreshes it in the background).
+   * Where webhook `refresh` actions go. Default: the refresh path (a background-lane refresh with
+   * change detection; a gateway path covers its query and header variants, as a write does).
    */
   refresher?: WebhooksDeps['refresher']
   /** cistern's logger (the webhooks' too); default: pino JSON on stdout at config.log.level, secrets scrubbed. */
@@ -64,7 +65,13 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
       cache: gateway.cache,
       now: gateway.context.now,
       refresher: options.refresher ?? {
-        refresh: async (selector) => (await refresher.refresh(selector)).queued,
+        async refresh(selector) {
+          const selectors =
+            'key' in selector && selector.key.startsWith('/') ? selectorsOfPath(selector.key) : [selector]
+          let queued = 0
+          for (const one of selectors) queued += (await refresher.refresh(one)).queued
+          return queued
+        },
       },
       logger: setup.logger,
       onCount: (webhook, name) => setup.monitor.observer.webhookEvent(webhook, name),
