@@ -86,7 +86,8 @@ export class Dispatcher {
     clearTimeout(this.#timer)
     this.#wakeAt = next
     if (Number.isFinite(next)) {
-      this.#timer = setTimeout(() => this.pump(), Math.max(0, next - now))
+      // setTimeout overflows past 2^31 - 1 ms (about 24.8 days) into an immediate wake-up.
+      this.#timer = setTimeout(() => this.pump(), Math.min(2 ** 31 - 1, Math.max(0, next - now)))
       this.#timer.unref()
     }
   }

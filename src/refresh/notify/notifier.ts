@@ -117,34 +117,41 @@ export class Notifier {
 
   async #run(t: Target): Promise<void> {
     while (!this.#closed) {
-      const row = this.#outbox.head(t.id)
-      const wait = row ? row.nextAt - this.#now() : Number.POSITIVE_INFINITY
-      if (wait > 0) {
-        await t.wake.sleep(wait)
-        continue
+      try {
+        await this.#step(t)
+      } catch (error) {
+        // The outbox could not be read or written (a busy database): try again in a second.
+        t.stats.lastError = error instanceof Error ? error.message : String(error)
+        await t.wake.sleep(1000)
       }
-      const result = await this.#attempt(t, row!.eventId, row!.payload)
-      if (this.#closed) return
-      if (result.ok) {
-        this.#outbox.done(row!.seq)
-        t.stats.delivered++
-        continue
-      }
-      t.stats.failedAttempts++
-      t.stats.lastError = result.error
-      const attempts = row!.attempts + 1
-      if (attempts >= this.#options.maxAttempts) {
-        this.#outbox.done(row!.seq)
-        t.stats.dropped++
-        continue
-      }
-      this.#outbox.failed(
-        row!.seq,
-        attempts,
-        this.#now() + this.#delay(attempts, result.retryAfterMs),
-        result.error,
-      )
     }
+  }
+
+  /** One turn of a target's worker: wait for the next due delivery, or attempt it. */
+  async #step(t: Target): Promise<void> {
+    const row = this.#outbox.head(t.id)
+    const wait = row ? row.nextAt - this.#now() : Number.POSITIVE_INFINITY
+    if (!row || wait > 0) {
+      await t.wake.sleep(wait)
+      return
+    }
+    const result = await this.#attempt(t, row.eventId, row.payload)
+    if (this.#closed) return
+    if (result.ok) {
+      this.#outbox.done(row.seq)
+      t.stats.delivered++
+      return
+    }
+    t.stats.failedAttempts++
+    t.stats.lastError = result.error
+    const attempts = row.attempts + 1
+    if (attempts >= this.#options.maxAttempts) {
+      this.#outbox.done(row.seq)
+      t.stats.dropped++
+      return
+    }
+    const nextAt = this.#now() + this.#delay(attempts, result.retryAfterMs)
+    this.#outbox.failed(row.seq, attempts, nextAt, result.error)
   }
 
   #delay(attempts: number, retryAfterMs: number | undefined): number {
