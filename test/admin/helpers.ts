@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type SimOptions, type SimUpstream, startSimUpstream } from '../../examples/sim-upstream/index.js'
+import type { SimOptions, SimUpstream } from '../../examples/sim-upstream/index.js'
 import type { AdminStartOptions } from '../../src/admin/start.js'
-import { type Cistern, startCistern } from '../../src/app/cistern.js'
-import { parseConfig } from '../../src/config/index.js'
+import type { Cistern } from '../../src/app/cistern.js'
 import { createCisternLogger } from '../../src/log/index.js'
+import { startHarness } from '../gateway/harness.js'
 
 export interface AdminHarness {
   sim: SimUpstream
@@ -33,40 +30,35 @@ export interface AdminHarnessOptions {
 }
 
 /**
- * A simulated upstream and cistern (gateway + admin listener) on random loopback ports, a SQLite
- * store in a temp dir, and the log lines captured in memory. `yaml` defaults to examples/demo.yaml.
+ * The gateway harness plus the admin listener with a known token, and the log lines captured in
+ * memory (after scrubbing).
  */
 export async function startAdminHarness(options: AdminHarnessOptions = {}): Promise<AdminHarness> {
-  const sim = await startSimUpstream({ changeEveryMs: false, ...options.sim })
-  const dir = await mkdtemp(join(tmpdir(), 'cistern-admin-'))
-  const yaml = options.yaml ?? (await readFile(new URL('../../examples/demo.yaml', import.meta.url), 'utf8'))
-  const env = {
-    SIM_URL: sim.apiUrl,
-    SIM_ROOT: sim.url,
-    CISTERN_LISTEN: '127.0.0.1:0',
-    CISTERN_ADMIN_LISTEN: '127.0.0.1:0',
-    CISTERN_DB: join(dir, 'cache.db'),
-    ...options.env,
-  }
-  const config = parseConfig(yaml, join(dir, 'cistern.yaml'), env)
   const logs: string[] = []
   const token = options.admin?.token ?? randomBytes(24).toString('base64url')
-  // The same logger startCistern would make from this config, writing to memory instead of stdout.
-  const logger = createCisternLogger(config, {
-    level: options.logLevel ?? 'debug',
-    destination: { write: (line) => logs.push(line) },
-    extraSecrets: [token],
+  const h = await startHarness({
+    ...(options.sim && { sim: options.sim }),
+    ...(options.yaml && { yaml: options.yaml }),
+    ...(options.env && { env: options.env }),
+    // The same logger startCistern would make from this config, writing to memory instead of stdout.
+    start: (config) => ({
+      logger: createCisternLogger(config, {
+        level: options.logLevel ?? 'debug',
+        destination: { write: (line) => logs.push(line) },
+        extraSecrets: [token],
+      }),
+      admin: { env: {}, ...options.admin, token },
+    }),
   })
-  const cistern = await startCistern(config, { logger, admin: { env: {}, ...options.admin, token } })
-  const admin = cistern.adminUrl!
+  const admin = h.cistern.adminUrl!
   return {
-    sim,
-    cistern,
-    url: cistern.url,
+    sim: h.sim,
+    cistern: h.cistern,
+    url: h.url,
     admin,
     token,
     logs,
-    get: (path, headers = {}) => fetch(cistern.url + path, { headers }),
+    get: h.get,
     api(path, init = {}) {
       const { token: given, ...rest } = init
       const value = given === undefined ? token : given
@@ -74,11 +66,7 @@ export async function startAdminHarness(options: AdminHarnessOptions = {}): Prom
       if (value !== null) headers.set('authorization', `Bearer ${value}`)
       return fetch(admin + path, { ...rest, headers })
     },
-    async close() {
-      await cistern.close(1000)
-      await sim.close()
-      await rm(dir, { recursive: true, force: true })
-    },
+    close: h.close,
   }
 }
 

@@ -2,27 +2,38 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type SimOptions, type SimUpstream, startSimUpstream } from '../../examples/sim-upstream/index.js'
-import { type Cistern, startCistern } from '../../src/app/cistern.js'
+import { type Cistern, type StartOptions, startCistern } from '../../src/app/cistern.js'
 import { parseConfig } from '../../src/config/index.js'
+import type { CisternConfig } from '../../src/config/types.js'
 import type { Gateway } from '../../src/gateway/gateway.js'
+import { createCisternLogger } from '../../src/log/index.js'
 
 export interface Harness {
   sim: SimUpstream
   cistern: Cistern
   gateway: Gateway
+  config: CisternConfig
   url: string
   dir: string
   get(path: string, headers?: Record<string, string>): Promise<Response>
   close(): Promise<void>
 }
 
+export interface HarnessOptions {
+  sim?: SimOptions
+  /** Defaults to examples/demo.yaml; SIM_URL, CISTERN_DB and friends point it at this run. */
+  yaml?: string
+  now?: () => number
+  env?: Record<string, string>
+  /** startCistern options derived from the parsed config (a logger, admin options...). */
+  start?: (config: CisternConfig) => StartOptions
+}
+
 /**
- * A simulated upstream and a gateway in front of it, on random loopback ports, with a SQLite store
- * in a temp dir. `yaml` defaults to examples/demo.yaml; SIM_URL points it at the simulator.
+ * A simulated upstream and cistern in front of it, on random loopback ports, with a SQLite store in
+ * a temp dir. Logs are silent unless CISTERN_TEST_LOG names a level.
  */
-export async function startHarness(
-  options: { sim?: SimOptions; yaml?: string; now?: () => number; env?: Record<string, string> } = {},
-): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimUpstream({ changeEveryMs: false, ...options.sim })
   const dir = await mkdtemp(join(tmpdir(), 'cistern-gw-'))
   const yaml = options.yaml ?? (await readFile(new URL('../../examples/demo.yaml', import.meta.url), 'utf8'))
@@ -41,11 +52,18 @@ export async function startHarness(
     listen: { ...parsed.listen, port: 0 },
     admin: { ...parsed.admin, listen: { ...parsed.admin.listen, port: 0 } },
   }
-  const cistern = await startCistern(config, options.now ? { now: options.now } : {})
+  const level = (process.env.CISTERN_TEST_LOG ?? 'silent') as 'silent'
+  const start: StartOptions = {
+    logger: createCisternLogger(config, { level }),
+    ...(options.now && { now: options.now }),
+    ...options.start?.(config),
+  }
+  const cistern = await startCistern(config, start)
   return {
     sim,
     cistern,
     gateway: cistern.gateway,
+    config,
     url: cistern.url,
     dir,
     get: (path, headers = {}) => fetch(cistern.url + path, { headers }),
