@@ -9,7 +9,13 @@ export interface CacheEventMap {
   hit: { key: string; tier: 'memory' | 'store' }
   miss: { key: string }
   stale: { key: string; reason: 'stale' | 'timeout' }
-  fetch: { key: string; durationMs: number; outcome: 'stored' | 'not-modified' | 'not-stored' | 'error' }
+  fetch: {
+    key: string
+    durationMs: number
+    outcome: 'stored' | 'not-modified' | 'not-stored' | 'error'
+    /** 'background' for stale-while-revalidate and cache.refresh(); 'foreground' when a caller waits. */
+    lane: 'foreground' | 'background'
+  }
   error: { key: string; error: unknown; phase: 'factory' | 'store' | 'serialize' | 'background' }
 }
 

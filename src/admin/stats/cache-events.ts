@@ -6,31 +6,17 @@ import type { Observer } from './observer.js'
 
 type FetchEvent = CacheEventMap['fetch']
 type ErrorEvent = CacheEventMap['error']
-type StaleEvent = CacheEventMap['stale']
-
-const MAX_PENDING_BACKGROUND = 10_000
 
 /**
  * Upstream calls and store errors, derived from the engine's diagnostics_channel events until the
  * upstream client reports its calls itself. A fetch that ends in an error is published just before
  * its `error` event (same tick), so the failure is held for one event to learn why it failed: a
- * budget refusal sent nothing and is not an upstream call. A stale read starts a background refresh,
- * so the next fetch of that key is counted in the background lane.
+ * budget refusal sent nothing and is not an upstream call. Each fetch event names its lane.
  *
  * Events are process-wide: two cisterns in one process would count each other's fetches.
  */
 export function subscribeCacheEvents(observer: Observer): () => void {
-  const background = new Set<string>()
   let failedFetch: FetchEvent | undefined
-
-  const laneOf = (key: string) => (background.delete(key) ? 'background' : 'foreground')
-
-  const onStale = (message: unknown) => {
-    const event = message as StaleEvent
-    if (event.reason !== 'stale') return
-    if (background.size >= MAX_PENDING_BACKGROUND) background.clear()
-    background.add(event.key)
-  }
   const onFetch = (message: unknown) => {
     const event = message as FetchEvent
     if (event.outcome === 'error') {
@@ -41,7 +27,7 @@ export function subscribeCacheEvents(observer: Observer): () => void {
     observer.fetched({
       key: event.key,
       durationMs: event.durationMs,
-      lane: laneOf(event.key),
+      lane: event.lane,
       status,
       failed: false,
       refused: false,
@@ -63,7 +49,7 @@ export function subscribeCacheEvents(observer: Observer): () => void {
     observer.fetched({
       key: fetch.key,
       durationMs: fetch.durationMs,
-      lane: laneOf(fetch.key),
+      lane: fetch.lane,
       status: refused ? 'budget' : failureStatus(event.error),
       failed: true,
       refused,
@@ -72,7 +58,6 @@ export function subscribeCacheEvents(observer: Observer): () => void {
   }
 
   const subscriptions: [string, (message: unknown) => void][] = [
-    ['cistern:cache:stale', onStale],
     ['cistern:cache:fetch', onFetch],
     ['cistern:cache:error', onError],
   ]

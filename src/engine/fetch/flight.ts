@@ -81,7 +81,7 @@ export class Flights<T> {
     try {
       value = await withHardTimeout(key, () => factory(context), options.hardTimeout, controller)
     } catch (error) {
-      publish('fetch', () => ({ key, durationMs: now() - started, outcome: 'error' }))
+      publish('fetch', () => ({ key, durationMs: now() - started, outcome: 'error', lane }))
       publish('error', () => ({ key, error, phase: 'factory' }))
       throw error instanceof CisternError ? error : new FactoryError(key, error)
     }
@@ -105,6 +105,7 @@ export class Flights<T> {
       key,
       durationMs: at - started,
       outcome: status === 'revalidated' ? 'not-modified' : outcome,
+      lane,
     }))
     if (!context.store) {
       return { record: { key, tags: entry.tags, bytes: 0, entry, value }, status, stored: false }
