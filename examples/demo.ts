@@ -36,6 +36,9 @@ Try (run each twice: the first is a MISS at upstream speed, the second a HIT fro
   curl -s  ${url}/ftc/${season}/matches/${live.code} | head -c 300; echo
   curl -si ${url}/ftc/${season}/events/${live.code} | grep -iE '^(x-cache|cache-control|cache-status)'
 
+Read a live event's matches once, then watch cistern keep them fresh and report what changed:
+  curl -sN ${url}/_cistern/changes
+
 Conditional and forced revalidation:
   curl -si -H 'If-None-Match: <etag from above>' ${url}/ftc/${season}/teams/${team}
   curl -si -H 'Cache-Control: no-cache' ${url}/ftc/${season}/teams/${team} | grep -i x-cache
@@ -47,6 +50,11 @@ Take the upstream down for 30 s, and see stored data served STALE and uncached p
   curl -s -X POST '${sim.controlUrl}/_sim/mode?mode=down-refuse&seconds=30'
   curl -si -H 'Cache-Control: no-cache' ${url}/ftc/${season}/teams/${team} | grep -iE '^(HTTP|x-cache|cache-status)'
   curl -si ${url}/ftc/2024/teams/${team} | grep -iE '^(HTTP|x-cache)'
+
+Operate it (admin API, Prometheus metrics and a live dashboard, on their own loopback listener):
+  dashboard: ${cistern.adminUrl}/?token=${cistern.admin?.token ?? ''}
+  CISTERN_ADMIN_TOKEN=${cistern.admin?.token ?? ''} node dist/src/cli/main.js stats --admin ${cistern.adminUrl}
+  curl -s -H 'Authorization: Bearer ${cistern.admin?.token ?? ''}' ${cistern.adminUrl}/metrics | grep cistern_requests_total
 
 Ctrl-C stops both.`)
 
