@@ -1,49 +1,20 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Histogram, type Metric, Registry } from 'prom-client'
 import type { UpstreamCallReport } from '../hooks.js'
+import { RequestMetrics } from './request-metrics.js'
 
 /** Latency buckets in seconds: sub-millisecond for memory hits up to 10 s for slow upstream misses. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1]
 
-/** X-Cache-Status → the `outcome` label of the latency histogram. */
-const OUTCOME: Record<string, string> = {
-  HIT: 'hit',
-  STALE: 'stale',
-  MISS: 'miss',
-  BYPASS: 'miss',
-  REVALIDATED: 'miss',
-  PASS: 'pass',
-  ERROR: 'error',
-}
-
-interface Inc {
-  inc(value?: number): void
-}
-interface Observe {
-  observe(value: number): void
-}
-
 /**
  * The counters and histograms fed as things happen, in cistern's own Registry (never prom-client's
  * global one, so an embedding app's metrics and several cisterns in one process stay apart). Every
  * label is bounded: route names, upstream names, statuses, lanes, store operations — never keys or
- * URLs. Label children are cached, so the per-request cost is two map lookups and two additions.
+ * URLs. Per-request counts are plain numbers read at scrape time (see request-metrics.ts).
  */
 export class Metrics {
   readonly registry = new Registry()
-  readonly #requests = new Counter({
-    name: 'cistern_requests_total',
-    help: 'Gateway requests by route and X-Cache-Status',
-    labelNames: ['route', 'cache_status'] as const,
-    registers: [this.registry],
-  })
-  readonly #duration = new Histogram({
-    name: 'cistern_request_duration_seconds',
-    help: 'Gateway request duration by route and outcome (hit, stale, miss, pass, error)',
-    labelNames: ['route', 'outcome'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  })
+  readonly #requests = new RequestMetrics(LATENCY_BUCKETS)
   readonly #upstreamCalls = new Counter({
     name: 'cistern_upstream_calls_total',
     help: 'Upstream calls by upstream, status (HTTP status or failure kind) and lane',
@@ -88,26 +59,27 @@ export class Metrics {
     buckets: STORE_BUCKETS,
     registers: [this.registry],
   })
-  readonly #counterChildren = new Map<string, Inc>()
-  readonly #histogramChildren = new Map<string, Observe>()
 
   constructor(options: { processMetrics?: boolean } = {}) {
+    // The Registry reads only name, help, type, get() and reset(); its typings admit just its own
+    // metric classes, hence the casts.
+    const counter = this.#requests.counter(
+      'cistern_requests_total',
+      'Gateway requests by route and X-Cache-Status',
+    )
+    const histogram = this.#requests.histogram(
+      'cistern_request_duration_seconds',
+      'Gateway request duration by route and outcome (hit, stale, miss, pass, error)',
+    )
+    this.registry.registerMetric(counter as unknown as Metric)
+    this.registry.registerMetric(histogram as unknown as Metric)
     // process_* and nodejs_* (CPU, memory, event loop lag, GC): computed at scrape time.
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
+  /** On the hot path: plain counting, read by prom-client at scrape time. */
   request(route: string, cacheStatus: string, durationMs: number): void {
-    const id = `${route}\u0000${cacheStatus}`
-    let counter = this.#counterChildren.get(id)
-    let histogram = this.#histogramChildren.get(id)
-    if (!counter || !histogram) {
-      counter = this.#requests.labels(route, cacheStatus)
-      histogram = this.#duration.labels(route, OUTCOME[cacheStatus] ?? 'other')
-      this.#counterChildren.set(id, counter)
-      this.#histogramChildren.set(id, histogram)
-    }
-    counter.inc()
-    histogram.observe(durationMs / 1000)
+    this.#requests.record(route, cacheStatus, durationMs)
   }
 
   upstreamCall(report: UpstreamCallReport): void {
