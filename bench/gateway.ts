@@ -9,7 +9,7 @@
 import { cpus } from 'node:os'
 import { coalescing } from './load/coalescing.js'
 import { type LoadFigures, load } from './load/generate.js'
-import { startServer, stop } from './load/processes.js'
+import { PINNED, startServer, stop } from './load/processes.js'
 
 const SIZES = [1024, 65536]
 const CONNECTIONS = 50

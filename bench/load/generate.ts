@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import autocannon from 'autocannon'
+import { pinned } from './processes.js'
 
 const run = promisify(execFile)
 
@@ -22,7 +23,14 @@ export async function load(url: string, connections: number, seconds: number): P
 }
 
 async function wrk(url: string, connections: number, seconds: number): Promise<LoadFigures> {
-  const { stdout } = await run('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url])
+  const [command, args] = pinned(1, '/usr/bin/wrk', [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    url,
+  ])
+  const { stdout } = await run(command, args)
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1])
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0)
   return {
