@@ -21,6 +21,9 @@ const cistern = await startServer(new URL('./servers/cistern.js', import.meta.ur
 const cisternUrl = (JSON.parse(cistern.line) as { url: string }).url
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`)
 console.log(
+  PINNED ? 'servers pinned to core 0, wrk to core 1 (taskset)' : 'not pinned (no taskset or one core)',
+)
+console.log(
   `load: ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} alternating rounds, median shown\n`,
 )
 
