@@ -16,6 +16,8 @@ export interface Harness {
   url: string
   dir: string
   get(path: string, headers?: Record<string, string>): Promise<Response>
+  /** Stop cistern only (the simulator and the files stay), then start it again, optionally on another config. */
+  restart(yaml?: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -45,32 +47,44 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     CISTERN_DB: join(dir, 'cache.db'),
     ...options.env,
   }
-  const parsed = parseConfig(yaml, join(dir, 'cistern.yaml'), env)
-  // Test files run in parallel: every listener they open takes a free port, whatever the YAML says.
-  const config = {
-    ...parsed,
-    listen: { ...parsed.listen, port: 0 },
-    admin: { ...parsed.admin, listen: { ...parsed.admin.listen, port: 0 } },
+  const load = (text: string) => {
+    const parsed = parseConfig(text, join(dir, 'cistern.yaml'), env)
+    // Test files run in parallel: every listener they open takes a free port, whatever the YAML says.
+    return {
+      ...parsed,
+      listen: { ...parsed.listen, port: 0 },
+      admin: { ...parsed.admin, listen: { ...parsed.admin.listen, port: 0 } },
+    }
   }
   const level = (process.env.CISTERN_TEST_LOG ?? 'silent') as 'silent'
-  const start: StartOptions = {
-    logger: createCisternLogger(config, { level }),
-    ...(options.now && { now: options.now }),
-    ...options.start?.(config),
+  const start = async (config: CisternConfig) => {
+    const cistern = await startCistern(config, {
+      logger: createCisternLogger(config, { level }),
+      ...(options.now && { now: options.now }),
+      ...options.start?.(config),
+    })
+    Object.assign(h, { cistern, gateway: cistern.gateway, config, url: cistern.url })
   }
-  const cistern = await startCistern(config, start)
-  return {
+  const h: Harness = {
     sim,
-    cistern,
-    gateway: cistern.gateway,
-    config,
-    url: cistern.url,
     dir,
-    get: (path, headers = {}) => fetch(cistern.url + path, { headers }),
+    get: (path, headers = {}) => fetch(h.url + path, { headers }),
+    async restart(next = yaml) {
+      await h.cistern.close(500)
+      await start(load(next))
+    },
     async close() {
-      await cistern.close(1000)
+      await h.cistern.close(1000)
       await sim.close()
       await rm(dir, { recursive: true, force: true })
     },
+  } as Harness // cistern, gateway, config and url are filled in by start() below, before anyone sees h
+  try {
+    await start(load(yaml))
+  } catch (error) {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
+    throw error
   }
+  return h
 }

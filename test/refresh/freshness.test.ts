@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { newestModified, percentile, type RefreshHarness, sleep, startRefreshHarness } from './helpers.js'
 
 const yaml = `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}", budget: { rate: 20/s, burst: 10 } }
 routes:

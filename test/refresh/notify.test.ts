@@ -5,7 +5,7 @@ import { type Receiver, startReceiver } from './receiver.js'
 
 const secret = `whsec_${Buffer.from('cistern-notify-test-secret-32-bytes!').toString('base64')}`
 const yaml = (slackRoutes: string) => `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}" }
 routes:

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type RefreshHarness, sleep, startRefreshHarness, until } from './helpers.js'
 
 const yaml = `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}" }
 routes:

@@ -26,7 +26,7 @@ routes:
     refresh: { every: 1s, priority: low }
 `
 const config = (budget: string) => `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}", budget: ${budget} }
 ${routes}`

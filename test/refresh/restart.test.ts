@@ -4,7 +4,7 @@ import { type Receiver, startReceiver } from './receiver.js'
 import { openSse } from './sse-client.js'
 
 const yaml = `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}" }
 routes:

@@ -3,7 +3,7 @@ import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
 import { openSse, type SseClient } from './sse-client.js'
 
 const yaml = `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}" }
 routes:

@@ -4,7 +4,7 @@ import type { ChangeEvent } from '../../src/refresh/index.js'
 import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
 
 const yaml = `
-store: { kind: sqlite, path: "\${DB}" }
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
 upstreams:
   ftc: { url: "\${SIM_URL}" }
 routes:
