@@ -1,4 +1,14 @@
-import { CisternError } from './errors.js'
+import { CisternError, type ErrorCode } from './errors.js'
+
+/** A value these parsers refuse: `syntax` when it is not written as the unit, `range` when it is but cannot be used. */
+export class UnitError extends CisternError {
+  readonly problem: 'syntax' | 'range'
+  constructor(code: ErrorCode, message: string, problem: 'syntax' | 'range') {
+    super(code, message)
+    this.name = 'UnitError'
+    this.problem = problem
+  }
+}
 
 /**
  * Strict parsers for the units people write in config and options: durations (`90s`, `5m`, `24h`,
@@ -40,12 +50,17 @@ export function parseDuration(input: Duration, where = 'duration'): number {
     at = DURATION_PART.lastIndex
   }
   if (at !== text.length || text.length === 0) {
-    throw new CisternError(
+    throw new UnitError(
       'E_INVALID_DURATION',
       `${where}: "${input}" is not a duration (expected e.g. 500ms, 90s, 5m, 24h, 7d, 1h30m)`,
+      'syntax',
     )
   }
-  return Math.round(total)
+  const ms = Math.round(total)
+  if (!Number.isSafeInteger(ms)) {
+    throw new UnitError('E_INVALID_DURATION', `${where}: "${input}" is too long a duration`, 'range')
+  }
+  return ms
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -72,12 +87,17 @@ export function parseSize(input: Size, where = 'size'): number {
   }
   const match = SIZE.exec(input.trim())
   if (!match) {
-    throw new CisternError(
+    throw new UnitError(
       'E_INVALID_SIZE',
       `${where}: "${input}" is not a size (expected e.g. 512KB, 64MB, 1GiB)`,
+      'syntax',
     )
   }
-  return Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!)
+  const bytes = Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!)
+  if (!Number.isSafeInteger(bytes)) {
+    throw new UnitError('E_INVALID_SIZE', `${where}: "${input}" is too large a size`, 'range')
+  }
+  return bytes
 }
 
 /** A rate: `count` events per `perMs` milliseconds. */
@@ -90,13 +110,22 @@ const RATE = /^(\d+(?:\.\d+)?)\s*\/\s*(ms|s|m|h|d|\d+(?:ms|s|m|h|d))$/
 export function parseRate(input: string, where = 'rate'): Rate {
   const match = RATE.exec(input.trim())
   const count = match ? Number(match[1]) : Number.NaN
-  if (!match || !(count > 0)) {
-    throw new CisternError(
+  if (!match) {
+    throw new UnitError(
       'E_INVALID_RATE',
       `${where}: "${input}" is not a rate (expected e.g. 10/s, 600/m, 36000/h, 100/10s)`,
+      'syntax',
     )
   }
   const unit = match[2]!
   const perMs = /^\d/.test(unit) ? parseDuration(unit, where) : DURATION_UNITS[unit]!
+  // `0/s`, `1/0s` and digit strings too long for a double read as rates but cannot limit anything.
+  if (!(count > 0) || !(perMs > 0) || !Number.isFinite(count / perMs)) {
+    throw new UnitError(
+      'E_INVALID_RATE',
+      `${where}: "${input}" is not a usable rate (count and period must be above zero)`,
+      'range',
+    )
+  }
   return { count, perMs }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { CisternError } from '../../src/util/errors.js'
-import { parseDuration, parseRate, parseSize } from '../../src/util/units.js'
+import { parseDuration, parseRate, parseSize, UnitError } from '../../src/util/units.js'
 
 const DURATION_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const
 const SIZE_BYTES = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 } as const
@@ -165,5 +165,36 @@ describe('parseRate', () => {
         bad,
       ).toBe(true)
     }
+  })
+})
+
+describe('magnitudes the units cannot represent', () => {
+  it('refuses durations and sizes beyond exact integers, and rates that limit nothing', () => {
+    const big = '9'.repeat(30)
+    expect(() => parseDuration(`${big}s`, 'ttl')).toThrow(/^ttl: ".*" is too long a duration$/)
+    expect(() => parseSize(`${big}MB`)).toThrow(UnitError)
+    for (const rate of [
+      '1/0s',
+      '0/s',
+      `${big}${big}${big}${big}${big}${big}${big}${big}${big}${big}${big}/ms`,
+    ]) {
+      let caught: unknown
+      try {
+        parseRate(rate)
+      } catch (error) {
+        caught = error
+      }
+      expect(caught, rate).toBeInstanceOf(UnitError)
+      expect((caught as UnitError).problem, rate).toBe('range')
+    }
+    expect(
+      (() => {
+        try {
+          parseDuration('5 minutes')
+        } catch (e) {
+          return (e as UnitError).problem
+        }
+      })(),
+    ).toBe('syntax')
   })
 })

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseDuration, parseRate, parseSize, type Rate } from '../../util/units.js'
+import { parseDuration, parseRate, parseSize, UnitError } from '../../util/units.js'
 import { type CelResultType, type CelVariableName, compileExpression, ExpressionError } from '../cel.js'
 import { compileTemplate, TemplateSyntaxError } from '../template.js'
 import { describeValue } from '../zod-issues.js'
@@ -17,70 +17,55 @@ export const expected =
   (issue: { input?: unknown }): string | undefined =>
     issue.input === undefined ? undefined : `expected ${what}, got ${describeValue(issue.input)}`
 
-const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/
 export const DURATION_HINT = '(expected e.g. 90s, 5m, 24h)'
+
+/**
+ * A string read by one of util/units' parsers, which alone define the syntax; a refusal becomes an
+ * issue worded for the config file (`problem` says whether the text or its magnitude is wrong).
+ */
+function unit<T>(
+  parse: (text: string) => T,
+  refusal: Record<UnitError['problem'], (quoted: string) => string>,
+) {
+  return z.string().transform((value, ctx): T => {
+    try {
+      return parse(value)
+    } catch (error) {
+      if (!(error instanceof UnitError)) throw error
+      ctx.addIssue({ code: 'custom', message: refusal[error.problem](quote(value)), input: value })
+      return z.NEVER
+    }
+  })
+}
 
 /** `90s`, `5m`, `24h`, `1h30m`, `500ms`, `7d` or 0 → milliseconds. */
 export function duration(description: string) {
-  const text = z
-    .string()
-    .regex(DURATION_RE, { error: (issue) => `${quote(issue.input)} is not a duration ${DURATION_HINT}` })
-    .transform((value, ctx) => {
-      const ms = parseDuration(value)
-      if (!Number.isSafeInteger(ms)) {
-        ctx.addIssue({ code: 'custom', message: `${quote(value)} is too long a duration`, input: value })
-        return z.NEVER
-      }
-      return ms
-    })
+  const text = unit(parseDuration, {
+    syntax: (q) => `${q} is not a duration ${DURATION_HINT}`,
+    range: (q) => `${q} is too long a duration`,
+  })
   return z
     .union([text, z.literal(0)], { error: expected('a duration such as 90s, 5m or 24h') })
     .meta({ description })
 }
 
-const SIZE_RE = /^\d+(?:\.\d+)?\s*(?:[kmgKMG]i?[bB]|[bB])$/
-
 /** `64MB`, `512KiB`, `1GB` or a whole number of bytes → bytes (KB = 1000, KiB = 1024). */
 export function size(description: string) {
-  const text = z
-    .string()
-    .regex(SIZE_RE, {
-      error: (issue) => `${quote(issue.input)} is not a size (expected e.g. 512KB, 64MB, 1GiB)`,
-    })
-    .transform((value, ctx) => {
-      const bytes = parseSize(value)
-      if (!Number.isSafeInteger(bytes)) {
-        ctx.addIssue({ code: 'custom', message: `${quote(value)} is too large a size`, input: value })
-        return z.NEVER
-      }
-      return bytes
-    })
+  const text = unit(parseSize, {
+    syntax: (q) => `${q} is not a size (expected e.g. 512KB, 64MB, 1GiB)`,
+    range: (q) => `${q} is too large a size`,
+  })
   return z
     .union([text, z.number().int().nonnegative()], { error: expected('a size such as 64MB or 512KiB') })
     .meta({ description })
 }
 
-const RATE_RE = /^\d+(?:\.\d+)?\s*\/\s*(?:ms|s|m|h|d|\d+(?:ms|s|m|h|d))$/
-
-/** `10/s`, `600/m`, `36000/h`, `100/10s` → {count, perMs}. */
+/** `10/s`, `600/m`, `36000/h`, `100/10s` → { count, perMs }. */
 export function rate() {
-  return z
-    .string({ error: expected('a rate such as 10/s or 36000/h') })
-    .regex(RATE_RE, {
-      error: (issue) => `${quote(issue.input)} is not a rate (expected e.g. 10/s, 600/m, 36000/h, 100/10s)`,
-    })
-    .transform((value, ctx): Rate => {
-      const parsed = parseRate(value)
-      if (!(parsed.count > 0) || !(parsed.perMs > 0) || !Number.isFinite(parsed.count / parsed.perMs)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${quote(value)} is not a usable rate (count and period must be above zero)`,
-          input: value,
-        })
-        return z.NEVER
-      }
-      return parsed
-    })
+  return unit(parseRate, {
+    syntax: (q) => `${q} is not a rate (expected e.g. 10/s, 600/m, 36000/h, 100/10s)`,
+    range: (q) => `${q} is not a usable rate (count and period must be above zero)`,
+  })
 }
 
 /** One item or a list of them → always a non-empty list. */
