@@ -4,4 +4,12 @@ export { type MemoryStoreOptions, memoryStore } from './stores/memory/index.js'
 export { type SqliteStore, type SqliteStoreOptions, sqliteStore } from './stores/sqlite/index.js'
 export type { InvalidateOptions, ListPage, ListQuery, Selector, Store, StoreStats } from './stores/store.js'
 export { CisternError, type ErrorCode, FactoryError, StoreError, TimeoutError } from './util/errors.js'
-export { type Duration, parseDuration, parseRate, parseSize, type Rate, type Size, UnitError } from './util/units.js'
+export {
+  type Duration,
+  parseDuration,
+  parseRate,
+  parseSize,
+  type Rate,
+  type Size,
+  UnitError,
+} from './util/units.js'

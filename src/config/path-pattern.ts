@@ -105,3 +105,16 @@ function matchSegments(
   }
   return parts.length === segments.length ? params : undefined
 }
+
+/**
+ * Decode matched params once. Callers match only request targets already checked by the gateway
+ * (valid percent-encoding, no encoded separators), so decoding cannot fail or add a `/`.
+ */
+export function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]!
+    params[name] = value.includes('%') ? decodeURIComponent(value) : value
+  }
+  return params
+}

@@ -24,8 +24,12 @@ export function changesHandler(feed: ChangeFeed, options: SseOptions = {}) {
   const handler = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
     if (path !== CHANGES_PATH) return false
     if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET', 'content-type': 'application/json' })
-      res.end(JSON.stringify({ error: 'method not allowed' }))
+      res.writeHead(405, { allow: 'GET', 'content-type': 'application/json; charset=utf-8' })
+      res.end(
+        JSON.stringify({
+          error: { code: 'method_not_allowed', message: `${req.method} is not allowed here` },
+        }),
+      )
       return true
     }
     const query = new URL(req.url ?? '/', 'http://x').searchParams

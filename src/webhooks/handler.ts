@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import { decodeParams } from '../config/path-pattern.js'
 import type { WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { readLimitedBody } from './body.js'
@@ -24,18 +25,6 @@ export function headerMap(headers: IncomingHttpHeaders): HeaderMap {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
-  }
-  return out
-}
-
-function decodeParams(raw: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(raw)) {
-    try {
-      out[name] = decodeURIComponent(value)
-    } catch {
-      out[name] = value
-    }
   }
   return out
 }

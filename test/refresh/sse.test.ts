@@ -38,6 +38,16 @@ describe('refresh: the SSE change feed', () => {
     }
   }
 
+  it('answers other methods with a JSON 405 in the gateway error shape', async () => {
+    h = await startRefreshHarness(yaml)
+    const res = await fetch(`${h.url}/_cistern/changes`, { method: 'POST' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET')
+    expect(await res.json()).toEqual({
+      error: { code: 'method_not_allowed', message: 'POST is not allowed here' },
+    })
+  })
+
   it('delivers every change in order, filters by route and tag, and resumes after a reconnect without a gap', async () => {
     h = await startRefreshHarness(yaml)
     const { season, event } = h.live

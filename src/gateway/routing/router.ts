@@ -1,3 +1,4 @@
+import { decodeParams } from '../../config/path-pattern.js'
 import type { HttpMethod, RouteConfig } from '../../config/types.js'
 
 /** A route as the gateway serves it: the config plus lookups precomputed once. */
@@ -35,16 +36,6 @@ export class Router {
     }
     return allow ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'none' }
   }
-}
-
-/** The request target was already checked (no encoded separators), so decoding cannot add a `/`. */
-function decodeParams(raw: Record<string, string>): Record<string, string> {
-  const params: Record<string, string> = {}
-  for (const name in raw) {
-    const value = raw[name]!
-    params[name] = value.includes('%') ? decodeURIComponent(value) : value
-  }
-  return params
 }
 
 /** Encode a param value for an upstream path; a splat's slashes stay separators. */
