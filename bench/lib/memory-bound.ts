@@ -64,9 +64,9 @@ function usage(): { heap: number; arrayBuffers: number; rss: number } {
 function costedCodec(extra: number, factor: number | undefined): Codec<Json> {
   const base = jsonCodec as Codec<Json>
   if (extra === 0 && factor === undefined) return base
-  const decoded = (value: Json, bytes: Uint8Array) =>
-    factor === undefined ? (base.decodedSize?.(value, bytes) ?? 0) : Math.round(bytes.byteLength * factor)
-  return { ...base, decodedSize: (value, bytes) => decoded(value, bytes) + extra }
+  const decoded = (value: Json, size: number) =>
+    factor === undefined ? (base.decodedSize?.(value, size) ?? 0) : Math.round(size * factor)
+  return { ...base, decodedSize: (value, size) => decoded(value, size) + extra }
 }
 
 interface Options {

@@ -75,31 +75,48 @@ export class Cache<T = unknown> {
     }
     try {
       checkKey(key, this.#maxKeyLength)
-      return this.#lookupThenFetch(key, factory, resolveOptions(options, this.#defaults), memoryRecord, now)
+      const resolved = resolveOptions(options, this.#defaults)
+      if (memoryRecord) return this.#serve(key, factory, resolved, memoryRecord, now, 'memory')
+      const loaded = this.#load(key, now)
+      if (loaded instanceof Promise) {
+        return loaded.then((record) => this.#serve(key, factory, resolved, record, now, 'store'))
+      }
+      return this.#serve(key, factory, resolved, loaded, now, 'store')
     } catch (error) {
       return Promise.reject(error)
     }
   }
 
-  async #lookupThenFetch(
+  /** Answers from what a tier holds when it is fresh or servable stale; otherwise fetches. */
+  #serve(
     key: string,
     factory: Factory<T>,
     options: ResolvedOptions,
-    memoryRecord: MemoryRecord<T> | undefined,
+    record: MemoryRecord<T> | undefined,
     now: number,
+    tier: 'memory' | 'store',
   ): Promise<CacheResult<T>> {
-    const record = memoryRecord ?? (await this.#load(key, now))
     if (record && !options.forceRefresh) {
       if (isFresh(record.entry, now)) {
-        if (!memoryRecord) publish('hit', () => ({ key, tier: 'store' }))
-        return result(record, 'hit', now)
+        if (tier === 'store') publish('hit', () => ({ key, tier }))
+        return Promise.resolve(result(record, 'hit', now))
       }
       if (isServableStale(record.entry, now)) {
         publish('stale', () => ({ key, reason: 'stale' }))
         this.#refreshInBackground(key, factory, options, record)
-        return result(record, 'stale', now)
+        return Promise.resolve(result(record, 'stale', now))
       }
     }
+    return this.#fetch(key, factory, options, record, now)
+  }
+
+  async #fetch(
+    key: string,
+    factory: Factory<T>,
+    options: ResolvedOptions,
+    record: MemoryRecord<T> | undefined,
+    now: number,
+  ): Promise<CacheResult<T>> {
     // Any copy we still hold can make the request conditional; only one inside its windows may stand
     // in for a failing source.
     const fallback = record && isServableOnError(record.entry, now) ? record : undefined
@@ -253,14 +270,30 @@ export class Cache<T = unknown> {
     await this.#rawStore?.close()
   }
 
-  async #load(key: string, now: number): Promise<MemoryRecord<T> | undefined> {
+  /** The store's entry for `key` as a memory record; synchronous when the store reads synchronously. */
+  #load(key: string, now: number): MemoryRecord<T> | undefined | Promise<MemoryRecord<T> | undefined> {
     const store = this.#store
     if (!store) return undefined
-    const entry = await store.get(key, now)
-    if (!entry) return undefined
+    const codec = this.#codec
+    // Text skips a Buffer per read, but a record the memory tier keeps needs its bytes anyway (the
+    // gateway serves them), which would cost more than reading them as a blob: text only without it.
+    if (codec.decodeText && store.getTextSync && this.#memory.maxBytes === 0) {
+      const entry = store.getTextSync(key, now)
+      return entry && this.#promote(key, entry, () => codec.decodeText!(entry.text, entry))
+    }
+    if (store.getSync) {
+      const entry = store.getSync(key, now)
+      return entry && this.#promote(key, entry, () => codec.decode(entry.value, entry))
+    }
+    return store
+      .get(key, now)
+      .then((entry) => entry && this.#promote(key, entry, () => codec.decode(entry.value, entry)))
+  }
+
+  #promote(key: string, entry: Entry, decode: () => T): MemoryRecord<T> | undefined {
     let value: T
     try {
-      value = this.#codec.decode(entry.value, entry)
+      value = decode()
     } catch (error) {
       // Undecodable bytes are treated as missing (and reported), never thrown at the reader.
       publish('error', () => ({ key, error, phase: 'serialize' }))

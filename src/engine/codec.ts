@@ -8,8 +8,14 @@ import type { EntryInfo } from './entry.js'
 export interface Codec<T> {
   encode(value: T, key: string): Uint8Array
   decode(bytes: Uint8Array, entry: EntryInfo): T
-  /** Rough in-memory cost of a decoded value, for the memory tier's byte bound. */
-  decodedSize?(value: T, bytes: Uint8Array): number
+  /**
+   * For codecs whose bytes are UTF-8 text (JSON): decode from a string. A store that can hand over
+   * text without copying the bytes into a Buffer (SQLite) is then read that way, which saves about
+   * a microsecond per 1 KB read.
+   */
+  decodeText?(text: string, entry: EntryInfo): T
+  /** Rough in-memory cost of a decoded value whose encoding is `size` bytes, for the memory tier's bound. */
+  decodedSize?(value: T, size: number): number
 }
 
 const encoder = new TextEncoder()
@@ -37,9 +43,10 @@ export const jsonCodec: Codec<unknown> = {
   decode(bytes) {
     return JSON.parse(decoder.decode(bytes))
   },
+  decodeText: (text) => JSON.parse(text),
   // A parsed JSON tree costs about 1.25x its text on top of the bytes kept beside it (measured with
   // bench/lib/memory-bound.ts for 100 B to 1 KB values).
-  decodedSize: (_value, bytes) => Math.ceil(bytes.byteLength * 1.25),
+  decodedSize: (_value, size) => Math.ceil(size * 1.25),
 }
 
 /** Bytes in, bytes out: for callers that serialize themselves (the gateway stores response bodies). */

@@ -1,4 +1,4 @@
-import type { Selector, Store } from '../stores/store.js'
+import type { Selector, Store, TextEntry } from '../stores/store.js'
 import { StoreError } from '../util/errors.js'
 import type { Entry } from './entry.js'
 import { publish } from './events.js'
@@ -19,9 +19,33 @@ export class GuardedStore {
   readonly #pending = new Set<Pending>()
   #sweeper: NodeJS.Timeout | undefined
 
+  /**
+   * A synchronous read when the store offers one (embedded stores): no promise and no deadline,
+   * which a call that blocks until it returns could never overrun anyway. Failures read as missing.
+   */
+  readonly getSync: ((key: string, now: number) => Entry | undefined) | undefined
+  /** Likewise for stores that can read a value as text (see Store.getTextSync). */
+  readonly getTextSync: ((key: string, now: number) => TextEntry | undefined) | undefined
+
   constructor(store: Store, timeoutMs: number) {
     this.#store = store
     this.#timeoutMs = timeoutMs
+    this.getSync = this.#guardSync(store.getSync?.bind(store))
+    this.getTextSync = this.#guardSync(store.getTextSync?.bind(store))
+  }
+
+  #guardSync<E>(
+    read: ((key: string, now: number) => E | undefined) | undefined,
+  ): ((key: string, now: number) => E | undefined) | undefined {
+    if (!read) return undefined
+    return (key, now) => {
+      try {
+        return read(key, now)
+      } catch (error) {
+        this.#report(key, 'get', error)
+        return undefined
+      }
+    }
   }
 
   get(key: string, now: number): Promise<Entry | undefined> {
@@ -45,9 +69,7 @@ export class GuardedStore {
     return new Promise<R>((resolve) => {
       let settled = false
       const fail = (error: unknown) => {
-        const wrapped =
-          error instanceof StoreError ? error : new StoreError(this.#store.name, operation, error)
-        publish('error', () => ({ key, error: wrapped, phase: 'store' }))
+        this.#report(key, operation, error)
         resolve(fallback)
       }
       const pending: Pending = {
@@ -77,6 +99,11 @@ export class GuardedStore {
         (error: unknown) => done(() => fail(error)),
       )
     })
+  }
+
+  #report(key: string, operation: string, error: unknown): void {
+    const wrapped = error instanceof StoreError ? error : new StoreError(this.#store.name, operation, error)
+    publish('error', () => ({ key, error: wrapped, phase: 'store' }))
   }
 
   #track(pending: Pending): void {

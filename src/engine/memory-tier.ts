@@ -33,9 +33,11 @@ export class MemoryTier<T> {
 
   /** Build the record for `entry` and keep it if the tier has room; returns the record either way. */
   put(entry: Entry, value: T): MemoryRecord<T> {
-    const decodedCost = this.#codec.decodedSize ? this.#codec.decodedSize(value, entry.value) : entry.size
+    // With the tier off the record only carries this one answer: skip pricing it.
+    if (!this.#lru) return { key: entry.key, tags: entry.tags, bytes: 0, entry, value }
+    const decodedCost = this.#codec.decodedSize ? this.#codec.decodedSize(value, entry.size) : entry.size
     const record = { key: entry.key, tags: entry.tags, bytes: entryCost(entry) + decodedCost, entry, value }
-    this.#lru?.set(record)
+    this.#lru.set(record)
     return record
   }
 

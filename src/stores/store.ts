@@ -37,11 +37,27 @@ export interface StoreStats {
   bytes: number
 }
 
+/** An entry whose value was read as UTF-8 text: `text` is ready, the `value` bytes are made on first read. */
+export interface TextEntry extends Entry {
+  readonly text: string
+}
+
 export interface Store {
   /** Short driver name for errors, logs and metrics: 'memory', 'sqlite', ... */
   readonly name: string
   /** The entry, or undefined when missing or past `expiresAt` (expired entries are never returned). */
   get(key: string, now?: number): Promise<Entry | undefined>
+  /**
+   * The same read, answered synchronously: offered by stores that live in the process (memory,
+   * SQLite). The engine prefers it, which saves a promise and a deadline per read; a synchronous call
+   * cannot overrun a deadline anyway. Failures throw a StoreError instead of rejecting.
+   */
+  getSync?(key: string, now?: number): Entry | undefined
+  /**
+   * getSync for a caller that decodes the value as text (a JSON codec). Offered where text comes
+   * cheaper than bytes: SQLite hands over a string without allocating a Buffer for it.
+   */
+  getTextSync?(key: string, now?: number): TextEntry | undefined
   /** Insert or replace atomically: a reader sees the whole old entry or the whole new one. */
   set(entry: Entry): Promise<void>
   /** Delete by key; resolves to how many entries existed. */

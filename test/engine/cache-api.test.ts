@@ -1,7 +1,11 @@
 import diagnostics_channel from 'node:diagnostics_channel'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { createCache } from '../../src/engine/index.js'
 import { memoryStore } from '../../src/stores/memory/index.js'
+import { sqliteStore } from '../../src/stores/sqlite/index.js'
 import type { Store } from '../../src/stores/store.js'
 import { CisternError } from '../../src/util/errors.js'
 import { cacheWithClock } from './helpers.js'
@@ -58,6 +62,59 @@ describe('two tiers', () => {
       expect(errors.length).toBeGreaterThanOrEqual(2)
     } finally {
       diagnostics_channel.unsubscribe('cistern:cache:error', listener)
+    }
+  })
+
+  it('degrades the same way when a synchronous store read throws', async () => {
+    const store = memoryStore()
+    store.getSync = () => {
+      throw new Error('disk gone')
+    }
+    const errors: { phase?: string }[] = []
+    const listener = (message: unknown) => errors.push(message as { phase?: string })
+    diagnostics_channel.subscribe('cistern:cache:error', listener)
+    try {
+      const cache = createCache<number>({ store, memory: false })
+      expect(await cache.getOrSet('k', () => 7, { ttl: '1h' })).toMatchObject({ status: 'miss', value: 7 })
+      expect(errors.map((e) => e.phase)).toContain('store')
+    } finally {
+      diagnostics_channel.unsubscribe('cistern:cache:error', listener)
+    }
+  })
+
+  it('reads SQLite as text with the memory tier off; a revalidation stores the very same bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cistern-text-'))
+    const store = sqliteStore({ path: join(dir, 'cache.db'), sweepIntervalMs: 0 })
+    const textReads = vi.spyOn(store, 'getTextSync')
+    try {
+      const { cache, clock } = cacheWithClock<unknown>({ store, memory: false })
+      const value = { name: 'Zoë', cities: ['東京', 'Köln'], n: 1.5 }
+      await cache.set('k', value, { ttl: '1s', stale: '1h' })
+      const before = await store.get('k', clock.now())
+      expect(await cache.getOrSet('k', () => 'other')).toMatchObject({ status: 'hit', value })
+      expect(textReads).toHaveBeenCalled()
+      clock.advance(2000)
+      const refreshed = new Promise<void>((resolve) => {
+        const stale = cache.getOrSet(
+          'k',
+          (ctx) => {
+            setImmediate(resolve)
+            return ctx.notModified()
+          },
+          { ttl: '1m', stale: '1h' },
+        )
+        void stale.then((result) => expect(result).toMatchObject({ status: 'stale', value }))
+      })
+      await refreshed
+      await new Promise((resolve) => setImmediate(resolve))
+      const after = await store.get('k', clock.now())
+      expect(after?.fetchedAt).toBe(clock.now())
+      expect(Buffer.from(after!.value).equals(Buffer.from(before!.value))).toBe(true)
+      expect(after?.digest).toBe(before?.digest)
+      expect(await cache.getOrSet('k', () => 'other')).toMatchObject({ status: 'hit', value })
+    } finally {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
     }
   })
 

@@ -5,6 +5,7 @@ import { describeConcurrency } from './contract/concurrency.js'
 import { describeInvalidation } from './contract/invalidate.js'
 import { describeListing } from './contract/listing.js'
 import type { ContractContext, MakeStore, StoreHarness } from './contract/support.js'
+import { describeSyncReads } from './contract/sync-reads.js'
 
 export type { MakeStore, StoreHarness } from './contract/support.js'
 
@@ -61,5 +62,6 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     describeInvalidation(ctx)
     describeListing(ctx)
     describeConcurrency(ctx)
+    describeSyncReads(ctx)
   })
 }

@@ -32,9 +32,9 @@ describe('sqlite store specifics', () => {
   })
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
-  async function openError(path: string): Promise<CisternError> {
+  async function openError(path: string, busyTimeoutMs?: number): Promise<CisternError> {
     try {
-      sqliteStore({ path, sweepIntervalMs: 0 })
+      sqliteStore({ path, sweepIntervalMs: 0, busyTimeoutMs })
     } catch (error) {
       expect(error).toBeInstanceOf(CisternError)
       return error as CisternError
@@ -46,12 +46,30 @@ describe('sqlite store specifics', () => {
     const path = join(dir, 'nested/deeper/cache.db')
     const store = sqliteStore({ path, sweepIntervalMs: 0 })
     await store.set(makeEntry('k'))
+    await store.close()
     const db = new Database(path, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID)
     db.close()
-    await store.close()
+  })
+
+  it('keeps its file to itself by default: another opener fails with E_STORE_OPEN until close', async () => {
+    const path = join(dir, 'owned.db')
+    const owner = sqliteStore({ path, sweepIntervalMs: 0 })
+    await owner.set(makeEntry('k'))
+    const started = Date.now()
+    const error = await openError(path, 100)
+    expect(error.code).toBe('E_STORE_OPEN')
+    expect(error.message).toMatch(/in use by another process/)
+    expect(Date.now() - started).toBeLessThan(2000)
+    const reader = new Database(path, { timeout: 50 })
+    expect(() => reader.prepare('SELECT count(*) FROM entries').get()).toThrow(/locked/)
+    reader.close()
+    await owner.close()
+    const next = sqliteStore({ path, sweepIntervalMs: 0 })
+    expect((await next.get('k'))?.key).toBe('k')
+    await next.close()
   })
 
   it("works in memory for ':memory:'", async () => {
@@ -137,7 +155,7 @@ describe('sqlite store specifics', () => {
 
   it('maps a lock held past busyTimeoutMs to E_STORE_TIMEOUT', async () => {
     const path = join(dir, 'busy.db')
-    const store = sqliteStore({ path, busyTimeoutMs: 50, sweepIntervalMs: 0 })
+    const store = sqliteStore({ path, busyTimeoutMs: 50, sweepIntervalMs: 0, exclusive: false })
     const other = new Database(path)
     other.exec('BEGIN IMMEDIATE')
     await expect(store.set(makeEntry('k'))).rejects.toMatchObject({ code: 'E_STORE_TIMEOUT' })
@@ -156,10 +174,10 @@ describe('sqlite store specifics', () => {
     await store.close()
   })
 
-  it('shares entries between two connections to one file', async () => {
+  it('shares entries between two connections to one file with exclusive: false', async () => {
     const path = join(dir, 'shared.db')
-    const a = sqliteStore({ path, sweepIntervalMs: 0 })
-    const b = sqliteStore({ path, sweepIntervalMs: 0 })
+    const a = sqliteStore({ path, sweepIntervalMs: 0, exclusive: false })
+    const b = sqliteStore({ path, sweepIntervalMs: 0, exclusive: false })
     await a.set(makeEntry('k', { tags: ['t'] }))
     expect((await b.get('k'))?.key).toBe('k')
     expect(await b.invalidate({ tag: 't' }, { soft: false, now: Date.now() })).toBe(1)
@@ -252,7 +270,7 @@ describe('sqlite store specifics', () => {
 /** The database opens, passes integrity_check, and holds every committed key as a whole entry. */
 async function expectWholeDatabase(path: string, committed: Set<string>): Promise<void> {
   expect(committed.size).toBeGreaterThan(0)
-  const store = sqliteStore({ path, sweepIntervalMs: 0 })
+  const store = sqliteStore({ path, sweepIntervalMs: 0, exclusive: false })
   const db = new Database(path)
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok')

@@ -60,6 +60,8 @@ export function revalidatedEntry(
   const meta = options.meta ?? previous.meta
   return {
     ...previous,
+    // Named, not left to the spread: a store may back `value` with a getter (SQLite text reads).
+    value: previous.value,
     storedAt: now,
     fetchedAt: now,
     ...computeWindows(now, options),

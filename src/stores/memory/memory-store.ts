@@ -48,6 +48,10 @@ class MemoryStore implements Store {
   }
 
   async get(key: string, now = Date.now()): Promise<Entry | undefined> {
+    return this.getSync(key, now)
+  }
+
+  getSync(key: string, now = Date.now()): Entry | undefined {
     this.#open()
     const stored = this.#lru.get(key)
     if (!stored) return undefined

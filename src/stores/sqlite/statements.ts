@@ -23,6 +23,7 @@ const SOFT_PURGE = `UPDATE entries SET
 
 export const SQL = {
   get: `SELECT ${INFO_COLUMNS}, value FROM entries WHERE key = ? AND expires_at > ?`,
+  getText: `SELECT ${INFO_COLUMNS}, CAST(value AS TEXT) FROM entries WHERE key = ? AND expires_at > ?`,
   deleteTagsOf: 'DELETE FROM entry_tags WHERE key = ?',
   insertTag: 'INSERT OR IGNORE INTO entry_tags (tag, key) VALUES (?, ?)',
   upsert: `INSERT INTO entries (${INFO_COLUMNS}, value)
@@ -72,7 +73,14 @@ function listSql(tagged: boolean, op: '>=' | '>'): string {
 export type Statements = { [K in keyof typeof SQL]: Database.Statement }
 
 /** Statements whose rows are read positionally (rows.ts InfoRow / EntryRow). */
-const RAW: ReadonlySet<string> = new Set(['get', 'listFirst', 'listAfter', 'listTagFirst', 'listTagAfter'])
+const RAW: ReadonlySet<string> = new Set([
+  'get',
+  'getText',
+  'listFirst',
+  'listAfter',
+  'listTagFirst',
+  'listTagAfter',
+])
 
 export function prepareStatements(db: Database.Database): Statements {
   return Object.fromEntries(
