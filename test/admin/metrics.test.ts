@@ -89,6 +89,10 @@ describe('admin: GET /metrics', () => {
     expect(
       metrics.sum('cistern_store_operation_duration_seconds_count', { store: 'sqlite', operation: 'set' }),
     ).toBe(5)
+    // Cold reads went to the store first (synchronously, as SQLite answers in-process): timed as `get`.
+    expect(
+      metrics.sum('cistern_store_operation_duration_seconds_count', { store: 'sqlite', operation: 'get' }),
+    ).toBeGreaterThanOrEqual(5)
   })
 
   it('keeps labels bounded: route names and statuses, never keys or URLs', async () => {

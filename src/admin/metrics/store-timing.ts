@@ -3,7 +3,12 @@ import type { Store } from '../../stores/store.js'
 
 export type StoreTimer = (store: string, operation: string, durationMs: number) => void
 
-const TIMED = new Set<PropertyKey>(['get', 'set', 'delete', 'invalidate', 'list', 'stats', 'sweep'])
+/** Contract methods and the operation each is timed as (synchronous reads count as `get`). */
+const TIMED = new Map<PropertyKey, string>([
+  ...['get', 'set', 'delete', 'invalidate', 'list', 'stats', 'sweep'].map((name) => [name, name] as const),
+  ['getSync', 'get'],
+  ['getTextSync', 'get'],
+])
 
 /**
  * The store, with every contract call timed into `record` (cistern_store_operation_duration_seconds).
@@ -21,17 +26,22 @@ export function timedStore(store: Store, record: StoreTimer): Store {
       let bound = wrapped.get(property)
       if (bound === undefined) {
         const method = value as (...args: unknown[]) => unknown
-        bound = TIMED.has(property)
-          ? (...args: unknown[]) => {
-              const started = performance.now()
-              const result = method.apply(target, args)
-              if (result instanceof Promise) {
-                const done = () => record(target.name, String(property), performance.now() - started)
-                result.then(done, done)
+        const operation = TIMED.get(property)
+        bound =
+          operation === undefined
+            ? method.bind(target)
+            : (...args: unknown[]) => {
+                const started = performance.now()
+                const done = () => record(target.name, operation, performance.now() - started)
+                let result: unknown
+                try {
+                  result = method.apply(target, args)
+                } finally {
+                  if (!(result instanceof Promise)) done()
+                }
+                if (result instanceof Promise) result.then(done, done)
+                return result
               }
-              return result
-            }
-          : method.bind(target)
         wrapped.set(property, bound)
       }
       return bound
