@@ -16,8 +16,15 @@ const CONNECTIONS = 50
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
+// The upstream gets its own process on the load generator's core: it only answers the warm-up.
+const sim = await startServer(new URL('./servers/sim.js', import.meta.url), [], 1)
+const simUrl = (JSON.parse(sim.line) as { url: string }).url
 const bare = await startServer(new URL('./servers/bare.js', import.meta.url), SIZES.map(String))
-const cistern = await startServer(new URL('./servers/cistern.js', import.meta.url), SIZES.map(String))
+const cistern = await startServer(new URL('./servers/cistern.js', import.meta.url), [
+  '--upstream',
+  simUrl,
+  ...SIZES.map(String),
+])
 const cisternUrl = (JSON.parse(cistern.line) as { url: string }).url
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`)
 console.log(
@@ -55,6 +62,7 @@ for (const size of SIZES) {
 }
 await stop(bare.child)
 await stop(cistern.child)
+await stop(sim.child)
 console.log(
   `load generator: ${(await load('http://127.0.0.1:1/', 1, 0).catch(() => ({ tool: 'wrk' }))).tool}`,
 )
@@ -65,4 +73,4 @@ console.log('|---|---|---|---|---|---|---|')
 for (const row of rows) console.log(row)
 
 console.log('\ncoalescing (upstream latency 100 ms):')
-console.log(await coalescing(1000, 100))
+console.log(await coalescing(1000, 100, 8))

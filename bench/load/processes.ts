@@ -13,12 +13,13 @@ export function pinned(core: number, command: string, args: string[]): [string, 
   return PINNED ? ['/usr/bin/taskset', ['-c', String(core), command, ...args]] : [command, args]
 }
 
-/** Start `node <script> ...args` and resolve with its first stdout line (the server's address). */
+/** Start `node <script> ...args` on `core` and resolve with its first stdout line (the server's address). */
 export async function startServer(
   script: URL,
   args: string[],
+  core = 0,
 ): Promise<{ line: string; child: ChildProcess }> {
-  const [command, argv] = pinned(0, process.execPath, [script.pathname, ...args])
+  const [command, argv] = pinned(core, process.execPath, [script.pathname, ...args])
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout! })
   const line = await new Promise<string>((resolve, reject) => {

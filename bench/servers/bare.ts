@@ -1,12 +1,19 @@
 /**
  * The reference: bare node:http serving the same bytes from a Map, with the same content headers a
  * cached cistern answer carries. Started as its own process by bench/gateway.ts; prints its URL.
+ *
+ * For the coalescing run (`--hold MS`): requests for /hold/<anything> are held until MS after the
+ * first of them, then all answered at once with the 1 KB body. That is a coalescer with no overhead
+ * of its own: what writing N answers costs node:http on this machine.
  */
-import { createServer } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { parseArgs } from 'node:util'
 import { bytesBody } from '../../examples/sim-upstream/extras.js'
+import { WaitLog } from './wait-log.js'
 
-const sizes = process.argv.slice(2).map(Number)
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { hold: { type: 'string' } } })
+const sizes = positionals.map(Number)
 // The same bytes and the same content headers the upstream sends (and a cistern hit replays).
 const answers = new Map<string, { body: Buffer; headers: string[] }>()
 for (const n of sizes) {
@@ -25,7 +32,25 @@ for (const n of sizes) {
   answers.set(`/bytes/${n}`, { body, headers })
 }
 
+const holdMs = Number(values.hold ?? 100)
+const log = new WaitLog()
+let held: ServerResponse[] = []
+function hold(res: ServerResponse): void {
+  log.track(res)
+  held.push(res)
+  if (held.length > 1) return
+  setTimeout(() => {
+    log.ready()
+    const answer = answers.get('/bytes/1024')!
+    for (const waiter of held) waiter.writeHead(200, answer.headers).end(answer.body)
+    held = []
+  }, holdMs)
+}
+
 const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  if (req.url?.startsWith('/hold/')) return hold(res)
+  if (req.url === '/_warm') return res.end()
+  if (req.url === '/_bench/waits') return res.end(JSON.stringify(log.take()))
   const answer = answers.get(req.url ?? '')
   if (!answer) {
     res.writeHead(404).end()

@@ -1,28 +1,29 @@
 /**
  * cistern in front of the simulated upstream's /bytes/:n, for bench/gateway.ts. Started as its own
- * process; warms each size given on the command line, then prints one JSON line {url, simUrl}.
- * `--latency MS` sets the upstream latency (the coalescing run uses it).
+ * process with `--upstream URL` (bench/servers/sim.ts, another process); warms each size given on the
+ * command line, then prints one JSON line {url}.
  */
+import diagnostics_channel from 'node:diagnostics_channel'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startSimUpstream } from '../../examples/sim-upstream/index.js'
 import { startCistern } from '../../src/app/cistern.js'
 import { parseConfig } from '../../src/config/index.js'
+import { WaitLog } from './wait-log.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { latency: { type: 'string' } },
+  options: { upstream: { type: 'string' } },
 })
-const sim = await startSimUpstream({ changeEveryMs: false, latencyMs: Number(values.latency ?? 0) })
+if (values.upstream === undefined) throw new Error('bench/servers/cistern.ts needs --upstream URL')
 const dir = mkdtempSync(join(tmpdir(), 'cistern-bench-'))
 const yaml = `
 listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
 store: { kind: sqlite, path: ${JSON.stringify(join(dir, 'cache.db'))}, memory: 256MB }
 upstreams:
-  sim: { url: ${JSON.stringify(sim.url)}, timeout: 10s }
+  sim: { url: ${JSON.stringify(values.upstream)}, timeout: 10s }
 routes:
   - path: /bytes/:n
     upstream: sim
@@ -36,21 +37,22 @@ routes:
 const cistern = await startCistern(parseConfig(yaml, join(dir, 'bench.yaml'), {}))
 for (const n of positionals) await (await fetch(`${cistern.url}/bytes/${n}`)).arrayBuffer()
 
-// Server-side waits of cold requests (arrival → answer written), read and reset by GET /_bench/waits:
-// what a waiter costs cistern, without the load generator's own queueing.
-let waits: number[] = []
+// Server-side waits of cold requests, read and reset by GET /_bench/waits: what a waiter costs
+// cistern, without the load generator's own queueing. The engine's fetch event marks the moment the
+// upstream's answer is in, where the fan-out to the waiters starts.
+const log = new WaitLog()
 cistern.gateway.server.prependListener('request', (req, res) => {
-  if (!req.url?.startsWith('/cold/')) return
-  const arrived = performance.now()
-  res.once('finish', () => waits.push(performance.now() - arrived))
+  if (req.url?.startsWith('/cold/')) log.track(res)
+})
+diagnostics_channel.subscribe('cistern:cache:fetch', (message) => {
+  if ((message as { key: string }).key.startsWith('/cold/')) log.ready()
 })
 cistern.gateway.context.extraHandlers.push((_req, res, path) => {
   if (path !== '/_bench/waits') return false
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(waits))
-  waits = []
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(log.take()))
   return true
 })
-console.log(JSON.stringify({ url: cistern.url, simUrl: sim.url }))
+console.log(JSON.stringify({ url: cistern.url }))
 // Exit through process.exit so --cpu-prof and friends get to write their output.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
