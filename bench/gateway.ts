@@ -6,6 +6,7 @@
  * Each server runs in its own process; the load comes from wrk (or autocannon) in another.
  *   npm run bench:gateway            (BENCH_SECONDS=10 BENCH_ROUNDS=3 by default)
  */
+import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { coalescing } from './load/coalescing.js'
 import { type LoadFigures, load } from './load/generate.js'
@@ -16,6 +17,8 @@ const CONNECTIONS = 50
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
+// This process is the coalescing run's client: it belongs on the load generator's core too.
+if (PINNED) execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
 // The upstream gets its own process on the load generator's core: it only answers the warm-up.
 const sim = await startServer(new URL('./servers/sim.js', import.meta.url), [], 1)
 const simUrl = (JSON.parse(sim.line) as { url: string }).url
