@@ -18,7 +18,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
 // This process is the coalescing run's client: it belongs on the load generator's core too.
-if (PINNED) execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+if (PINNED)
+  execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
 // The upstream gets its own process on the load generator's core: it only answers the warm-up.
 const sim = await startServer(new URL('./servers/sim.js', import.meta.url), [], 1)
 const simUrl = (JSON.parse(sim.line) as { url: string }).url

@@ -7,6 +7,7 @@ import { freshEntry } from './fetch/build-entry.js'
 import type { Factory } from './fetch/context.js'
 import { type FlightOutcome, Flights } from './fetch/flight.js'
 import { GuardedStore } from './guarded-store.js'
+import { loadFromStore } from './load-from-store.js'
 import type { MemoryRecord, MemoryTier } from './memory-tier.js'
 import {
   type Defaults,
@@ -285,36 +286,8 @@ export class Cache<T = unknown> {
     await this.#rawStore?.close()
   }
 
-  /** The store's entry for `key` as a memory record; synchronous when the store reads synchronously. */
   #load(key: string, now: number): MemoryRecord<T> | undefined | Promise<MemoryRecord<T> | undefined> {
-    const store = this.#store
-    if (!store) return undefined
-    const codec = this.#codec
-    // Text skips a Buffer per read, but a record the memory tier keeps needs its bytes anyway (the
-    // gateway serves them), which would cost more than reading them as a blob: text only without it.
-    if (codec.decodeText && store.getTextSync && this.#memory.maxBytes === 0) {
-      const entry = store.getTextSync(key, now)
-      return entry && this.#promote(key, entry, () => codec.decodeText!(entry.text, entry))
-    }
-    if (store.getSync) {
-      const entry = store.getSync(key, now)
-      return entry && this.#promote(key, entry, () => codec.decode(entry.value, entry))
-    }
-    return store
-      .get(key, now)
-      .then((entry) => entry && this.#promote(key, entry, () => codec.decode(entry.value, entry)))
-  }
-
-  #promote(key: string, entry: Entry, decode: () => T): MemoryRecord<T> | undefined {
-    let value: T
-    try {
-      value = decode()
-    } catch (error) {
-      // Undecodable bytes are treated as missing (and reported), never thrown at the reader.
-      publish('error', () => ({ key, error, phase: 'serialize' }))
-      return undefined
-    }
-    return this.#memory.put(entry, value)
+    return this.#store && loadFromStore(this.#store, this.#codec, this.#memory, key, now)
   }
 
   async #persist(entry: Entry): Promise<void> {
