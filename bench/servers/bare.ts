@@ -62,3 +62,5 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
 })
+// Exit through process.exit so --cpu-prof can write its profile, as bench/servers/cistern.ts does.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0))

@@ -1,6 +1,7 @@
 import zlib from 'node:zlib'
 import type { Codec } from '../../engine/codec.js'
 import type { EntryInfo, EntryMeta } from '../../engine/entry.js'
+import { type AnswerParts, WIRE_MAX_BODY_BYTES, WireAnswer } from './wire-answer.js'
 
 export type HeaderPairs = [string, string][]
 
@@ -30,6 +31,7 @@ export class StoredResponse {
   readonly flatHeaders: readonly string[]
   #gzip: Buffer | undefined
   #br: Buffer | undefined
+  #wire: WireAnswer | undefined
 
   constructor(status: number, headers: HeaderPairs, body: Buffer) {
     this.status = status
@@ -64,6 +66,20 @@ export class StoredResponse {
     }
     return { body: this.body, encoding: undefined }
   }
+
+  /**
+   * The whole answer for these parts as one latin1 string, reusing the last rendering while the
+   * parts are unchanged; undefined when the body is too big to be worth a second copy.
+   */
+  wire(parts: AnswerParts, body: Buffer): string | undefined {
+    if (body.byteLength > WIRE_MAX_BODY_BYTES) return undefined
+    let answer = this.#wire
+    if (answer === undefined || !answer.matches(parts)) {
+      answer = new WireAnswer(this, parts, body)
+      this.#wire = answer
+    }
+    return answer.text
+  }
 }
 
 export function headerOf(headers: HeaderPairs, name: string): string | undefined {
@@ -90,6 +106,21 @@ export const responseCodec: Codec<StoredResponse> = {
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     return new StoredResponse(meta?.status ?? 200, meta?.headers ?? [], body)
   },
-  // The decoded response shares the body buffer; only the header pairs are extra.
-  decodedSize: (response) => response.headers.reduce((n, [k, v]) => n + (k.length + v.length) * 2 + 48, 0),
+  decodedSize: extraBytes,
 }
+
+/**
+ * What a decoded response holds beyond the entry's body bytes: the header pairs; for a small body,
+ * the one rendered answer it keeps (a copy of the body plus the head); for a compressible one, room
+ * for the gzip and br variants made on demand (JSON usually shrinks to well under half each).
+ */
+function extraBytes(response: StoredResponse): number {
+  let bytes = 0
+  for (const [name, value] of response.headers) bytes += (name.length + value.length) * 2 + 48
+  const size = response.body.byteLength
+  if (size <= WIRE_MAX_BODY_BYTES) bytes += size + WIRE_HEAD_ALLOWANCE
+  if (response.compressible) bytes += size
+  return bytes
+}
+/** A rendered head: the stored headers are counted above; this covers the status line and cistern's own. */
+const WIRE_HEAD_ALLOWANCE = 512

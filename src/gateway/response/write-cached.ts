@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EntryInfo } from '../../engine/entry.js'
 import { type CacheStatusParts, cacheStatusHeader, httpDate, type XCacheStatus } from './cache-status.js'
+import { answerRaw, canAnswerRaw, connectionLines } from './raw-answer.js'
 import type { StoredResponse } from './stored-response.js'
+import { currentHttpDate } from './wire-answer.js'
 
 /**
  * Write a cached response: the stored status, headers and body bytes as they are, plus Age,
  * Cache-Status, X-Cache-Status and X-Cache-Fetched-At. No parsing and no copying of the body; a
- * client's matching If-None-Match / If-Modified-Since gets a 304 instead.
+ * client's matching If-None-Match / If-Modified-Since gets a 304 instead. A small body on a
+ * keep-alive GET goes out as the stored response's pre-rendered answer: one socket write.
  */
 export function writeCached(
   req: IncomingMessage,
@@ -17,28 +20,57 @@ export function writeCached(
   xCacheStatus: XCacheStatus,
   cacheStatus: CacheStatusParts,
 ): void {
-  const headers = stored.flatHeaders.slice()
-  headers.push(
-    'age',
-    String(Math.max(0, Math.floor((now - entry.fetchedAt) / 1000))),
-    'cache-status',
-    cacheStatusHeader(cacheStatus),
-    'x-cache-status',
-    xCacheStatus,
-    'x-cache-fetched-at',
-    httpDate(entry.fetchedAt),
-  )
+  const age = String(Math.max(0, Math.floor((now - entry.fetchedAt) / 1000)))
+  const statusText = cacheStatusHeader(cacheStatus)
+  const fetchedAt = httpDate(entry.fetchedAt)
   if (stored.status === 200 && notModifiedFor(req, stored)) {
+    const headers = [...stored.flatHeaders, ...cistern(age, statusText, xCacheStatus, fetchedAt)]
     res.writeHead(304, headers)
     res.end()
     return
   }
   const { body, encoding } = stored.variant(req.headers['accept-encoding'])
+  if (req.method === 'GET' && hasBody(stored.status) && canAnswerRaw(res)) {
+    const parts = {
+      age,
+      cacheStatus: statusText,
+      xCacheStatus,
+      fetchedAt,
+      encoding,
+      date: currentHttpDate(),
+      connection: connectionLines(res),
+    }
+    const text = stored.wire(parts, body)
+    if (text !== undefined) {
+      answerRaw(res, stored.status, text)
+      return
+    }
+  }
+  const headers = [...stored.flatHeaders, ...cistern(age, statusText, xCacheStatus, fetchedAt)]
   if (stored.compressible) headers.push('vary', 'Accept-Encoding')
   if (encoding !== undefined) headers.push('content-encoding', encoding)
   headers.push('content-length', String(body.byteLength))
   res.writeHead(stored.status, headers)
   res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+/** cistern's own headers, in the order WireAnswer writes them too. */
+function cistern(age: string, cacheStatus: string, xCacheStatus: string, fetchedAt: string): string[] {
+  return [
+    'age',
+    age,
+    'cache-status',
+    cacheStatus,
+    'x-cache-status',
+    xCacheStatus,
+    'x-cache-fetched-at',
+    fetchedAt,
+  ]
+}
+
+/** 1xx, 204 and 304 answers never carry a body (RFC 9110 §6.4.1). */
+function hasBody(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 304
 }
 
 /** RFC 9110 §13.1: If-None-Match (weak comparison) wins; If-Modified-Since only without it. */

@@ -9,13 +9,24 @@ export interface Route {
 }
 
 export type RouteMatch =
-  | { kind: 'route'; route: Route; params: Record<string, string> }
+  | { kind: 'route'; route: Route; params: Readonly<Record<string, string>> }
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'none' }
 
-/** First matching route wins, in config order; a path that matches only with other methods is a 405. */
+/** Paths longer than this are matched every time rather than remembered. */
+const MEMO_MAX_PATH = 512
+/** Remembered matches before the memo starts over: bounds its memory at about 5 MB of paths. */
+const MEMO_MAX_ENTRIES = 10_000
+
+/**
+ * First matching route wins, in config order; a path that matches only with other methods is a 405.
+ * Clients read the same paths over and over, so route matches are remembered per method and path:
+ * the routes are fixed for the router's life, and a remembered match's params are frozen.
+ */
 export class Router {
   readonly routes: readonly Route[]
+  readonly #memo = new Map<string, Map<string, RouteMatch>>()
+  #memoized = 0
 
   constructor(configs: readonly RouteConfig[]) {
     this.routes = configs.map((config) => ({
@@ -26,6 +37,29 @@ export class Router {
   }
 
   match(method: string, path: string): RouteMatch {
+    const known = this.#memo.get(method)?.get(path)
+    if (known !== undefined) return known
+    const match = this.#scan(method, path)
+    if (match.kind === 'route' && path.length <= MEMO_MAX_PATH) this.#remember(method, path, match)
+    return match
+  }
+
+  #remember(method: string, path: string, match: RouteMatch & { kind: 'route' }): void {
+    if (this.#memoized >= MEMO_MAX_ENTRIES) {
+      this.#memo.clear()
+      this.#memoized = 0
+    }
+    Object.freeze(match.params)
+    let paths = this.#memo.get(method)
+    if (paths === undefined) {
+      paths = new Map()
+      this.#memo.set(method, paths)
+    }
+    paths.set(path, match)
+    this.#memoized++
+  }
+
+  #scan(method: string, path: string): RouteMatch {
     let allow: Set<HttpMethod> | undefined
     for (const route of this.routes) {
       const raw = route.config.pattern.match(path)

@@ -1,0 +1,84 @@
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
+
+/** Bodies up to this size are also kept as one ready-to-write string; bigger ones are written as bytes. */
+export const WIRE_MAX_BODY_BYTES = 16 * 1024
+
+/** What changes between two answers from one stored response. Equal parts give equal bytes. */
+export interface AnswerParts {
+  age: string
+  cacheStatus: string
+  xCacheStatus: string
+  fetchedAt: string
+  encoding: 'br' | 'gzip' | undefined
+  /** The HTTP-date of this second (the Date header). */
+  date: string
+  /** The Connection (and Keep-Alive) lines for a persistent connection, CRLF-terminated. */
+  connection: string
+}
+
+/** The stored response's own part of the answer. */
+export interface RenderedFrom {
+  status: number
+  flatHeaders: readonly string[]
+  compressible: boolean
+}
+
+/**
+ * A whole HTTP/1.1 answer (status line, headers, body) as one latin1 string: the bytes node:http
+ * would write for the same status and headers, in the same order, so a hit costs one socket write
+ * and no header processing. A stored response keeps the last one it rendered and reuses it while
+ * the parts stay equal: Age, Date and the ttl in Cache-Status move once a second, so a hot key is
+ * rendered about once a second, and the waiters on one coalesced fetch share one rendering.
+ */
+export class WireAnswer {
+  readonly parts: AnswerParts
+  readonly text: string
+
+  constructor(stored: RenderedFrom, parts: AnswerParts, body: Buffer) {
+    this.parts = parts
+    const { status, flatHeaders } = stored
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`
+    for (let i = 0; i < flatHeaders.length; i += 2) head += line(flatHeaders[i]!, flatHeaders[i + 1]!)
+    head += line('age', parts.age)
+    head += line('cache-status', parts.cacheStatus)
+    head += line('x-cache-status', parts.xCacheStatus)
+    head += line('x-cache-fetched-at', parts.fetchedAt)
+    if (stored.compressible) head += line('vary', 'Accept-Encoding')
+    if (parts.encoding !== undefined) head += line('content-encoding', parts.encoding)
+    head += line('content-length', String(body.byteLength))
+    // latin1 maps every byte to one char and back, so the body goes out exactly as stored.
+    this.text = `${head}Date: ${parts.date}\r\n${parts.connection}\r\n${body.toString('latin1')}`
+  }
+
+  matches(parts: AnswerParts): boolean {
+    const mine = this.parts
+    return (
+      mine.age === parts.age &&
+      mine.cacheStatus === parts.cacheStatus &&
+      mine.xCacheStatus === parts.xCacheStatus &&
+      mine.fetchedAt === parts.fetchedAt &&
+      mine.encoding === parts.encoding &&
+      mine.date === parts.date &&
+      mine.connection === parts.connection
+    )
+  }
+}
+
+/** One header line, checked as node:http checks it, so a stored header can never split the response. */
+function line(name: string, value: string): string {
+  validateHeaderName(name)
+  validateHeaderValue(name, value)
+  return `${name}: ${value}\r\n`
+}
+
+let dateSecond = Number.NaN
+let dateText = ''
+/** The Date header value for now, computed once per second (as node:http does for its own). */
+export function currentHttpDate(): string {
+  const second = Math.floor(Date.now() / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
+}

@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type HeaderPairs,
+  responseCodec,
+  StoredResponse,
+} from '../../src/gateway/response/stored-response.js'
+import { type AnswerParts, WIRE_MAX_BODY_BYTES } from '../../src/gateway/response/wire-answer.js'
+import { writeCached } from '../../src/gateway/response/write-cached.js'
+import { exchange } from './raw-exchange.js'
+
+// Multi-byte UTF-8 on purpose: the pre-rendered answer carries the body as latin1 text.
+const BODY = Buffer.from(JSON.stringify({ team: 'Zoë ⚽ 東京', notes: 'x'.repeat(1500) }))
+const HEADERS: HeaderPairs = [
+  ['content-type', 'application/json; charset=utf-8'],
+  ['etag', '"v1"'],
+  ['last-modified', 'Mon, 01 Jan 2024 00:00:00 GMT'],
+]
+const FETCHED_AT = Date.UTC(2026, 10, 21, 12, 0, 0)
+
+/**
+ * writeCached behind a real node:http server. `/plain` sets a header first, as a tracing hook
+ * would: that forces node's own writeHead path, the reference the pre-rendered answer must equal.
+ */
+function serve(stored: StoredResponse) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/plain') res.setHeader('x-probe', '1')
+    try {
+      writeCached(req, res, stored, { fetchedAt: FETCHED_AT }, FETCHED_AT + 5_500, 'HIT', {
+        outcome: 'hit',
+        ttl: 42,
+        key: '/k',
+      })
+    } catch (error) {
+      res.writeHead(500).end((error as Error).message)
+    }
+  }
+}
+
+async function listen(handler: ReturnType<typeof serve>): Promise<{ server: Server; port: number }> {
+  const server = createServer({ keepAliveTimeout: 65_000 }, handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, port: (server.address() as AddressInfo).port }
+}
+
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`
+const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]+/, '\r\nDate: -')
+
+describe('pre-rendered answers (one socket write per cached hit)', () => {
+  let server: Server
+  let port: number
+  const stored = new StoredResponse(200, HEADERS, BODY)
+
+  beforeAll(async () => {
+    ;({ server, port } = await listen(serve(stored)))
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  for (const encoding of [undefined, 'gzip', 'br']) {
+    it(`writes the bytes node:http writes for the same answer (${encoding ?? 'identity'})`, async () => {
+      const accept = encoding ? `Accept-Encoding: ${encoding}\r\n` : ''
+      const fast = (await exchange(port, get('/fast', accept), 1)).responses[0]!
+      const plain = (await exchange(port, get('/plain', accept), 1)).responses[0]!
+      expect(plain.head).toContain('\r\nx-probe: 1')
+      const reference = withoutDate(plain.bytes.toString('latin1').replace('x-probe: 1\r\n', ''))
+      expect(withoutDate(fast.bytes.toString('latin1'))).toBe(reference)
+      expect(fast.head).toMatch(/\r\nage: 5\r\n/)
+      expect(fast.head).toContain('\r\ncache-status: cistern; hit; ttl=42; key="/k"\r\n')
+      expect(fast.head).toContain('\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65')
+      if (encoding === undefined) expect(fast.body.equals(BODY)).toBe(true)
+      else expect(fast.head).toContain(`\r\ncontent-encoding: ${encoding}\r\n`)
+    })
+  }
+
+  it('answers pipelined requests whole and in order, and keeps the connection', async () => {
+    const { responses, closed } = await exchange(port, get('/a') + get('/b') + get('/c'), 3, {
+      closeWaitMs: 50,
+    })
+    expect(responses).toHaveLength(3)
+    for (const response of responses) expect(response.body.equals(BODY)).toBe(true)
+    expect(closed).toBe(false)
+  })
+
+  it('leaves Connection: close and HTTP/1.0 to node:http, which closes as asked', async () => {
+    const close = await exchange(port, get('/x', 'Connection: close\r\n'), 1, { closeWaitMs: 200 })
+    expect(close.responses[0]!.head).toContain('\r\nConnection: close')
+    expect(close.responses[0]!.body.equals(BODY)).toBe(true)
+    expect(close.closed).toBe(true)
+    const old = await exchange(port, 'GET /y HTTP/1.0\r\n\r\n', 1, { closeWaitMs: 200 })
+    expect(old.responses[0]!.head).toContain('\r\nConnection: close')
+    expect(old.closed).toBe(true)
+  })
+
+  it('answers HEAD with the headers and no body', async () => {
+    const head = `HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n`
+    const { responses } = await exchange(port, head + get('/after'), 2, { bodiless: [true, false] })
+    expect(responses[0]!.head).toContain(`\r\ncontent-length: ${BODY.byteLength}`)
+    expect(responses[0]!.body.byteLength).toBe(0)
+    expect(responses[1]!.body.equals(BODY)).toBe(true)
+  })
+
+  it('never writes a stored header that would split the response', async () => {
+    const evil = new StoredResponse(200, [['x-evil', 'a\r\nset-cookie: stolen=1']], Buffer.from('{}'))
+    const other = await listen(serve(evil))
+    try {
+      const { responses } = await exchange(other.port, get('/fast'), 1)
+      expect(responses[0]!.head).toMatch(/^HTTP\/1.1 500/)
+      expect(responses[0]!.head).not.toContain('set-cookie')
+    } finally {
+      other.server.close()
+    }
+  })
+})
+
+describe('StoredResponse.wire', () => {
+  const parts: AnswerParts = {
+    age: '1',
+    cacheStatus: 'cistern; hit',
+    xCacheStatus: 'HIT',
+    fetchedAt: 'Sat, 21 Nov 2026 12:00:00 GMT',
+    encoding: undefined,
+    date: 'Sat, 21 Nov 2026 12:00:01 GMT',
+    connection: 'Connection: keep-alive\r\n',
+  }
+
+  it('renders again only when a part changes', () => {
+    const stored = new StoredResponse(200, HEADERS, BODY)
+    const first = stored.wire(parts, BODY)!
+    expect(stored.wire({ ...parts }, BODY)).toBe(first)
+    const later = stored.wire({ ...parts, age: '2', date: 'Sat, 21 Nov 2026 12:00:02 GMT' }, BODY)!
+    expect(later).toContain('\r\nage: 2\r\n')
+    expect(later).toContain('\r\nDate: Sat, 21 Nov 2026 12:00:02 GMT\r\n')
+    expect(Buffer.from(later, 'latin1').subarray(-BODY.byteLength).equals(BODY)).toBe(true)
+  })
+
+  it('keeps no second copy of a big body, and counts the copy it keeps of a small one', () => {
+    const big = Buffer.alloc(WIRE_MAX_BODY_BYTES + 1, 0x61)
+    const bigStored = new StoredResponse(200, [['content-type', 'application/octet-stream']], big)
+    expect(bigStored.wire(parts, big)).toBeUndefined()
+    const small = new StoredResponse(200, [['content-type', 'application/octet-stream']], Buffer.alloc(100))
+    const size = responseCodec.decodedSize!
+    expect(size(small, 100)).toBeGreaterThan(100)
+    expect(size(bigStored, big.byteLength)).toBeLessThan(1000)
+  })
+})
