@@ -10,8 +10,10 @@ import { type AnswerParts, WIRE_MAX_BODY_BYTES } from '../../src/gateway/respons
 import { writeCached } from '../../src/gateway/response/write-cached.js'
 import { exchange } from './raw-exchange.js'
 
-// Multi-byte UTF-8 on purpose: the pre-rendered answer carries the body as latin1 text.
+// Multi-byte UTF-8 on purpose: the rendered answer carries a small body as latin1 text.
 const BODY = Buffer.from(JSON.stringify({ team: 'Zoë ⚽ 東京', notes: 'x'.repeat(1500) }))
+// Over WIRE_MAX_BODY_BYTES: written from its bytes after the rendered head.
+const BIG_BODY = Buffer.from(JSON.stringify({ team: 'Zoë ⚽ 東京', notes: 'y'.repeat(20_000) }))
 const HEADERS: HeaderPairs = [
   ['content-type', 'application/json; charset=utf-8'],
   ['etag', '"v1"'],
@@ -44,6 +46,17 @@ async function listen(handler: ReturnType<typeof serve>): Promise<{ server: Serv
   return { server, port: (server.address() as AddressInfo).port }
 }
 
+/** GET /fast (the rendered answer) and /plain (node's writeHead path): equal but for x-probe and Date. */
+async function sameAsNode(port: number, extraHeaders: string) {
+  const fast = (await exchange(port, get('/fast', extraHeaders), 1)).responses[0]!
+  const plain = (await exchange(port, get('/plain', extraHeaders), 1)).responses[0]!
+  expect(plain.head).toContain('\r\nx-probe: 1')
+  const reference = withoutDate(plain.bytes.toString('latin1').replace('x-probe: 1\r\n', ''))
+  expect(withoutDate(fast.bytes.toString('latin1'))).toBe(reference)
+  expect(fast.head).not.toContain('x-probe')
+  return fast
+}
+
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`
 const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]+/, '\r\nDate: -')
 
@@ -60,11 +73,7 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
   for (const encoding of [undefined, 'gzip', 'br']) {
     it(`writes the bytes node:http writes for the same answer (${encoding ?? 'identity'})`, async () => {
       const accept = encoding ? `Accept-Encoding: ${encoding}\r\n` : ''
-      const fast = (await exchange(port, get('/fast', accept), 1)).responses[0]!
-      const plain = (await exchange(port, get('/plain', accept), 1)).responses[0]!
-      expect(plain.head).toContain('\r\nx-probe: 1')
-      const reference = withoutDate(plain.bytes.toString('latin1').replace('x-probe: 1\r\n', ''))
-      expect(withoutDate(fast.bytes.toString('latin1'))).toBe(reference)
+      const fast = await sameAsNode(port, accept)
       expect(fast.head).toMatch(/\r\nage: 5\r\n/)
       expect(fast.head).toContain('\r\ncache-status: cistern; hit; ttl=42; key="/k"\r\n')
       expect(fast.head).toContain('\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65')
@@ -72,6 +81,16 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
       else expect(fast.head).toContain(`\r\ncontent-encoding: ${encoding}\r\n`)
     })
   }
+
+  it('writes a big body from its bytes after the rendered head, the same bytes as node:http', async () => {
+    const big = await listen(serve(new StoredResponse(200, HEADERS, BIG_BODY)))
+    try {
+      const fast = await sameAsNode(big.port, '')
+      expect(fast.body.equals(BIG_BODY)).toBe(true)
+    } finally {
+      big.server.close()
+    }
+  })
 
   it('answers pipelined requests whole and in order, and keeps the connection', async () => {
     const { responses, closed } = await exchange(port, get('/a') + get('/b') + get('/c'), 3, {
@@ -113,7 +132,7 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
   })
 })
 
-describe('StoredResponse.wire', () => {
+describe('StoredResponse.rendered', () => {
   const parts: AnswerParts = {
     age: '1',
     cacheStatus: 'cistern; hit',
@@ -126,18 +145,20 @@ describe('StoredResponse.wire', () => {
 
   it('renders again only when a part changes', () => {
     const stored = new StoredResponse(200, HEADERS, BODY)
-    const first = stored.wire(parts, BODY)!
-    expect(stored.wire({ ...parts }, BODY)).toBe(first)
-    const later = stored.wire({ ...parts, age: '2', date: 'Sat, 21 Nov 2026 12:00:02 GMT' }, BODY)!
-    expect(later).toContain('\r\nage: 2\r\n')
-    expect(later).toContain('\r\nDate: Sat, 21 Nov 2026 12:00:02 GMT\r\n')
-    expect(Buffer.from(later, 'latin1').subarray(-BODY.byteLength).equals(BODY)).toBe(true)
+    const first = stored.rendered(parts, BODY)
+    expect(stored.rendered({ ...parts }, BODY)).toBe(first)
+    const later = stored.rendered({ ...parts, age: '2', date: 'Sat, 21 Nov 2026 12:00:02 GMT' }, BODY)
+    expect(later).not.toBe(first)
+    expect(later.head).toContain('\r\nage: 2\r\n')
+    expect(later.whole?.startsWith(later.head)).toBe(true)
+    expect(later.head).toContain('\r\nDate: Sat, 21 Nov 2026 12:00:02 GMT\r\n')
+    expect(Buffer.from(later.whole!, 'latin1').subarray(-BODY.byteLength).equals(BODY)).toBe(true)
   })
 
   it('keeps no second copy of a big body, and counts the copy it keeps of a small one', () => {
     const big = Buffer.alloc(WIRE_MAX_BODY_BYTES + 1, 0x61)
     const bigStored = new StoredResponse(200, [['content-type', 'application/octet-stream']], big)
-    expect(bigStored.wire(parts, big)).toBeUndefined()
+    expect(bigStored.rendered(parts, big).whole).toBeUndefined()
     const small = new StoredResponse(200, [['content-type', 'application/octet-stream']], Buffer.alloc(100))
     const size = responseCodec.decodedSize!
     expect(size(small, 100)).toBeGreaterThan(100)

@@ -47,12 +47,24 @@ let lastTimeout = Number.NaN
 let lastLines = KEEP_ALIVE
 
 /**
- * Send `text` (status line, headers, blank line and body, latin1) as the whole response. node:http
- * still owns the response: `end()` writes the text in one socket write, emits 'finish' and moves
- * the connection on to its next request exactly as after writeHead() + end(body).
+ * Send a rendered answer as the response. node:http still owns the response: `end()` writes the
+ * rendered text (for a small body, head and body in one socket write; else the head, then the body
+ * bytes in the same corked write), emits 'finish' and moves the connection on to its next request,
+ * exactly as after writeHead() + end(body).
  */
-export function answerRaw(res: ServerResponse, status: number, text: string): void {
+export function answerRaw(
+  res: ServerResponse,
+  status: number,
+  answer: { head: string; whole: string | undefined },
+  body: Buffer,
+): void {
   res.statusCode = status
-  ;(res as unknown as ResponseInternals)._header = text
-  res.end()
+  const internals = res as unknown as ResponseInternals
+  if (answer.whole !== undefined) {
+    internals._header = answer.whole
+    res.end()
+  } else {
+    internals._header = answer.head
+    res.end(body)
+  }
 }

@@ -67,18 +67,14 @@ export class StoredResponse {
     return { body: this.body, encoding: undefined }
   }
 
-  /**
-   * The whole answer for these parts as one latin1 string, reusing the last rendering while the
-   * parts are unchanged; undefined when the body is too big to be worth a second copy.
-   */
-  wire(parts: AnswerParts, body: Buffer): string | undefined {
-    if (body.byteLength > WIRE_MAX_BODY_BYTES) return undefined
+  /** The answer rendered for these parts (`body` is the variant they name), reused while they hold. */
+  rendered(parts: AnswerParts, body: Buffer): WireAnswer {
     let answer = this.#wire
     if (answer === undefined || !answer.matches(parts)) {
       answer = new WireAnswer(this, parts, body)
       this.#wire = answer
     }
-    return answer.text
+    return answer
   }
 }
 
@@ -110,15 +106,15 @@ export const responseCodec: Codec<StoredResponse> = {
 }
 
 /**
- * What a decoded response holds beyond the entry's body bytes: the header pairs; for a small body,
- * the one rendered answer it keeps (a copy of the body plus the head); for a compressible one, room
- * for the gzip and br variants made on demand (JSON usually shrinks to well under half each).
+ * What a decoded response holds beyond the entry's body bytes: the header pairs; the one rendered
+ * answer it keeps (its head, and for a small body a copy of the body); for a compressible body,
+ * room for the gzip and br variants made on demand (JSON usually shrinks to well under half each).
  */
 function extraBytes(response: StoredResponse): number {
   let bytes = 0
   for (const [name, value] of response.headers) bytes += (name.length + value.length) * 2 + 48
   const size = response.body.byteLength
-  if (size <= WIRE_MAX_BODY_BYTES) bytes += size + WIRE_HEAD_ALLOWANCE
+  bytes += WIRE_HEAD_ALLOWANCE + (size <= WIRE_MAX_BODY_BYTES ? size : 0)
   if (response.compressible) bytes += size
   return bytes
 }

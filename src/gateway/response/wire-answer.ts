@@ -1,6 +1,10 @@
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http'
 
-/** Bodies up to this size are also kept as one ready-to-write string; bigger ones are written as bytes. */
+/**
+ * Bodies up to this size are kept inside the rendered answer too, so a hit is one string and one
+ * write; a bigger body is written from its bytes after the rendered head (a copy would cost more
+ * memory than it saves time).
+ */
 export const WIRE_MAX_BODY_BYTES = 16 * 1024
 
 /** What changes between two answers from one stored response. Equal parts give equal bytes. */
@@ -24,15 +28,19 @@ export interface RenderedFrom {
 }
 
 /**
- * A whole HTTP/1.1 answer (status line, headers, body) as one latin1 string: the bytes node:http
- * would write for the same status and headers, in the same order, so a hit costs one socket write
- * and no header processing. A stored response keeps the last one it rendered and reuses it while
- * the parts stay equal: Age, Date and the ttl in Cache-Status move once a second, so a hot key is
- * rendered about once a second, and the waiters on one coalesced fetch share one rendering.
+ * An HTTP/1.1 answer rendered ahead: the head node:http would write for the same status and
+ * headers, in the same order, and for a small body the whole answer (head and body) as one latin1
+ * string, so a hit costs no header processing and, when small, one socket write. A stored response
+ * keeps the last one it rendered and reuses it while the parts stay equal: Age, Date and the ttl in
+ * Cache-Status move once a second, so a hot key is rendered about once a second, and the waiters
+ * on one coalesced fetch share one rendering.
  */
 export class WireAnswer {
   readonly parts: AnswerParts
-  readonly text: string
+  /** Status line, headers and the blank line. */
+  readonly head: string
+  /** head + body, for bodies up to WIRE_MAX_BODY_BYTES. */
+  readonly whole: string | undefined
 
   constructor(stored: RenderedFrom, parts: AnswerParts, body: Buffer) {
     this.parts = parts
@@ -46,8 +54,9 @@ export class WireAnswer {
     if (stored.compressible) head += line('vary', 'Accept-Encoding')
     if (parts.encoding !== undefined) head += line('content-encoding', parts.encoding)
     head += line('content-length', String(body.byteLength))
+    this.head = `${head}Date: ${parts.date}\r\n${parts.connection}\r\n`
     // latin1 maps every byte to one char and back, so the body goes out exactly as stored.
-    this.text = `${head}Date: ${parts.date}\r\n${parts.connection}\r\n${body.toString('latin1')}`
+    this.whole = body.byteLength <= WIRE_MAX_BODY_BYTES ? this.head + body.toString('latin1') : undefined
   }
 
   matches(parts: AnswerParts): boolean {

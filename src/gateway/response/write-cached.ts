@@ -9,7 +9,7 @@ import { currentHttpDate } from './wire-answer.js'
  * Write a cached response: the stored status, headers and body bytes as they are, plus Age,
  * Cache-Status, X-Cache-Status and X-Cache-Fetched-At. No parsing and no copying of the body; a
  * client's matching If-None-Match / If-Modified-Since gets a 304 instead. A small body on a
- * keep-alive GET goes out as the stored response's pre-rendered answer: one socket write.
+ * keep-alive GET goes out as the stored response's rendered answer, with no header processing.
  */
 export function writeCached(
   req: IncomingMessage,
@@ -40,11 +40,8 @@ export function writeCached(
       date: currentHttpDate(),
       connection: connectionLines(res),
     }
-    const text = stored.wire(parts, body)
-    if (text !== undefined) {
-      answerRaw(res, stored.status, text)
-      return
-    }
+    answerRaw(res, stored.status, stored.rendered(parts, body), body)
+    return
   }
   const headers = [...stored.flatHeaders, ...cistern(age, statusText, xCacheStatus, fetchedAt)]
   if (stored.compressible) headers.push('vary', 'Accept-Encoding')
