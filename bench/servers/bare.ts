@@ -10,6 +10,9 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import { bytesBody } from '../../examples/sim-upstream/extras.js'
+import { answerRaw, canAnswerRaw, connectionLines } from '../../src/gateway/response/raw-answer.js'
+import { StoredResponse } from '../../src/gateway/response/stored-response.js'
+import { currentHttpDate } from '../../src/gateway/response/wire-answer.js'
 import { WaitLog } from './wait-log.js'
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { hold: { type: 'string' } } })
@@ -32,6 +35,27 @@ for (const n of sizes) {
   answers.set(`/bytes/${n}`, { body, headers })
 }
 
+const rendered = new Map<string, StoredResponse>()
+for (const n of sizes) {
+  const { body, headers } = answers.get(`/bytes/${n}`)!
+  const pairs: [string, string][] = []
+  for (let i = 0; i < headers.length - 2; i += 2) pairs.push([headers[i]!, headers[i + 1]!])
+  rendered.set(`/rendered/${n}`, new StoredResponse(200, pairs, body))
+}
+function sendRendered(res: ServerResponse, stored: StoredResponse): void {
+  const parts = {
+    age: '1',
+    cacheStatus: 'cistern; hit; ttl=3599; key="/bytes/1024"',
+    xCacheStatus: 'HIT',
+    fetchedAt: 'Sat, 21 Nov 2026 12:00:00 GMT',
+    encoding: undefined,
+    date: currentHttpDate(),
+    connection: connectionLines(res),
+  }
+  if (!canAnswerRaw(res)) throw new Error('bench/servers/bare.ts: /rendered needs a keep-alive GET')
+  answerRaw(res, 200, stored.rendered(parts, stored.body), stored.body)
+}
+
 const holdMs = Number(values.hold ?? 100)
 const log = new WaitLog()
 let held: ServerResponse[] = []
@@ -51,6 +75,8 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
   if (req.url?.startsWith('/hold/')) return hold(res)
   if (req.url === '/_warm') return res.end()
   if (req.url === '/_bench/waits') return res.end(JSON.stringify(log.take()))
+  const stored = rendered.get(req.url ?? '')
+  if (stored) return sendRendered(res, stored)
   const answer = answers.get(req.url ?? '')
   if (!answer) {
     res.writeHead(404).end()
