@@ -119,6 +119,20 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
     expect(responses[1]!.body.equals(BODY)).toBe(true)
   })
 
+  it('leaves a stored header node:http acts on (here Date) to writeHead', async () => {
+    const dated = new StoredResponse(200, [...HEADERS, ['date', 'Mon, 01 Jan 2024 00:00:00 GMT']], BODY)
+    expect(dated.renderable).toBe(false)
+    const other = await listen(serve(dated))
+    try {
+      const { responses } = await exchange(other.port, get('/fast'), 1)
+      // writeHead sends the stored Date and adds none of its own.
+      expect(responses[0]!.head.match(/\r\ndate: /gi)).toHaveLength(1)
+      expect(responses[0]!.head).toContain('\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT')
+    } finally {
+      other.server.close()
+    }
+  })
+
   it('never writes a stored header that would split the response', async () => {
     const evil = new StoredResponse(200, [['x-evil', 'a\r\nset-cookie: stolen=1']], Buffer.from('{}'))
     const other = await listen(serve(evil))

@@ -11,6 +11,14 @@ export interface ResponseMeta extends EntryMeta {
   headers: HeaderPairs
 }
 
+const NODE_MANAGED = new Set([
+  'connection',
+  'content-length',
+  'date',
+  'expect',
+  'trailer',
+  'transfer-encoding',
+])
 /** Bodies smaller than this are sent as they are: compressing them saves less than it costs. */
 const COMPRESS_MIN_BYTES = 1024
 const COMPRESSIBLE = /json|text|javascript|xml|csv|yaml/i
@@ -29,6 +37,12 @@ export class StoredResponse {
   readonly compressible: boolean
   /** The stored headers as a flat [name, value, ...] list, the shape writeHead takes. */
   readonly flatHeaders: readonly string[]
+  /**
+   * None of the stored headers is one node:http acts on when it writes a head (framing, Date,
+   * Connection): only then can a rendered answer be byte-for-byte what writeHead would send.
+   * keepHeaders drops all of them, so this holds for every response the gateway stores.
+   */
+  readonly renderable: boolean
   #gzip: Buffer | undefined
   #br: Buffer | undefined
   #wire: WireAnswer | undefined
@@ -42,6 +56,7 @@ export class StoredResponse {
     this.compressible =
       body.byteLength >= COMPRESS_MIN_BYTES && COMPRESSIBLE.test(headerOf(headers, 'content-type') ?? '')
     this.flatHeaders = headers.flat()
+    this.renderable = headers.every(([name]) => !NODE_MANAGED.has(name.toLowerCase()))
   }
 
   get meta(): ResponseMeta {

@@ -30,7 +30,7 @@ export function writeCached(
     return
   }
   const { body, encoding } = stored.variant(req.headers['accept-encoding'])
-  if (req.method === 'GET' && hasBody(stored.status) && canAnswerRaw(res)) {
+  if (req.method === 'GET' && stored.renderable && hasBody(stored.status) && canAnswerRaw(res)) {
     const parts = {
       age,
       cacheStatus: statusText,
