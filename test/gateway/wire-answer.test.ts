@@ -6,7 +6,7 @@ import {
   responseCodec,
   StoredResponse,
 } from '../../src/gateway/response/stored-response.js'
-import { type AnswerParts, WIRE_MAX_BODY_BYTES } from '../../src/gateway/response/wire-answer.js'
+import { type AnswerParts, WIRE_MAX_BODY_BYTES, WireAnswer } from '../../src/gateway/response/wire-answer.js'
 import { writeCached } from '../../src/gateway/response/write-cached.js'
 import { exchange } from './raw-exchange.js'
 
@@ -14,20 +14,35 @@ import { exchange } from './raw-exchange.js'
 const BODY = Buffer.from(JSON.stringify({ team: 'Zoë ⚽ 東京', notes: 'x'.repeat(1500) }))
 // Over WIRE_MAX_BODY_BYTES: written from its bytes after the rendered head.
 const BIG_BODY = Buffer.from(JSON.stringify({ team: 'Zoë ⚽ 東京', notes: 'y'.repeat(20_000) }))
+// A repeated name on purpose: writeHead's list form sends both lines, and so must the rendering.
 const HEADERS: HeaderPairs = [
   ['content-type', 'application/json; charset=utf-8'],
   ['etag', '"v1"'],
   ['last-modified', 'Mon, 01 Jan 2024 00:00:00 GMT'],
+  ['link', '</teams?page=2>; rel="next"'],
+  ['link', '</teams?page=9>; rel="last"'],
 ]
 const FETCHED_AT = Date.UTC(2026, 10, 21, 12, 0, 0)
+const CACHE_STATUS = 'cistern; hit; ttl=42; key="/k"'
+
+/** Every request whose answer went through ServerResponse.writeHead, by URL. */
+const viaWriteHead = new Set<string>()
 
 /**
- * writeCached behind a real node:http server. `/plain` sets a header first, as a tracing hook
- * would: that forces node's own writeHead path, the reference the pre-rendered answer must equal.
+ * writeCached behind a real node:http server. `/reference` answers through writeHead(status, list)
+ * + end(body) with the headers writeCached's ordinary path uses, in its order: the bytes the
+ * rendered answer must equal. `/hooked` sets a header first, as a tracing hook would.
  */
 function serve(stored: StoredResponse) {
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/plain') res.setHeader('x-probe', '1')
+    const writeHead = res.writeHead
+    res.writeHead = ((...args: Parameters<typeof writeHead>) => {
+      viaWriteHead.add(req.url!)
+      return writeHead.apply(res, args)
+    }) as typeof writeHead
+    if (req.url === '/reference') return writeReference(req, res, stored)
+    if (req.url === '/hooked') res.setHeader('x-probe', '1')
+    if (req.url === '/unconnected') res.removeHeader('connection')
     try {
       writeCached(req, res, stored, { fetchedAt: FETCHED_AT }, FETCHED_AT + 5_500, 'HIT', {
         outcome: 'hit',
@@ -40,20 +55,29 @@ function serve(stored: StoredResponse) {
   }
 }
 
+function writeReference(req: IncomingMessage, res: ServerResponse, stored: StoredResponse): void {
+  const { body, encoding } = stored.variant(req.headers['accept-encoding'])
+  const list = [...stored.flatHeaders, 'age', '5', 'cache-status', CACHE_STATUS, 'x-cache-status', 'HIT']
+  list.push('x-cache-fetched-at', new Date(FETCHED_AT).toUTCString())
+  if (stored.compressible) list.push('vary', 'Accept-Encoding')
+  if (encoding !== undefined) list.push('content-encoding', encoding)
+  list.push('content-length', String(body.byteLength))
+  res.writeHead(stored.status, list).end(body)
+}
+
 async function listen(handler: ReturnType<typeof serve>): Promise<{ server: Server; port: number }> {
   const server = createServer({ keepAliveTimeout: 65_000 }, handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { server, port: (server.address() as AddressInfo).port }
 }
 
-/** GET /fast (the rendered answer) and /plain (node's writeHead path): equal but for x-probe and Date. */
+/** GET /fast, which must skip writeHead, and /reference: the same bytes but for the Date value. */
 async function sameAsNode(port: number, extraHeaders: string) {
   const fast = (await exchange(port, get('/fast', extraHeaders), 1)).responses[0]!
-  const plain = (await exchange(port, get('/plain', extraHeaders), 1)).responses[0]!
-  expect(plain.head).toContain('\r\nx-probe: 1')
-  const reference = withoutDate(plain.bytes.toString('latin1').replace('x-probe: 1\r\n', ''))
-  expect(withoutDate(fast.bytes.toString('latin1'))).toBe(reference)
-  expect(fast.head).not.toContain('x-probe')
+  const reference = (await exchange(port, get('/reference', extraHeaders), 1)).responses[0]!
+  expect(viaWriteHead.has('/fast')).toBe(false)
+  expect(viaWriteHead.has('/reference')).toBe(true)
+  expect(withoutDate(fast.bytes.toString('latin1'))).toBe(withoutDate(reference.bytes.toString('latin1')))
   return fast
 }
 
@@ -75,7 +99,8 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
       const accept = encoding ? `Accept-Encoding: ${encoding}\r\n` : ''
       const fast = await sameAsNode(port, accept)
       expect(fast.head).toMatch(/\r\nage: 5\r\n/)
-      expect(fast.head).toContain('\r\ncache-status: cistern; hit; ttl=42; key="/k"\r\n')
+      expect(fast.head).toContain(`\r\ncache-status: ${CACHE_STATUS}\r\n`)
+      expect(fast.head.match(/\r\nlink: /g)).toHaveLength(2)
       expect(fast.head).toContain('\r\nConnection: keep-alive\r\nKeep-Alive: timeout=65')
       if (encoding === undefined) expect(fast.body.equals(BODY)).toBe(true)
       else expect(fast.head).toContain(`\r\ncontent-encoding: ${encoding}\r\n`)
@@ -99,6 +124,7 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
     expect(responses).toHaveLength(3)
     for (const response of responses) expect(response.body.equals(BODY)).toBe(true)
     expect(closed).toBe(false)
+    for (const path of ['/a', '/b', '/c']) expect(viaWriteHead.has(path)).toBe(false)
   })
 
   it('leaves Connection: close and HTTP/1.0 to node:http, which closes as asked', async () => {
@@ -109,6 +135,7 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
     const old = await exchange(port, 'GET /y HTTP/1.0\r\n\r\n', 1, { closeWaitMs: 200 })
     expect(old.responses[0]!.head).toContain('\r\nConnection: close')
     expect(old.closed).toBe(true)
+    expect(viaWriteHead.has('/x') && viaWriteHead.has('/y')).toBe(true)
   })
 
   it('answers HEAD with the headers and no body', async () => {
@@ -117,6 +144,23 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
     expect(responses[0]!.head).toContain(`\r\ncontent-length: ${BODY.byteLength}`)
     expect(responses[0]!.body.byteLength).toBe(0)
     expect(responses[1]!.body.equals(BODY)).toBe(true)
+    expect(viaWriteHead.has('/h')).toBe(true)
+    expect(viaWriteHead.has('/after')).toBe(false)
+  })
+
+  it('keeps a header a hook set before cistern wrote (through writeHead)', async () => {
+    const { responses } = await exchange(port, get('/hooked'), 1)
+    expect(responses[0]!.head).toContain('\r\nx-probe: 1\r\n')
+    expect(responses[0]!.head).toContain(`\r\ncache-status: ${CACHE_STATUS}\r\n`)
+    expect(responses[0]!.body.equals(BODY)).toBe(true)
+    expect(viaWriteHead.has('/hooked')).toBe(true)
+  })
+
+  it('leaves a response whose Connection header a hook removed to writeHead, which then sends none', async () => {
+    const { responses } = await exchange(port, get('/unconnected'), 1)
+    expect(responses[0]!.head).not.toMatch(/\r\nconnection:/i)
+    expect(responses[0]!.body.equals(BODY)).toBe(true)
+    expect(viaWriteHead.has('/unconnected')).toBe(true)
   })
 
   it('leaves a stored header node:http acts on (here Date) to writeHead', async () => {
@@ -124,7 +168,8 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
     expect(dated.renderable).toBe(false)
     const other = await listen(serve(dated))
     try {
-      const { responses } = await exchange(other.port, get('/fast'), 1)
+      const { responses } = await exchange(other.port, get('/dated'), 1)
+      expect(viaWriteHead.has('/dated')).toBe(true)
       // writeHead sends the stored Date and adds none of its own.
       expect(responses[0]!.head.match(/\r\ndate: /gi)).toHaveLength(1)
       expect(responses[0]!.head).toContain('\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT')
@@ -135,6 +180,7 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
 
   it('never writes a stored header that would split the response', async () => {
     const evil = new StoredResponse(200, [['x-evil', 'a\r\nset-cookie: stolen=1']], Buffer.from('{}'))
+    expect(() => new WireAnswer(evil, PARTS, evil.body)).toThrow(/Invalid character/)
     const other = await listen(serve(evil))
     try {
       const { responses } = await exchange(other.port, get('/fast'), 1)
@@ -146,16 +192,18 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
   })
 })
 
+const PARTS: AnswerParts = {
+  age: '1',
+  cacheStatus: 'cistern; hit',
+  xCacheStatus: 'HIT',
+  fetchedAt: 'Sat, 21 Nov 2026 12:00:00 GMT',
+  encoding: undefined,
+  date: 'Sat, 21 Nov 2026 12:00:01 GMT',
+  connection: 'Connection: keep-alive\r\n',
+}
+
 describe('StoredResponse.rendered', () => {
-  const parts: AnswerParts = {
-    age: '1',
-    cacheStatus: 'cistern; hit',
-    xCacheStatus: 'HIT',
-    fetchedAt: 'Sat, 21 Nov 2026 12:00:00 GMT',
-    encoding: undefined,
-    date: 'Sat, 21 Nov 2026 12:00:01 GMT',
-    connection: 'Connection: keep-alive\r\n',
-  }
+  const parts = PARTS
 
   it('renders again only when a part changes', () => {
     const stored = new StoredResponse(200, HEADERS, BODY)

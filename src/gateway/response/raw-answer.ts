@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import { STATUS_CODES, type ServerResponse } from 'node:http'
 
 /**
  * The ServerResponse state node:http keeps for itself (node 20 to 24). `_header` is the serialised
@@ -10,13 +10,16 @@ interface ResponseInternals {
   _keepAliveTimeout?: number
   _maxRequestsPerSocket?: number
   _expect_continue?: boolean
+  _removedConnection?: boolean
+  _removedContLen?: boolean
+  _removedTE?: boolean
   maxRequestsOnConnectionReached?: boolean
 }
 
 /**
  * Whether a whole pre-rendered answer (see WireAnswer) may replace node:http's header writing for
- * this response: a persistent connection with node's default keep-alive wording, nothing written
- * or set yet (a tracing hook's header would be lost), and a plain request. Anything else takes the
+ * this response: a persistent connection with node's default keep-alive wording, nothing written,
+ * set or removed yet (a tracing hook's header would be lost), and a plain request. Anything else takes the
  * ordinary writeHead path, which handles every case.
  */
 export function canAnswerRaw(res: ServerResponse): boolean {
@@ -27,6 +30,9 @@ export function canAnswerRaw(res: ServerResponse): boolean {
     internals._header === null &&
     internals.maxRequestsOnConnectionReached !== true &&
     internals._expect_continue !== true &&
+    internals._removedConnection !== true &&
+    internals._removedContLen !== true &&
+    internals._removedTE !== true &&
     !(Number(internals._maxRequestsPerSocket) > 0) &&
     res.getHeaderNames().length === 0
   )
@@ -59,6 +65,7 @@ export function answerRaw(
   body: Buffer,
 ): void {
   res.statusCode = status
+  res.statusMessage = STATUS_CODES[status] ?? 'unknown'
   const internals = res as unknown as ResponseInternals
   if (answer.whole !== undefined) {
     internals._header = answer.whole

@@ -39,7 +39,7 @@ export class StoredResponse {
   readonly flatHeaders: readonly string[]
   /**
    * None of the stored headers is one node:http acts on when it writes a head (framing, Date,
-   * Connection): only then can a rendered answer be byte-for-byte what writeHead would send.
+   * Connection, Keep-Alive): only then can a rendered answer be byte-for-byte what writeHead would send.
    * keepHeaders drops all of them, so this holds for every response the gateway stores.
    */
   readonly renderable: boolean

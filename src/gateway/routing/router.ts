@@ -14,8 +14,11 @@ export type RouteMatch =
   | { kind: 'none' }
 
 /** Paths longer than this are matched every time rather than remembered. */
-const MEMO_MAX_PATH = 512
-/** Remembered matches before the memo starts over: bounds its memory at about 5 MB of paths. */
+const MEMO_MAX_PATH = 256
+/**
+ * Remembered matches before the memo starts over. With paths at the limit, a full memo holds about
+ * 7 MB (measured: the key, the params and the match object of each entry).
+ */
 const MEMO_MAX_ENTRIES = 10_000
 
 /**
@@ -39,8 +42,13 @@ export class Router {
   match(method: string, path: string): RouteMatch {
     const known = this.#memo.get(method)?.get(path)
     if (known !== undefined) return known
-    const match = this.#scan(method, path)
-    if (match.kind === 'route' && path.length <= MEMO_MAX_PATH) this.#remember(method, path, match)
+    if (path.length > MEMO_MAX_PATH) return this.#scan(method, path)
+    // `path` is a slice of req.url, and V8 keeps a slice's whole parent alive (query string and
+    // all, up to the request size limit); so are the params split from it. The memo keeps its own
+    // copy and the params cut from that.
+    const own = Buffer.from(path, 'utf8').toString('utf8')
+    const match = this.#scan(method, own)
+    if (match.kind === 'route') this.#remember(method, own, match)
     return match
   }
 
