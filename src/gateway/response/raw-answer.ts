@@ -1,4 +1,4 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import { type ServerResponse, STATUS_CODES } from 'node:http'
 
 /**
  * The ServerResponse state node:http keeps for itself (node 20 to 24). `_header` is the serialised
