@@ -40,13 +40,24 @@ export function ttlSeconds(freshUntil: number, now: number): number {
   return Math.floor((freshUntil - now) / 1000)
 }
 
-/** HTTP-date strings, memoized by the millisecond value they print (most hits share one fetchedAt). */
-let lastMs = Number.NaN
-let lastText = ''
-export function httpDate(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms
-    lastText = new Date(ms).toUTCString()
+/** An HTTP-date formatter that remembers its last answer: consecutive calls mostly repeat a value. */
+function memoizedHttpDate(): (ms: number) => string {
+  let lastMs = Number.NaN
+  let lastText = ''
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms
+      lastText = new Date(ms).toUTCString()
+    }
+    return lastText
   }
-  return lastText
+}
+
+/** HTTP-date strings for X-Cache-Fetched-At (most hits share one fetchedAt). */
+export const httpDate = memoizedHttpDate()
+
+const thisSecond = memoizedHttpDate()
+/** The Date header value for now, formatted once per second (as node:http does for its own). */
+export function currentHttpDate(): string {
+  return thisSecond(Math.floor(Date.now() / 1000) * 1000)
 }

@@ -79,15 +79,3 @@ function line(name: string, value: string): string {
   validateHeaderValue(name, value)
   return `${name}: ${value}\r\n`
 }
-
-let dateSecond = Number.NaN
-let dateText = ''
-/** The Date header value for now, computed once per second (as node:http does for its own). */
-export function currentHttpDate(): string {
-  const second = Math.floor(Date.now() / 1000)
-  if (second !== dateSecond) {
-    dateSecond = second
-    dateText = new Date(second * 1000).toUTCString()
-  }
-  return dateText
-}

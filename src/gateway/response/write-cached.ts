@@ -1,9 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EntryInfo } from '../../engine/entry.js'
-import { type CacheStatusParts, cacheStatusHeader, httpDate, type XCacheStatus } from './cache-status.js'
+import {
+  type CacheStatusParts,
+  cacheStatusHeader,
+  currentHttpDate,
+  httpDate,
+  type XCacheStatus,
+} from './cache-status.js'
 import { answerRaw, canAnswerRaw, connectionLines } from './raw-answer.js'
 import type { StoredResponse } from './stored-response.js'
-import { currentHttpDate } from './wire-answer.js'
 
 /**
  * Write a cached response: the stored status, headers and body bytes as they are, plus Age,
