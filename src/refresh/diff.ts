@@ -78,9 +78,3 @@ export function jsonPatch(previous: unknown, next: unknown): PatchOperation[] {
   }
   return jsonpatch.compare(previous as object, next as object) as PatchOperation[]
 }
-
-/** Apply a patch to a copy of `document` (tests and clients that mirror a resource). */
-export function applyJsonPatch(document: unknown, patch: readonly PatchOperation[]): unknown {
-  const copy: unknown = structuredClone(document)
-  return jsonpatch.applyPatch(copy, patch as jsonpatch.Operation[], true, false).newDocument
-}

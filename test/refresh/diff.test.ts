@@ -1,8 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
+import { applyJsonPatch } from '../../src/refresh/apply-patch.js'
 import { detectChange, invalidationTags } from '../../src/refresh/change.js'
-import { applyJsonPatch, diffItems, jsonEqual, jsonPatch } from '../../src/refresh/diff.js'
+import { diffItems, jsonEqual, jsonPatch } from '../../src/refresh/diff.js'
 import type { Seen } from '../../src/refresh/schedule-store.js'
 
 const config = parseConfig(
