@@ -92,6 +92,9 @@ describe('refresh: notify targets', () => {
     expect(discord[0].allowed_mentions).toEqual({ parse: [] })
     const slack = receiver.received.filter((r) => r.path === '/slack').map((r) => JSON.parse(r.body))
     expect(slack[0].text).toContain(`matches changed: ${h.url}${path}`)
+    // The receiver records a delivery before its 200 reaches the notifier, which then clears the outbox.
+    const drained = () => h!.cistern.refresh.notifier.stats().every((t) => t.pending === 0)
+    await until(() => (drained() ? true : undefined), 5000)
     expect(h.cistern.refresh.notifier.stats().map((t) => t.pending)).toEqual([0, 0, 0])
   }, 20_000)
 
