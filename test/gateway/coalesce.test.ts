@@ -4,7 +4,8 @@ import { type Harness, startHarness } from './harness.js'
 
 describe('gateway: one upstream call per cold key', () => {
   let h: Harness
-  const latencyMs = 150
+  // Long enough that all 1,000 requests join the flight on a slow machine (ingest measured 76-82 ms).
+  const latencyMs = 400
   beforeAll(async () => {
     h = await startHarness({ sim: { latencyMs } })
   })

@@ -58,7 +58,9 @@ describe('refresh: notify targets', () => {
     // The receiver refuses for a while: events wait in the outbox, the refresh loop carries on.
     receiver.status = 503
     for (let i = 0; i < 3; i++) await changeOnce(path)
-    await until(() => (receiver!.refused >= 3 ? true : undefined))
+    // A target's lastError is set once the refusal has come back to the notifier.
+    const refusedAll = () => h!.cistern.refresh.notifier.stats().every((t) => t.lastError === 'HTTP 503')
+    await until(() => (refusedAll() ? true : undefined))
     const pending = h.cistern.refresh.notifier.stats()
     expect(pending.map((t) => t.pending)).toEqual([3, 3, 3])
     expect(pending[0]!.lastError).toBe('HTTP 503')
