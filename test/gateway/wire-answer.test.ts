@@ -217,6 +217,25 @@ describe('StoredResponse.rendered', () => {
     expect(Buffer.from(later.whole!, 'latin1').subarray(-BODY.byteLength).equals(BODY)).toBe(true)
   })
 
+  it('keeps one rendering per encoding: alternating clients do not re-render each other', () => {
+    const json = Buffer.from(JSON.stringify({ rows: Array.from({ length: 200 }, (_, i) => ({ i })) }))
+    const stored = new StoredResponse(200, [['content-type', 'application/json']], json)
+    const gzip = stored.variant('gzip')
+    const br = stored.variant('gzip, br')
+    const plain = stored.rendered(parts, json)
+    const zipped = stored.rendered({ ...parts, encoding: 'gzip' }, gzip.body)
+    const brotli = stored.rendered({ ...parts, encoding: 'br' }, br.body)
+    expect(new Set([plain, zipped, brotli]).size).toBe(3)
+    expect(stored.rendered({ ...parts }, json)).toBe(plain)
+    expect(stored.rendered({ ...parts, encoding: 'gzip' }, gzip.body)).toBe(zipped)
+    expect(stored.rendered({ ...parts, encoding: 'br' }, br.body)).toBe(brotli)
+    expect(zipped.head).toContain('\r\ncontent-encoding: gzip\r\n')
+    expect(Buffer.from(zipped.whole!, 'latin1').subarray(-gzip.body.byteLength).equals(gzip.body)).toBe(true)
+    // The memory tier counts room for all three renderings.
+    const size = responseCodec.decodedSize!(stored, json.byteLength)
+    expect(size).toBeGreaterThan(json.byteLength + gzip.body.byteLength + br.body.byteLength)
+  })
+
   it('keeps no second copy of a big body, and counts the copy it keeps of a small one', () => {
     const big = Buffer.alloc(WIRE_MAX_BODY_BYTES + 1, 0x61)
     const bigStored = new StoredResponse(200, [['content-type', 'application/octet-stream']], big)

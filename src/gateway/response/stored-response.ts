@@ -45,7 +45,11 @@ export class StoredResponse {
   readonly renderable: boolean
   #gzip: Buffer | undefined
   #br: Buffer | undefined
-  #wire: WireAnswer | undefined
+  /**
+   * The last answer rendered for each encoding (identity, gzip, br): clients that differ only in
+   * Accept-Encoding (a curl and a mobile app on one hot key) do not re-render each other's answers.
+   */
+  readonly #wire: (WireAnswer | undefined)[] = [undefined, undefined, undefined]
 
   constructor(status: number, headers: HeaderPairs, body: Buffer) {
     this.status = status
@@ -84,10 +88,11 @@ export class StoredResponse {
 
   /** The answer rendered for these parts (`body` is the variant they name), reused while they hold. */
   rendered(parts: AnswerParts, body: Buffer): WireAnswer {
-    let answer = this.#wire
+    const slot = parts.encoding === undefined ? 0 : parts.encoding === 'gzip' ? 1 : 2
+    let answer = this.#wire[slot]
     if (answer === undefined || !answer.matches(parts)) {
       answer = new WireAnswer(this, parts, body)
-      this.#wire = answer
+      this.#wire[slot] = answer
     }
     return answer
   }
@@ -121,16 +126,20 @@ export const responseCodec: Codec<StoredResponse> = {
 }
 
 /**
- * What a decoded response holds beyond the entry's body bytes: the header pairs; the one rendered
- * answer it keeps (its head, and for a small body a copy of the body); for a compressible body,
- * room for the gzip and br variants made on demand (JSON usually shrinks to well under half each).
+ * What a decoded response holds beyond the entry's body bytes: the header pairs; the rendered
+ * identity answer (its head, and for a small body a copy of the body); for a compressible body, room
+ * for the gzip and br variants made on demand and for their rendered answers (JSON usually shrinks
+ * to well under half each, so the two variants together fit in the body's size, and so do their
+ * rendered copies).
  */
 function extraBytes(response: StoredResponse): number {
   let bytes = 0
   for (const [name, value] of response.headers) bytes += (name.length + value.length) * 2 + 48
   const size = response.body.byteLength
   bytes += WIRE_HEAD_ALLOWANCE + (size <= WIRE_MAX_BODY_BYTES ? size : 0)
-  if (response.compressible) bytes += size
+  if (response.compressible) {
+    bytes += size + 2 * WIRE_HEAD_ALLOWANCE + Math.min(size, 2 * WIRE_MAX_BODY_BYTES)
+  }
   return bytes
 }
 /** A rendered head: the stored headers are counted above; this covers the status line and cistern's own. */
