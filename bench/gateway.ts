@@ -5,11 +5,12 @@
  *  2. coalescing: N concurrent cold requests for one key, counting upstream calls and waiter latency.
  * Each server runs in its own process; the load comes from wrk (or autocannon) in another.
  *   npm run bench:gateway            (BENCH_SECONDS=10 BENCH_ROUNDS=3 by default)
+ *   BENCH_THINK_MS=1 npm run bench:gateway   (load under saturation: latency without queueing)
  */
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { coalescing } from './load/coalescing.js'
-import { type LoadFigures, load } from './load/generate.js'
+import { type LoadFigures, load, THINK_MS } from './load/generate.js'
 import { PINNED, startServer, stop } from './load/processes.js'
 
 const SIZES = [1024, 65536]
@@ -35,7 +36,12 @@ console.log(
   PINNED ? 'servers pinned to core 0, wrk to core 1 (taskset)' : 'not pinned (no taskset or one core)',
 )
 console.log(
-  `load: ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} alternating rounds, median shown\n`,
+  `load: ${CONNECTIONS} connections, ${SECONDS} s per measurement, ${ROUNDS} alternating rounds, median shown`,
+)
+console.log(
+  THINK_MS > 0
+    ? `each connection pauses ${THINK_MS} ms between an answer and its next request (wrk only)\n`
+    : 'closed loop: each connection sends its next request as soon as it has an answer\n',
 )
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!

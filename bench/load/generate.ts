@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import autocannon from 'autocannon'
 import { pinned } from './processes.js'
@@ -22,12 +23,17 @@ export async function load(url: string, connections: number, seconds: number): P
   return existsSync('/usr/bin/wrk') ? wrk(url, connections, seconds) : cannon(url, connections, seconds)
 }
 
+/** BENCH_THINK_MS: a pause per connection between an answer and its next request (wrk only). */
+export const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 0)
+const THINK_SCRIPT = fileURLToPath(new URL('../../../bench/load/think.lua', import.meta.url))
+
 async function wrk(url: string, connections: number, seconds: number): Promise<LoadFigures> {
   const [command, args] = pinned(1, '/usr/bin/wrk', [
     '-t1',
     `-c${connections}`,
     `-d${seconds}s`,
     '--latency',
+    ...(THINK_MS > 0 ? ['-s', THINK_SCRIPT] : []),
     url,
   ])
   const { stdout } = await run(command, args)
