@@ -5,7 +5,7 @@
  *  2. coalescing: N concurrent cold requests for one key, counting upstream calls and waiter latency.
  * Each server runs in its own process; the load comes from wrk (or autocannon) in another.
  *   npm run bench:gateway            (BENCH_SECONDS=10 BENCH_ROUNDS=3 by default)
- *   BENCH_THINK_MS=1 npm run bench:gateway   (load under saturation: latency without queueing)
+ *   BENCH_THINK_MS=1 npm run bench:gateway   (load below saturation: latency without queueing)
  */
 import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
