@@ -5,7 +5,8 @@ import type { Entry } from './entry.js'
 import { publish } from './events.js'
 import { freshEntry } from './fetch/build-entry.js'
 import type { Factory } from './fetch/context.js'
-import { type FlightOutcome, Flights } from './fetch/flight.js'
+import { Flights } from './fetch/flight.js'
+import { softTimeout } from './fetch/soft-timeout.js'
 import { GuardedStore } from './guarded-store.js'
 import { loadFromStore } from './load-from-store.js'
 import type { MemoryRecord, MemoryTier } from './memory-tier.js'
@@ -138,7 +139,7 @@ export class Cache<T = unknown> {
     const fallback = record && isServableOnError(record.entry, now) ? record : undefined
     const { promise, joined } = this.#flights.run(key, factory, options, record, 'foreground')
     try {
-      const outcome = await this.#softTimeout(promise, fallback ? options.timeout : undefined)
+      const outcome = await softTimeout(promise, fallback ? options.timeout : undefined)
       if (outcome === undefined && fallback) {
         publish('stale', () => ({ key, reason: 'timeout' }))
         return result(fallback, 'stale', this.#now(), joined)
@@ -149,23 +150,6 @@ export class Cache<T = unknown> {
       if (fallback && isServableOnError(fallback.entry, at))
         return result(fallback, 'error-stale', at, joined, { error })
       throw error
-    }
-  }
-
-  /** Resolves to undefined when `ms` passes first; the flight goes on and still fills the cache. */
-  async #softTimeout(
-    promise: Promise<FlightOutcome<T>>,
-    ms: number | undefined,
-  ): Promise<FlightOutcome<T> | undefined> {
-    if (ms === undefined) return promise
-    let timer: NodeJS.Timeout | undefined
-    const elapsed = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ms)
-    })
-    try {
-      return await Promise.race([promise, elapsed])
-    } finally {
-      clearTimeout(timer)
     }
   }
 
