@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { CisternConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
-import { Scrubber } from '../log/scrub.js'
-import { secretsOf } from '../log/secrets.js'
+import { Scrubber } from '../log/redact.js'
+import { secretParamsOf, secretsOf } from '../log/secrets.js'
 import type { AdminContext } from './context.js'
 import type { AdminHooks, AdminRecorder } from './hooks.js'
 import { registerGauges } from './metrics/gauges.js'
@@ -23,8 +23,6 @@ export interface AdminOptions {
   token: AdminToken
   /** Hooks known at start; more can be assigned later on `admin.hooks`. */
   hooks?: AdminHooks
-  /** SSE keep-alive comment interval (default 15 s). */
-  keepAliveMs?: number
   now?: () => number
 }
 
@@ -55,11 +53,10 @@ export function createAdmin(options: AdminOptions): Admin {
     metrics: monitor.metrics,
     census: new Census(gateway.cache.store ?? { list: async () => ({ items: [] }) }, monitor.resolver),
     logger,
-    scrubber: new Scrubber([...secretsOf(config), options.token.value]),
+    scrubber: new Scrubber([...secretsOf(config), options.token.value], secretParamsOf(config)),
     startedAt: now(),
     now,
     streams,
-    keepAliveMs: options.keepAliveMs ?? 15_000,
   }
   const gauges = registerGauges(monitor.metrics.registry, {
     upstreams: () => gateway.upstreams.values(),

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { CisternConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
-import type { Scrubber } from '../log/scrub.js'
+import type { Scrubber } from '../log/redact.js'
 import type { AdminHooks } from './hooks.js'
 import type { Metrics } from './metrics/metrics.js'
 import type { Census } from './stats/census.js'
@@ -24,8 +24,6 @@ export interface AdminContext {
   now: () => number
   /** Open SSE responses, ended when the admin listener closes. */
   streams: Set<ServerResponse>
-  /** Keep-alive comment interval of SSE streams, ms. */
-  keepAliveMs: number
 }
 
 export interface AdminRequest {

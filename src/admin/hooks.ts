@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Priority } from '../config/types.js'
 import type { Lane } from '../upstream/budget/types.js'
 
@@ -15,10 +16,10 @@ export interface AdminHooks {
   /** GET /entries/{key}: when the scheduler will next refresh a key (epoch ms), if it will. */
   nextRefresh?: (key: string) => Promise<number | undefined> | number | undefined
   /**
-   * GET /changes: subscribe to change events (the same feed as the gateway's). `lastEventId` resumes
-   * after a reconnect. Returns the unsubscribe function.
+   * GET /changes: answer with the change feed's event stream (the refresh path's SSE writer, with the
+   * admin listener's own connection cap). Called once the admin token has been checked.
    */
-  changes?: (listener: (event: ChangeEventLike) => void, options: ChangeFeedOptions) => () => void
+  changes?: (req: IncomingMessage, res: ServerResponse) => void
   /** GET /events: webhooks received, newest first, paged. */
   events?: (query: EventsQuery) => Promise<EventsPage>
 }
@@ -38,21 +39,6 @@ export interface QueueSnapshot {
   items: QueueItem[]
   /** Per priority: how many are due now and how far behind the oldest due one is, ms. */
   priorities: Partial<Record<Priority, { depth: number; lagMs: number }>>
-}
-
-/** A change event as the refresh path publishes it; only `id` is required by the SSE framing. */
-export interface ChangeEventLike {
-  id: string
-  route?: string
-  key?: string
-  at?: number
-  [field: string]: unknown
-}
-
-export interface ChangeFeedOptions {
-  lastEventId?: string
-  route?: string
-  tag?: string
 }
 
 export interface EventsQuery {

@@ -2,8 +2,6 @@ export { type Admin, type AdminOptions, createAdmin } from './admin.js'
 export type {
   AdminHooks,
   AdminRecorder,
-  ChangeEventLike,
-  ChangeFeedOptions,
   EventsPage,
   EventsQuery,
   QueueItem,

@@ -13,8 +13,6 @@ export interface AdminStartOptions {
   /** Used when neither admin.token nor CISTERN_ADMIN_TOKEN is set (else a random one is made). */
   token?: string
   hooks?: AdminHooks
-  /** SSE keep-alive interval, ms. */
-  keepAliveMs?: number
   /** Environment to read CISTERN_ADMIN_TOKEN from (default process.env). */
   env?: NodeJS.ProcessEnv
 }
@@ -68,7 +66,6 @@ export function prepareAdmin(
         logger,
         token,
         ...(adminOptions.hooks && { hooks: adminOptions.hooks }),
-        ...(adminOptions.keepAliveMs !== undefined && { keepAliveMs: adminOptions.keepAliveMs }),
       })
       const url = await admin.listen()
       return { admin, url }

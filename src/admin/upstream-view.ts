@@ -1,7 +1,7 @@
+import { redactUrl } from '../log/redact.js'
 import type { Upstream } from '../upstream/create-upstream.js'
 import type { BreakerSnapshot, BreakerState } from '../upstream/health/breaker.js'
 import type { CallRecord } from '../upstream/health/call-log.js'
-import { redactUrl } from '../upstream/health/redact.js'
 import type { UpstreamSnapshot } from '../upstream/health/snapshot.js'
 
 /**

@@ -18,7 +18,7 @@ export interface Cistern {
   readonly gateway: Gateway
   /** Webhooks in: their handler sits on the gateway listener; `webhooks.events` feeds GET /events. */
   readonly webhooks: Webhooks
-  /** Keep-warm scheduler, change feed (SSE on /_cistern/changes), notify outbox, warming. */
+  /** Keep-warm scheduler, change feed (SSE: admin GET /changes; /_cistern/changes with feed.public), notify outbox, warming. */
   readonly refresh: Refresh
   /** The gateway's bound URL. */
   readonly url: string
@@ -123,7 +123,7 @@ function wireAdmin(admin: Admin | undefined, refresh: Refresh): void {
   admin.hooks.queue = () => refresh.scheduler.queue()
   admin.hooks.nextRefresh = (key) => refresh.scheduler.nextRefresh(key)
   admin.hooks.refresh = (selection) => refresh.refresh(selection)
-  admin.hooks.changes = (listener, filter) => refresh.feed.subscribe(listener, filter)
+  admin.hooks.changes = (req, res) => refresh.serveAdminChanges(req, res)
   refresh.feed.subscribe((event) => admin.recorder.changeEvent(event.route))
 }
 

@@ -19,7 +19,6 @@ export {
 export { configJsonSchema, configJsonSchemaText } from './json-schema.js'
 export { loadConfig, type ParseOptions, parseConfig } from './load.js'
 export { type PathPattern, PathPatternError, type PatternSegment, parsePathPattern } from './path-pattern.js'
-export { REDACTED, redactConfig } from './redact.js'
 export { isLoopback, parseListen } from './schema/net.js'
 export {
   compileTemplate,

@@ -151,6 +151,14 @@ export function resolveConfig(parsed: ParsedConfig, file: string, baseDir: strin
     return target
   })
 
+  if (parsed.feed.public && parsed.feed.tokens.length === 0) {
+    findings.add(
+      ['feed', 'tokens'],
+      'value',
+      'is required with public: true (the public port never serves the change feed without a token)',
+    )
+  }
+
   const config: CisternConfig = {
     file,
     listen,
@@ -159,6 +167,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string, baseDir: strin
     limits: parsed.limits,
     log: parsed.log,
     refreshDefaults: parsed.refreshDefaults,
+    feed: parsed.feed,
     upstreams,
     routes,
     webhooks,

@@ -18,6 +18,7 @@ export interface CisternConfig {
   limits: LimitsConfig
   log: LogConfig
   refreshDefaults: RefreshDefaults
+  feed: FeedConfig
   upstreams: Record<string, UpstreamConfig>
   routes: RouteConfig[]
   webhooks: WebhookConfig[]
@@ -54,6 +55,20 @@ export interface LimitsConfig {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 export interface LogConfig {
   level: LogLevel
+}
+
+/** The change feed: on the admin listener always; on the public port only with `public` and a token. */
+export interface FeedConfig {
+  /** Also serve /_cistern/changes on the public port (bearer `tokens` required there). */
+  public: boolean
+  /** Bearer tokens accepted on the public port. */
+  tokens: string[]
+  /** Open streams per listener; one more is answered 503 with Retry-After. */
+  maxConnections: number
+  /** Comment line interval on idle streams, ms. */
+  heartbeat: number
+  /** A client with this many bytes not yet taken by its socket is dropped (it resumes by id). */
+  maxBuffered: number
 }
 
 export type Priority = 'critical' | 'high' | 'normal' | 'low'

@@ -6,5 +6,5 @@ export {
   type LoggerOptions,
   silentLogger,
 } from './logger.js'
-export { MASK, Scrubber } from './scrub.js'
-export { secretsOf } from './secrets.js'
+export { isSecretParam, MASK, redactText, redactUrl, Scrubber } from './redact.js'
+export { redactConfig, secretParamsOf, secretsOf } from './secrets.js'

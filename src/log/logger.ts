@@ -1,7 +1,7 @@
 import { type Logger, pino } from 'pino'
 import type { CisternConfig, LogLevel } from '../config/types.js'
-import { Scrubber } from './scrub.js'
-import { secretsOf } from './secrets.js'
+import { MASK, Scrubber } from './redact.js'
+import { secretParamsOf, secretsOf } from './secrets.js'
 
 export type { Logger }
 
@@ -14,6 +14,8 @@ export interface LoggerOptions {
   level: LogLevel
   /** Secret values (see secretsOf) that must never appear in a line. */
   secrets?: Iterable<string>
+  /** Query parameter names to mask besides the built-in rule (see secretParamsOf). */
+  secretParams?: Iterable<string>
   destination?: LogDestination
 }
 
@@ -23,7 +25,7 @@ export interface LoggerOptions {
  * line; that is affordable because nothing logs on the hot path above debug level.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const scrubber = new Scrubber(options.secrets)
+  const scrubber = new Scrubber(options.secrets, options.secretParams)
   const out = options.destination ?? { write: (line: string) => process.stdout.write(line) }
   const stream = { write: (line: string) => out.write(scrubber.scrub(line)) }
   return pino(
@@ -39,7 +41,7 @@ export function createLogger(options: LoggerOptions): Logger {
           'req.headers.cookie',
           'res.headers["set-cookie"]',
         ],
-        censor: '[REDACTED]',
+        censor: MASK,
       },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
@@ -64,6 +66,7 @@ export function createCisternLogger(
   return createLogger({
     level: options.level ?? config.log.level,
     secrets: [...secretsOf(config), ...(options.extraSecrets ?? [])],
+    secretParams: secretParamsOf(config),
     ...(options.destination && { destination: options.destination }),
   })
 }

@@ -32,11 +32,18 @@ export class EventLog {
   }
 
   /**
-   * Every buffered event after `lastEventId`, oldest first. An id the buffer no longer holds (or
-   * never held) replays the whole buffer: receivers dedupe by id, so a replay is safe, a gap is not.
+   * Every buffered event after `lastEventId` (all of them without one), oldest first; undefined when
+   * the buffer does not hold that id (never did, or dropped it): the caller cannot know what was
+   * missed, so it must not pretend to resume (see ChangeFeed.subscribe).
    */
-  *since(lastEventId: string | undefined): Generator<ChangeEvent> {
-    let seq = lastEventId === undefined ? 0 : (this.#seqOf.get(lastEventId)?.seq ?? 0)
+  since(lastEventId: string | undefined): Generator<ChangeEvent> | undefined {
+    if (lastEventId === undefined) return this.#from(0)
+    const seq = this.#seqOf.get(lastEventId)?.seq
+    return seq === undefined ? undefined : this.#from(seq)
+  }
+
+  *#from(after: number): Generator<ChangeEvent> {
+    let seq = after
     for (;;) {
       const page = this.#after.all(seq, 500)
       for (const row of page) yield JSON.parse(row.json) as ChangeEvent

@@ -6,9 +6,18 @@ export interface FeedFilter {
   route?: string | readonly string[]
   /** Only events whose entry carries this tag. */
   tag?: string
-  /** Replay the buffered events after this id first (an unknown id replays the whole buffer). */
+  /**
+   * Replay the buffered events after this id first. An id the buffer does not hold (unknown,
+   * malformed, or dropped as too old) replays nothing: `onReset` is called and the subscriber
+   * starts from now, since what it missed cannot be told.
+   */
   lastEventId?: string
+  /** Called (synchronously, before any live event) when `lastEventId` could not be resumed from. */
+  onReset?: () => void
 }
+
+/** Longest Last-Event-ID looked up; ours are 33 characters, anything far longer is not one of them. */
+const MAX_EVENT_ID = 128
 
 export type ChangeListener = (event: ChangeEvent) => void
 
@@ -57,9 +66,10 @@ export class ChangeFeed {
     const subscriber: Subscriber = { listener, routes, tag: filter.tag || undefined }
     if (this.#closed) return () => {}
     if (filter.lastEventId) {
-      for (const event of this.#log.since(filter.lastEventId)) {
-        if (matches(event, routes, subscriber.tag)) safely(listener, event)
-      }
+      const replay =
+        filter.lastEventId.length <= MAX_EVENT_ID ? this.#log.since(filter.lastEventId) : undefined
+      if (replay === undefined) filter.onReset?.()
+      else for (const event of replay) if (matches(event, routes, subscriber.tag)) safely(listener, event)
     }
     this.#subscribers.add(subscriber)
     return () => {
@@ -71,6 +81,11 @@ export class ChangeFeed {
   publish(event: ChangeEvent): void {
     this.#published++
     for (const s of this.#subscribers) if (matches(event, s.routes, s.tag)) safely(s.listener, event)
+  }
+
+  /** The id of the newest buffered event: where a client told to reset resumes from. */
+  get lastEventId(): string | undefined {
+    return this.#log.stats().lastEventId
   }
 
   stats() {

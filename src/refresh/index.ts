@@ -1,4 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
+import type { ExtraHandler } from '../gateway/server/context.js'
+import { secretParamsOf } from '../log/secrets.js'
 import { inFlightCap } from './capacity.js'
 import { parseBody } from './change.js'
 import { openRefreshDb, refreshDbPath } from './db.js'
@@ -10,7 +13,7 @@ import { OutboxStore } from './notify/outbox-store.js'
 import { type JobDeps, runRefresh } from './refresh-job.js'
 import { ScheduleStore } from './schedule-store.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
-import { changesHandler, type SseOptions } from './sse.js'
+import { ChangeStreams, limitsOf, publicChangesHandler } from './sse.js'
 import type { ChangeEvent } from './types.js'
 import { Warmer } from './warm.js'
 
@@ -19,7 +22,7 @@ export { ChangeFeed } from './feed.js'
 export { gatewayHost, type RefreshHost } from './host.js'
 export type { TargetStats } from './notify/notifier.js'
 export { Scheduler } from './scheduler.js'
-export { CHANGES_PATH } from './sse.js'
+export { CHANGES_PATH, ChangeStreams } from './sse.js'
 export * from './types.js'
 
 export interface RefreshOptions {
@@ -32,7 +35,6 @@ export interface RefreshOptions {
   outboxPerTarget?: number
   scheduler?: SchedulerOptions
   notify?: NotifyOptions
-  sse?: SseOptions
   onChange?: (event: ChangeEvent) => void
   onError?: (error: unknown, what: string) => void
 }
@@ -50,8 +52,12 @@ export interface Refresh {
   readonly feed: ChangeFeed
   readonly notifier: Notifier
   readonly warmer: Warmer
-  /** The `GET /_cistern/changes` handler for the gateway's extraHandlers. */
-  readonly sseHandler: ReturnType<typeof changesHandler>['handler']
+  /** `/_cistern/changes` on the public port, for the gateway's extraHandlers (404 unless feed.public). */
+  readonly sseHandler: ExtraHandler
+  /** `GET /changes` on the admin listener (which has checked the admin token): the admin's hook. */
+  serveAdminChanges(req: IncomingMessage, res: ServerResponse): void
+  /** The two listeners' change streams: open, refused at the cap, dropped as too slow. */
+  streamStats(): { public: ReturnType<ChangeStreams['stats']>; admin: ReturnType<ChangeStreams['stats']> }
   /** Refresh a selection now, in the background lane, with change detection; tags and prefixes up to 10,000 keys. */
   refresh(selector: RefreshSelector): Promise<{ queued: number }>
   /** Hook for the gateway's onRead. */
@@ -83,7 +89,8 @@ export function createRefresh(
     throw error
   }
   const warmer = new Warmer(host)
-  const sse = changesHandler(feed, options.sse)
+  const publicStreams = new ChangeStreams(feed, limitsOf(config.feed))
+  const adminStreams = new ChangeStreams(feed, limitsOf(config.feed))
   let baseUrl = ''
   const deps: JobDeps = {
     host,
@@ -94,6 +101,7 @@ export function createRefresh(
     notifier,
     warmer,
     baseUrl: () => baseUrl,
+    secretParams: secretParamsOf(config),
     now,
     onError,
     ...(options.onChange && { onChange: options.onChange }),
@@ -133,7 +141,9 @@ export function createRefresh(
     feed,
     notifier,
     warmer,
-    sseHandler: sse.handler,
+    sseHandler: publicChangesHandler(config.feed, publicStreams),
+    serveAdminChanges: (req, res) => adminStreams.serve(req, res),
+    streamStats: () => ({ public: publicStreams.stats(), admin: adminStreams.stats() }),
     onRead: (key, route) => scheduler.onRead(key, route),
     async refresh(selector) {
       let keys: readonly string[]
@@ -158,7 +168,8 @@ export function createRefresh(
     async close(graceMs = 5000) {
       if (closed) return
       closed = true
-      sse.closeAll()
+      publicStreams.closeAll()
+      adminStreams.closeAll()
       feed.close()
       warmer.close()
       await Promise.all([scheduler.stop(Math.min(graceMs, 5000)), notifier.close()])

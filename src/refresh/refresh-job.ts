@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { RouteConfig } from '../config/types.js'
+import { redactUrl } from '../log/redact.js'
 import { type DetectedChange, detectChange, invalidationTags } from './change.js'
 import type { EventLog } from './event-log.js'
 import type { ChangeFeed } from './feed.js'
@@ -19,6 +20,8 @@ export interface JobDeps {
   warmer: Warmer
   /** The gateway's public base URL, for the events' `url`. */
   baseUrl: () => string
+  /** Query parameter names masked in the events' key and url besides the built-in rule (secretParamsOf). */
+  secretParams: readonly string[]
   now: () => number
   onChange?: (event: ChangeEvent) => void
   onError?: (error: unknown, what: string) => void
@@ -57,8 +60,9 @@ export async function runRefresh(
   const change = detectChange({
     route,
     params,
-    key,
-    url: deps.baseUrl() + pathOfKey(key),
+    // Events go to feed clients and notify receivers: they show keys and URLs as every log does.
+    key: redactUrl(key, deps.secretParams),
+    url: redactUrl(deps.baseUrl() + pathOfKey(key), deps.secretParams),
     previous,
     next,
     tags: result.entry.tags,

@@ -1,6 +1,6 @@
-import { pino } from 'pino'
 import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
+import { createCisternLogger } from '../log/logger.js'
 import { CisternError } from '../util/errors.js'
 import { type Invalidator, outcomeOf, runActions, softInvalidationRefresher } from './actions.js'
 import { type WebhookCounterName, WebhookCounters } from './counters.js'
@@ -19,7 +19,7 @@ export interface WebhooksDeps {
   /** Where `refresh` actions go; default: softInvalidationRefresher(cache). */
   refresher?: RefreshRequester
   now?: () => number
-  /** Default: pino at config.log.level. */
+  /** Default: cistern's logger at config.log.level, secrets scrubbed like every other line. */
   logger?: WebhookLogger
   /** Use this event log instead of the one the config implies. */
   store?: EventStore
@@ -55,7 +55,7 @@ const RESUME_LIMIT = 10_000
 /** Webhooks in: one handler for every configured webhook path, its event log and its actions. */
 export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webhooks {
   const now = deps.now ?? Date.now
-  const logger = deps.logger ?? pino({ level: config.log.level, base: { component: 'webhooks' } })
+  const logger = deps.logger ?? createCisternLogger(config).child({ component: 'webhooks' })
   const refresher = deps.refresher ?? softInvalidationRefresher(deps.cache)
   const verifiers = new Map<WebhookConfig, Verifier>()
   for (const [i, hook] of config.webhooks.entries()) {

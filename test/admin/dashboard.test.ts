@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ChangeEventLike } from '../../src/admin/hooks.js'
+import type { ChangeEvent } from '../../src/refresh/types.js'
 import { type AdminHarness, json, startAdminHarness } from './helpers.js'
 
 // Debian's Chromium only: a downloaded browser is never used (nor reachable from CI).
@@ -49,15 +49,9 @@ describe.runIf(available)('dashboard in Chromium', () => {
   let profile: string
   let context: BrowserContext
   const problems: string[] = []
-  const listeners = new Set<(event: ChangeEventLike) => void>()
 
   beforeAll(async () => {
     h = await startAdminHarness()
-    // A stand-in change feed, so the test decides when a change event arrives.
-    h.cistern.admin!.hooks.changes = (listener) => {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    }
     for (const team of h.sim.teamNumbers(2025).slice(0, 3)) {
       for (let i = 0; i < 3; i++) await h.get(`/ftc/2025/teams/${team}`)
       await h.get(`/ftc/2024/teams/${team}`)
@@ -126,15 +120,16 @@ describe.runIf(available)('dashboard in Chromium', () => {
     await page.locator('.uplot').first().waitFor({ timeout: 5_000 })
 
     // A change event arrives on the feed and is listed.
-    for (let i = 0; i < 100 && listeners.size === 0; i++) await new Promise((r) => setTimeout(r, 20))
-    for (const listener of listeners)
-      listener({
-        id: '7',
-        route: '/ftc/:season/matches/:event',
-        key: '/ftc/2025/matches/X',
-        at: Date.now(),
-        changed: [3],
-      })
+    // The admin stream is the feed's second subscriber (the first counts events for the metrics).
+    const feed = h.cistern.refresh.feed
+    for (let i = 0; i < 100 && feed.subscribers < 2; i++) await new Promise((r) => setTimeout(r, 20))
+    feed.publish({
+      id: '7',
+      route: '/ftc/:season/matches/:event',
+      key: '/ftc/2025/matches/X',
+      at: Date.now(),
+      changed: [3],
+    } as Partial<ChangeEvent> as ChangeEvent)
     await page
       .locator('#changes li', { hasText: '/ftc/2025/matches/X 1 changed' })
       .waitFor({ timeout: 5_000 })

@@ -264,3 +264,25 @@ notify:\n  - { url: "https://n.example", secret: s, routes: [teams, taems] }\n`)
     expect(error.issues).toHaveLength(1)
   })
 })
+
+describe('feed', () => {
+  it('public: true needs tokens, reported in the feed map', () => {
+    const error = configError('listen: 127.0.0.1:8080\nfeed:\n  public: true\n')
+    expect(error.issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [
+        3,
+        'feed.tokens',
+        'is required with public: true (the public port never serves the change feed without a token)',
+      ],
+    ])
+  })
+
+  it('a zero heartbeat, a zero cap and an unknown key are errors at their line', () => {
+    const error = configError('feed:\n  heartbeat: 0\n  maxConnections: 0\n  token: x\n')
+    expect(error.issues.map((i) => [i.line, i.path])).toEqual([
+      [2, 'feed.heartbeat'],
+      [3, 'feed.maxConnections'],
+      [4, 'feed.token'],
+    ])
+  })
+})

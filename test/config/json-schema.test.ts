@@ -35,6 +35,7 @@ describe('schema/cistern.schema.json', () => {
       'limits',
       'log',
       'refreshDefaults',
+      'feed',
       'upstreams',
       'routes',
       'webhooks',

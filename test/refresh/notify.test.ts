@@ -50,6 +50,8 @@ describe('refresh: notify targets', () => {
       env: { HOOK: receiver.url },
       start: { refresh: { notify: { baseDelayMs: 100, maxDelayMs: 400 } } },
     })
+    const ids: string[] = []
+    h.cistern.refresh.feed.subscribe((e) => ids.push(e.id))
     const { season, event } = h.live
     const path = `/ftc/${season}/matches/${event}`
     await (await h.get(path)).text()
@@ -67,8 +69,6 @@ describe('refresh: notify targets', () => {
     receiver.status = 200
     await until(() => (receiver!.received.length === 9 ? true : undefined), 5000)
 
-    const ids: string[] = []
-    h.cistern.refresh.feed.subscribe((e) => ids.push(e.id), { lastEventId: 'unknown: replay all' })
     const standard = receiver.received.filter((r) => r.path === '/std')
     expect(standard.map((r) => r.headers['webhook-id'])).toEqual(ids)
     const verifier = new Webhook(secret)

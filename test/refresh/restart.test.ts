@@ -13,6 +13,7 @@ routes:
     ttl: 1h
     refresh: { every: 400ms, while: always }
     changes: { items: body.matches, id: item.matchNumber }
+feed: { public: true, tokens: ["restart-feed-token"] }
 notify:
   - url: \${HOOK}/std
     secret: "whsec_${Buffer.from('restart-test-secret-0123456789abcdef').toString('base64')}"
@@ -55,7 +56,10 @@ describe('refresh: restart', () => {
     await until(() => (matchCalls() >= initial + 2 && after.length >= 1 ? true : undefined), 5000)
 
     // The SSE buffer survived too: resuming from the first event replays the rest, across the restart.
-    const sse = await openSse(`${h.url}/_cistern/changes`, { 'last-event-id': before[0]! })
+    const sse = await openSse(`${h.url}/_cistern/changes`, {
+      authorization: 'Bearer restart-feed-token',
+      'last-event-id': before[0]!,
+    })
     await sse.waitFor(before.length - 1 + after.length)
     expect(sse.events.slice(0, before.length - 1).map((e) => e.id)).toEqual(before.slice(1))
     sse.close()

@@ -1,12 +1,28 @@
-/** A minimal SSE reader over fetch: collects `change` events until closed. */
+/** A minimal SSE reader over fetch: collects events (and the raw text) until closed. */
 export interface SseClient {
+  /** `change` events, in order. */
   events: { id: string; data: Record<string, unknown> }[]
+  /** Every event of any type (`change`, `reset`), in order; `id` is undefined when the block had none. */
+  all: { type: string; id: string | undefined; data: Record<string, unknown> }[]
+  /** Everything received, comments included. */
+  text: string
   /** The id of the last event received (what a browser sends as Last-Event-ID). */
   lastId(): string | undefined
   close(): void
-  /** Resolves once `n` events have arrived (or rejects after `timeoutMs`). */
+  /** Resolves once `n` change events have arrived (or rejects after `timeoutMs`). */
   waitFor(n: number, timeoutMs?: number): Promise<void>
+  /** Resolves once the raw text satisfies `check` (or rejects after `timeoutMs`). */
+  waitForText(check: (text: string) => boolean, timeoutMs?: number): Promise<void>
   status: number
+  headers: Headers
+}
+
+async function poll(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(what())
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }
 
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
@@ -17,23 +33,37 @@ export async function openSse(url: string, headers: Record<string, string> = {})
   })
   const client: SseClient = {
     events: [],
+    all: [],
+    text: '',
     status: res.status,
-    lastId: () => client.events.at(-1)?.id,
+    headers: res.headers,
+    lastId: () => client.all.findLast((e) => e.id !== undefined)?.id,
     close: () => controller.abort(),
-    async waitFor(n, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs
-      while (client.events.length < n) {
-        if (Date.now() > deadline) throw new Error(`only ${client.events.length} of ${n} events arrived`)
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-    },
+    waitFor: (n, timeoutMs = 5000) =>
+      poll(
+        () => client.events.length >= n,
+        timeoutMs,
+        () => `only ${client.events.length} of ${n} events arrived`,
+      ),
+    waitForText: (check, timeoutMs = 5000) =>
+      poll(
+        () => check(client.text),
+        timeoutMs,
+        () => `the stream never showed what was expected: ${JSON.stringify(client.text.slice(0, 500))}`,
+      ),
+  }
+  if (!res.ok) {
+    client.text = await res.text()
+    return client
   }
   void (async () => {
     const decoder = new TextDecoder()
     let buffer = ''
     try {
       for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true })
+        const text = decoder.decode(chunk, { stream: true })
+        client.text += text
+        buffer += text
         let end = buffer.indexOf('\n\n')
         while (end !== -1) {
           const block = buffer.slice(0, end)
@@ -43,8 +73,11 @@ export async function openSse(url: string, headers: Record<string, string> = {})
             const colon = line.indexOf(':')
             if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart())
           }
-          if (fields.get('event') === 'change') {
-            client.events.push({ id: fields.get('id')!, data: JSON.parse(fields.get('data')!) })
+          const type = fields.get('event')
+          if (type !== undefined && fields.has('data')) {
+            const data = JSON.parse(fields.get('data')!) as Record<string, unknown>
+            client.all.push({ type, id: fields.get('id'), data })
+            if (type === 'change') client.events.push({ id: fields.get('id')!, data })
           }
           end = buffer.indexOf('\n\n')
         }

@@ -42,11 +42,16 @@ describe('refresh: durable state', () => {
       db.close()
       db = openRefreshDb(path)
       log = new EventLog(db, 3)
-      const ids = (after?: string) => [...log.since(after)].map((e) => e.id)
+      const ids = (after?: string) => {
+        const replay = log.since(after)
+        return replay && [...replay].map((e) => e.id)
+      }
       expect(ids('evt_4')).toEqual(['evt_5'])
       expect(ids('evt_5')).toEqual([])
-      // Dropped (or unknown) ids replay the whole buffer: a repeat, never a gap.
-      expect(ids('evt_1')).toEqual(['evt_3', 'evt_4', 'evt_5'])
+      expect(ids()).toEqual(['evt_3', 'evt_4', 'evt_5'])
+      // A dropped (or unknown) id cannot be resumed from: no replay, the feed sends a reset instead.
+      expect(ids('evt_1')).toBeUndefined()
+      expect(ids('bogus')).toBeUndefined()
       expect(log.stats()).toEqual({ buffered: 3, capacity: 3, lastEventId: 'evt_5' })
       db.close()
     } finally {

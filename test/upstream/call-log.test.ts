@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createBudget } from '../../src/upstream/budget/index.js'
-import {
-  Breaker,
-  CallLog,
-  type CallRecord,
-  redactUrl,
-  snapshotUpstream,
-} from '../../src/upstream/health/index.js'
+import { Breaker, CallLog, type CallRecord, snapshotUpstream } from '../../src/upstream/health/index.js'
 
 const record = (i: number): CallRecord => ({
   at: i,
@@ -52,28 +46,5 @@ describe('CallLog', () => {
       budget: { per: 'upstream' },
       recentCalls: [{ at: 1 }],
     })
-  })
-})
-
-describe('redactUrl', () => {
-  it('masks credential query parameters, case-insensitively, keeping the rest byte for byte', () => {
-    expect(
-      redactUrl('https://api.example.com/v1/teams?season=2024&API_KEY=s3cr3t&q=a%20b#top', ['api_key']),
-    ).toBe('https://api.example.com/v1/teams?season=2024&API_KEY=REDACTED&q=a%20b#top')
-  })
-
-  it('can drop the parameters instead, and strips user:password@', () => {
-    expect(redactUrl('https://user:pw@host.example/x?token=1&a=2&token=3', ['token'], { mask: false })).toBe(
-      'https://host.example/x?a=2',
-    )
-    expect(redactUrl('https://host.example/x?token=1', ['token'], { mask: false })).toBe(
-      'https://host.example/x',
-    )
-  })
-
-  it('handles paths, encoded names and valueless params, and uses the default list', () => {
-    expect(redactUrl('/v1/x?api%5Fkey=abc&key&b=1')).toBe('/v1/x?api%5Fkey=REDACTED&key=REDACTED&b=1')
-    expect(redactUrl('/plain/path')).toBe('/plain/path')
-    expect(redactUrl('/p?%zz=1&token=x', ['token'])).toBe('/p?%zz=1&token=REDACTED')
   })
 })

@@ -62,8 +62,9 @@ export async function followChanges(onEvent, signal) {
           const event = parseEvent(buffer.slice(0, end))
           buffer = buffer.slice(end + 2)
           if (event) {
-            if (event.id !== undefined) lastEventId = event.id
-            onEvent(event)
+            // A `reset` (our Last-Event-ID was not in the buffer) moves the id on; only changes are listed.
+            if (event.id !== undefined) lastEventId = event.id || undefined
+            if (event.type === 'change') onEvent(event)
           }
           end = buffer.indexOf('\n\n')
         }
@@ -77,14 +78,16 @@ export async function followChanges(onEvent, signal) {
 
 function parseEvent(block) {
   let id
+  let type = 'message'
   let data = ''
   for (const line of block.split('\n')) {
     if (line.startsWith('id:')) id = line.slice(3).trim()
+    else if (line.startsWith('event:')) type = line.slice(6).trim()
     else if (line.startsWith('data:')) data += line.slice(5).trim()
   }
   if (data === '') return undefined
   try {
-    return { id, data: JSON.parse(data) }
+    return { id, type, data: JSON.parse(data) }
   } catch {
     return undefined
   }

@@ -1,7 +1,5 @@
-import type { ServerResponse } from 'node:http'
 import type { AdminHandler } from '../context.js'
-import type { ChangeEventLike } from '../hooks.js'
-import { BASE_HEADERS, parseLimit, sendJson } from '../server/http.js'
+import { AdminError, parseLimit, sendJson } from '../server/http.js'
 
 /** GET /queue: due refreshes and lag per priority, from the scheduler's hook (empty until it lands). */
 export const getQueue: AdminHandler = async (ctx, { res }) => {
@@ -28,45 +26,15 @@ export const getEvents: AdminHandler = async (ctx, { res, url }) => {
 }
 
 /**
- * GET /changes?route=&tag=: the change feed as server-sent events (`event: change`, the event as JSON
- * data, its id as the SSE id so Last-Event-ID resumes). Comment lines keep idle connections open
- * through proxies; without the refresh path's hook the stream carries only those.
+ * GET /changes?route=&tag=: the change feed as server-sent events, written by the refresh path's
+ * SSE writer (heartbeat, Last-Event-ID resume or reset, connection cap, slow clients dropped). The
+ * stream is tracked here so closing the admin listener ends it.
  */
-export const getChanges: AdminHandler = (ctx, { req, res, url }) => {
-  res.writeHead(200, {
-    ...BASE_HEADERS,
-    'content-type': 'text/event-stream; charset=utf-8',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  })
-  res.write(
-    ctx.hooks.changes ? ': cistern change feed\n\n' : ': cistern change feed (no refresh scheduler yet)\n\n',
-  )
+export const getChanges: AdminHandler = (ctx, { req, res }) => {
+  const serve = ctx.hooks.changes
+  if (!serve)
+    throw new AdminError(503, 'feed_unavailable', 'no change feed is attached to this admin listener')
   ctx.streams.add(res)
-  const lastEventId = header(req.headers['last-event-id']) ?? url.searchParams.get('lastEventId') ?? undefined
-  const route = url.searchParams.get('route') ?? undefined
-  const tag = url.searchParams.get('tag') ?? undefined
-  const unsubscribe = ctx.hooks.changes?.((event) => writeEvent(res, event), {
-    ...(lastEventId !== undefined && { lastEventId }),
-    ...(route !== undefined && { route }),
-    ...(tag !== undefined && { tag }),
-  })
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), ctx.keepAliveMs)
-  keepAlive.unref()
-  const done = () => {
-    clearInterval(keepAlive)
-    ctx.streams.delete(res)
-    unsubscribe?.()
-  }
-  res.once('close', done)
-}
-
-function writeEvent(res: ServerResponse, event: ChangeEventLike): void {
-  // An id or JSON with a line break would end the SSE field early; JSON.stringify never emits raw newlines.
-  const id = String(event.id).replace(/[\r\n]/g, '')
-  res.write(`id: ${id}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`)
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value
+  res.once('close', () => ctx.streams.delete(res))
+  serve(req, res)
 }

@@ -1,5 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import { randomBytes } from 'node:crypto'
 import { isLoopback } from '../../config/schema/net.js'
 import type { AdminConfig } from '../../config/types.js'
 import { CisternError } from '../../util/errors.js'
@@ -37,30 +36,4 @@ export function resolveAdminToken(
     )
   }
   return { value: randomBytes(32).toString('base64url'), source: 'generated' }
-}
-
-const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest()
-
-/**
- * Compares the presented token with the expected one in constant time: both are hashed first, so
- * the comparison is between equal-length digests and leaks neither content nor length.
- */
-export class TokenCheck {
-  readonly #expected: Buffer
-
-  constructor(token: string) {
-    this.#expected = digest(token)
-  }
-
-  matches(presented: string | undefined): boolean {
-    return timingSafeEqual(digest(presented ?? ''), this.#expected) && presented !== undefined
-  }
-
-  /** The token of `Authorization: Bearer <token>`, or undefined. */
-  static bearer(req: IncomingMessage): string | undefined {
-    const header = req.headers.authorization
-    if (header === undefined) return undefined
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    return match?.[1]
-  }
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { TokenCheck } from '../../util/token-check.js'
 import type { AdminContext } from '../context.js'
 import { isAsset, serveAsset, serveIndex } from '../routes/dashboard.js'
-import { TokenCheck } from './auth.js'
 import { AdminError, sendError } from './http.js'
 import { resolve } from './router.js'
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { RouteConfig } from '../../config/types.js'
+import { redactUrl } from '../../log/redact.js'
 import type { Lane } from '../../upstream/budget/types.js'
-import { redactUrl } from '../../upstream/health/redact.js'
 import type { AdminRecorder, UpstreamCallReport } from '../hooks.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { type Counts, countServed, emptyCounts } from './counters.js'

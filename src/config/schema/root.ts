@@ -39,6 +39,29 @@ const log = z.strictObject({
     .meta({ description: 'Log level' }),
 })
 
+const feed = z
+  .strictObject({
+    public: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Also serve /_cistern/changes on the public port, behind feed.tokens' }),
+    tokens: z
+      .array(secret('A bearer token a client presents to read the feed on the public port'))
+      .default([])
+      .meta({ description: 'Bearer tokens for the public feed; required with public: true' }),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .meta({ description: 'Open feed streams per listener; more are answered 503' }),
+    heartbeat: duration('Comment line this often on an idle stream')
+      .refine((ms) => ms > 0, { error: 'must be above zero' })
+      .prefault('15s'),
+    maxBuffered: size('A client this far behind (bytes it has not taken) is dropped').prefault('1MB'),
+  })
+  .meta({ description: 'The change feed (SSE): who may read it and its limits' })
+
 const refreshDefaults = z
   .strictObject({
     hotWindow: duration('while: hot means read within this window').prefault('10m'),
@@ -54,6 +77,7 @@ export const configSchema = z
     limits: limits.prefault({}),
     log: log.prefault({}),
     refreshDefaults: refreshDefaults.prefault({}),
+    feed: feed.prefault({}),
     upstreams: z
       .record(
         z.string().regex(UPSTREAM_NAME, {

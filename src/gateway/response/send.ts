@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { redactText } from '../../log/redact.js'
 import { type CacheStatusParts, cacheStatusHeader, type XCacheStatus } from './cache-status.js'
 
 export type ErrorCodeName =
@@ -10,8 +11,13 @@ export type ErrorCodeName =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'internal_error'
+  | 'unauthorized'
+  | 'too_many_streams'
 
-/** Every error cistern answers itself is JSON: `{ "error": { "code", "message" } }`. */
+/**
+ * Every error cistern answers itself is JSON: `{ "error": { "code", "message" } }`. Messages are built
+ * from paths, URLs and other modules' errors, so credentials in them are masked (redactText).
+ */
 export function sendError(
   res: ServerResponse,
   status: number,
@@ -27,7 +33,7 @@ export function sendError(
     res.destroy()
     return
   }
-  const body = JSON.stringify({ error: { code, message } })
+  const body = JSON.stringify({ error: { code, message: redactText(message) } })
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(body)),

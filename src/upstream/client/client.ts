@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { redactUrl } from '../../log/redact.js'
 import { BudgetExceededError } from '../budget/errors.js'
 import type { Permit } from '../budget/types.js'
 import { backoffDelay } from '../health/backoff.js'
 import type { Verdict } from '../health/outcome.js'
-import { DEFAULT_SECRET_PARAMS, redactUrl } from '../health/redact.js'
 import { isRetryableMethod, shouldRetry } from '../health/retry.js'
 import type { UpstreamSnapshot } from '../health/snapshot.js'
 import { applyAuth, keyCount, secretQueryParams } from './auth.js'
@@ -45,7 +45,7 @@ export class UpstreamClient {
     this.#now = options.now ?? Date.now
     this.#maxWait = options.maxWait ?? { foreground: 3000, background: 60_000 }
     this.#retries = options.retries ?? { max: 2, backoffMs: 250 }
-    this.#secretParams = [...DEFAULT_SECRET_PARAMS, ...secretQueryParams(options.auth)]
+    this.#secretParams = secretQueryParams(options.auth)
     this.#transport = new Transport({
       origin: this.base.origin,
       connectMs: options.timeouts.connect,
