@@ -36,8 +36,9 @@ Try (run each twice: the first is a MISS at upstream speed, the second a HIT fro
   curl -s  ${url}/ftc/${season}/matches/${live.code} | head -c 300; echo
   curl -si ${url}/ftc/${season}/events/${live.code} | grep -iE '^(x-cache|cache-control|cache-status)'
 
-Read a live event's matches once, then watch cistern keep them fresh and report what changed:
-  curl -sN ${url}/_cistern/changes
+Read a live event's matches once, then watch cistern keep them fresh and report what changed
+(the change feed is on the admin listener; feed.public puts it on the public port behind its own tokens):
+  curl -sN -H 'Authorization: Bearer ${cistern.admin?.token ?? ''}' ${cistern.adminUrl}/changes
 
 Conditional and forced revalidation:
   curl -si -H 'If-None-Match: <etag from above>' ${url}/ftc/${season}/teams/${team}
