@@ -1,4 +1,7 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { sendError } from '../../src/gateway/response/send.js'
 import { isSecretParam, MASK, redactText, redactUrl, Scrubber } from '../../src/log/redact.js'
 
 describe('redaction: one rule set for every URL cistern shows', () => {
@@ -60,5 +63,27 @@ describe('redaction: one rule set for every URL cistern shows', () => {
       key: `/me#auth=${MASK}`,
     })
     expect(new Scrubber([], ['sport']).scrub('/p?sport=x')).toBe(`/p?sport=${MASK}`)
+  })
+})
+
+describe('redaction: error bodies', () => {
+  it('the gateway’s JSON errors mask credentials their messages quote (other modules’ errors)', async () => {
+    const message = 'GET https://user:pw@api.example/v1/x?season=1&api_key=k3y-value failed: Bearer abcd.efgh'
+    const server = createServer((_req, res) => sendError(res, 502, 'upstream_bad_response', message))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      expect(res.status).toBe(502)
+      const text = await res.text()
+      expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(text))
+      expect(JSON.parse(text)).toEqual({
+        error: {
+          code: 'upstream_bad_response',
+          message: `GET https://api.example/v1/x?season=1&api_key=${MASK} failed: Bearer ${MASK}`,
+        },
+      })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
