@@ -216,28 +216,51 @@ describe('refresh: the change feed on the public port', () => {
     expect((await open('/_cistern/changes')).status).toBe(200)
   })
 
-  it('drops a client that stops reading once it is maxBuffered behind', async () => {
-    h = await startRefreshHarness(publicFeed(', maxBuffered: 64KB'))
-    const url = new URL(h.url)
+  /** A raw client that sends the request and then never reads. */
+  async function stalledClient() {
+    const url = new URL(h!.url)
     const socket = connect(Number(url.port), url.hostname)
-    // Never read: the kernel buffers fill, then cistern's, then it must let go.
     socket.pause()
     socket.write(`GET /_cistern/changes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
     await until(() => (h!.cistern.refresh.streamStats().public.open === 1 ? true : undefined))
-    const big = 'x'.repeat(256 * 1024)
+    return socket
+  }
+  const bigEvent = (i: number, bytes: number) =>
+    ({
+      id: `evt_big${i}`,
+      route: 'matches',
+      tags: [],
+      patch: [{ op: 'add', path: '/x', value: 'x'.repeat(bytes) }],
+    }) as Partial<ChangeEvent> as ChangeEvent
+
+  it('drops a client that stops reading once it is maxBuffered behind', async () => {
+    h = await startRefreshHarness(publicFeed(', maxBuffered: 64KB'))
+    const socket = await stalledClient()
     const feed = h.cistern.refresh.feed
+    // The kernel's buffers fill first, then cistern's, then it must let go.
     for (let i = 0; i < 400 && h.cistern.refresh.streamStats().public.dropped === 0; i++) {
-      feed.publish({
-        id: `evt_big${i}`,
-        route: 'matches',
-        tags: [],
-        patch: [{ op: 'add', path: '/x', value: big }],
-      } as Partial<ChangeEvent> as ChangeEvent)
+      feed.publish(bigEvent(i, 256 * 1024))
       await new Promise((resolve) => setImmediate(resolve))
     }
     expect(h.cistern.refresh.streamStats().public).toMatchObject({ dropped: 1 })
     await until(() => (h!.cistern.refresh.streamStats().public.open === 0 ? true : undefined))
     expect(feed.subscribers).toBe(0)
+    socket.destroy()
+  }, 20_000)
+
+  it('drops a client whose socket has not drained for two heartbeats, well before maxBuffered', async () => {
+    h = await startRefreshHarness(publicFeed(', heartbeat: 50ms, maxBuffered: 64MB'))
+    const socket = await stalledClient()
+    const feed = h.cistern.refresh.feed
+    let sent = 0
+    for (let i = 0; i < 400 && h.cistern.refresh.streamStats().public.dropped === 0; i++) {
+      feed.publish(bigEvent(i, 64 * 1024))
+      sent += 64 * 1024
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(h.cistern.refresh.streamStats().public).toMatchObject({ dropped: 1 })
+    expect(sent).toBeLessThan(64 * 1024 * 1024)
+    await until(() => (h!.cistern.refresh.streamStats().public.open === 0 ? true : undefined))
     socket.destroy()
   }, 20_000)
 })
