@@ -151,6 +151,10 @@ export function resolveConfig(parsed: ParsedConfig, file: string, baseDir: strin
     return target
   })
 
+  parsed.feed.tokens.forEach((token, i) => {
+    // The admin token must never travel to the public port, even to read the feed.
+    if (token === admin.token) findings.add(['feed', 'tokens', i], 'value', 'must differ from admin.token')
+  })
   if (parsed.feed.public && parsed.feed.tokens.length === 0) {
     findings.add(
       ['feed', 'tokens'],

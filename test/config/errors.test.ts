@@ -285,4 +285,15 @@ describe('feed', () => {
       [4, 'feed.token'],
     ])
   })
+
+  it('a feed token with a space, or equal to the admin token, is an error at the token', () => {
+    const spaced = configError('feed:\n  tokens:\n    - "a b"\n')
+    expect(spaced.issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [3, 'feed.tokens[0]', 'must not contain spaces (it is sent as Authorization: Bearer <token>)'],
+    ])
+    const reused = configError('admin: { token: same-token }\nfeed:\n  tokens: [other-token, same-token]\n')
+    expect(reused.issues.map((i) => [i.line, i.path, i.message])).toEqual([
+      [3, 'feed.tokens[1]', 'must differ from admin.token'],
+    ])
+  })
 })

@@ -46,7 +46,12 @@ const feed = z
       .default(false)
       .meta({ description: 'Also serve /_cistern/changes on the public port, behind feed.tokens' }),
     tokens: z
-      .array(secret('A bearer token a client presents to read the feed on the public port'))
+      .array(
+        secret('A bearer token a client presents to read the feed on the public port').refine(
+          (token) => !/\s/.test(token),
+          { error: 'must not contain spaces (it is sent as Authorization: Bearer <token>)' },
+        ),
+      )
       .default([])
       .meta({ description: 'Bearer tokens for the public feed; required with public: true' }),
     maxConnections: z
