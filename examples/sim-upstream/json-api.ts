@@ -3,6 +3,7 @@
  * per-second rate limiter with key locks, ETag / Last-Modified / 304 answers, body reader). The
  * recipes in examples/<name>/ describe one real API's paths, auth and error bodies with `handle`, and
  * get the same request log, outage switch and HTTP caching semantics as the sports simulator.
+ * `POST /_sim/down`, `/_sim/up` and `/_sim/latency?ms=` switch the outage and latency from curl.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { credentialKey, RateLimiter } from './guard.js'
@@ -51,6 +52,8 @@ export interface JsonApiOptions {
   cacheControl?: string | ((path: string) => string | undefined)
   /** Clock of the rate limiter's one-second windows. */
   now?: () => number
+  /** Delay before each answer, ms (default 0; `api.setLatency()` changes it). */
+  latencyMs?: number
 }
 
 export interface JsonApiCall {
@@ -73,6 +76,8 @@ export interface JsonApi {
   count(match: string | RegExp): number
   /** Answer every request with `unavailable()` until switched back. */
   down(on: boolean): void
+  /** Delay every answer by this many ms from now on. */
+  setLatency(ms: number): void
   /** Lock a credential key (429 until it expires), as an API does to a key that went over. */
   lockKey(key: string, seconds: number): void
   close(): Promise<void>
@@ -91,6 +96,16 @@ export async function startJsonApi(options: JsonApiOptions, port = 0): Promise<J
   })
   const calls: JsonApiCall[] = []
   let isDown = false
+  let latencyMs = options.latencyMs ?? 0
+  const timers = new Set<NodeJS.Timeout>()
+  const later = (fn: () => void, ms: number) => {
+    if (ms <= 0) return fn()
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      fn()
+    }, ms)
+    timers.add(timer)
+  }
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const method = req.method ?? 'GET'
@@ -98,6 +113,10 @@ export async function startJsonApi(options: JsonApiOptions, port = 0): Promise<J
     const q = raw.indexOf('?')
     const path = q === -1 ? raw : raw.slice(0, q)
     const query = new URLSearchParams(q === -1 ? '' : raw.slice(q + 1))
+    if (path.startsWith('/_sim/')) {
+      control(res, method, path, query)
+      return
+    }
     const key = credentialKey(req.headers, query, options.auth)
     const call: JsonApiCall = {
       method,
@@ -124,7 +143,24 @@ export async function startJsonApi(options: JsonApiOptions, port = 0): Promise<J
           ? { status: 413, body: { message: 'request body too large' } }
           : { status: 500, body: { message: error instanceof Error ? error.message : String(error) } },
       )
-      .then((answer) => send(req, res, method, path, answer))
+      .then((answer) => later(() => send(req, res, method, path, answer), latencyMs))
+  }
+
+  /** POST /_sim/down, /_sim/up, /_sim/latency?ms=: the outage switch and latency, for curl users. */
+  const control = (res: ServerResponse, method: string, path: string, query: URLSearchParams) => {
+    const ms = Number(query.get('ms'))
+    if (method === 'POST' && path === '/_sim/down') isDown = true
+    else if (method === 'POST' && path === '/_sim/up') isDown = false
+    else if (method === 'POST' && path === '/_sim/latency' && Number.isFinite(ms) && ms >= 0) latencyMs = ms
+    else {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"message":"POST /_sim/down, /_sim/up or /_sim/latency?ms="}')
+      return
+    }
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ down: isDown, latencyMs }))
   }
 
   const send = (req: IncomingMessage, res: ServerResponse, method: string, path: string, a: JsonAnswer) => {
@@ -132,7 +168,7 @@ export async function startJsonApi(options: JsonApiOptions, port = 0): Promise<J
     if (method === 'GET' || method === 'HEAD') {
       const prepared = prepareJson(a.status, a.body, a.lastModifiedMs)
       for (const [name, value] of Object.entries(a.headers ?? {})) res.setHeader(name, value)
-      sendPrepared(req.headers, res, path, prepared, rt, { schedule: (fn, ms) => setTimeout(fn, ms) })
+      sendPrepared(req.headers, res, path, prepared, rt, { schedule: later })
       return
     }
     const body = a.body === undefined ? undefined : Buffer.from(JSON.stringify(a.body))
@@ -156,10 +192,17 @@ export async function startJsonApi(options: JsonApiOptions, port = 0): Promise<J
     down(on) {
       isDown = on
     },
+    setLatency(ms) {
+      latencyMs = ms
+    },
     lockKey(key, seconds) {
       limiter.lock(key, seconds, now())
     },
-    close: () => listener.close(),
+    close() {
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      return listener.close()
+    },
   }
 }
 
