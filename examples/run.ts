@@ -2,6 +2,8 @@
 /** `npm run example <name>`: start examples/<name>/run.ts (its upstream simulator and cistern). */
 const examples: Record<string, () => Promise<{ main(): Promise<unknown> }>> = {
   trigpointing: () => import('./trigpointing/run.js'),
+  'guild-api': () => import('./guild-api/run.js'),
+  'clash-of-clans': () => import('./clash-of-clans/run.js'),
 }
 
 const name = process.argv[2] ?? ''
