@@ -113,6 +113,14 @@ describe('recipe: TrigpointingUK', () => {
     expect(status(await get('/v1/trigs/3'))).toBe('HIT')
   })
 
+  it('never stores an error answer other than 404 / 410 (a 422 is asked again)', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await get('/v1/trigs/not-a-number')
+      expect([res.status, status(res)]).toEqual([422, 'MISS'])
+    }
+    expect(example.api.count('GET /v1/trigs/not-a-number')).toBe(2)
+  })
+
   it('404s do not hide newly created items', async () => {
     // Registered through cistern: the write clears user:{body.id} at once.
     const nextUser = Math.max(...example.api.users.keys()) + 1
