@@ -1,5 +1,5 @@
 /**
- * `npm run example clash-of-clans`: a simulated Clash of Clans API (two keys, 30 calls/s each) with
+ * `npm run example clash-of-clans`: a simulated Clash of Clans API (two keys, 40 calls/s each) with
  * cistern in front of it, database-first. Prints what to try; runs until Ctrl-C.
  */
 import type { Cistern } from '../../src/app/cistern.js'
@@ -24,7 +24,7 @@ export interface StartOptions {
 }
 
 export async function start(options: StartOptions = {}): Promise<ClashExample> {
-  const api = await startClashApi({ keys: KEYS, perKeyPerSecond: 30, port: options.apiPort ?? 0 })
+  const api = await startClashApi({ keys: KEYS, perKeyPerSecond: 40, port: options.apiPort ?? 0 })
   const launch = () =>
     startExampleCistern(exampleFile(import.meta.url, 'cistern.yaml'), {
       env: { COC_API_URL: `${api.url}/v1`, COC_KEY_1: KEYS[0]!, COC_KEY_2: KEYS[1]!, ...options.env },
@@ -58,7 +58,7 @@ export async function main(): Promise<void> {
   const clan = encodeURIComponent(tagOf(1000, 4))
   const token = cistern.admin?.token ?? ''
   console.log(`
-cistern ${url}  →  simulated Clash of Clans API ${example.api.url}/v1 (2 keys, 30 calls/s each)
+cistern ${url}  →  simulated Clash of Clans API ${example.api.url}/v1 (2 keys; it throttles a key past 40 calls/s, cistern keeps each to 30)
 
 Tags start with #, sent as %23 (cistern passes them on encoded):
   curl -si ${url}/coc/players/${player} | grep -iE '^(HTTP|x-cache-status|age|x-cache-fetched-at)'

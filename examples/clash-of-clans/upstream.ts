@@ -33,7 +33,7 @@ export interface Clan {
 export interface ClashApiOptions {
   /** API keys the simulator accepts. */
   keys: string[]
-  /** Calls a key may make per second (the real limit is not published; 30–40/s is what teams see). */
+  /** Calls a key may make per second (default 40, what the team's notes give as the API's limit). */
   perKeyPerSecond?: number
   port?: number
 }
@@ -156,7 +156,7 @@ export async function startClashApi(options: ClashApiOptions): Promise<ClashApi>
     {
       handle,
       auth: { bearer: options.keys },
-      rateLimit: { perSecond: options.perKeyPerSecond ?? 30, perKey: true },
+      rateLimit: { perSecond: options.perKeyPerSecond ?? 40, perKey: true },
       throttled: () =>
         error(
           429,
