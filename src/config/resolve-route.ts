@@ -91,7 +91,8 @@ export function resolveRoute(
   else if (to.source.includes('#')) findings.add([...at, 'to'], 'value', `"${to.source}" must not contain #`)
   checkRefs(to, scope, [...at, 'to'], findings)
   checkAll(route.tags, scope, [...at, 'tags'], findings)
-  checkAll(route.invalidates, scope, [...at, 'invalidates'], findings)
+  // A write's invalidations may also read the upstream's JSON answer to it (the created item's ids).
+  checkAll(route.invalidates, { params, roots: ['body'] }, [...at, 'invalidates'], findings)
 
   if (route.invalidates.length > 0 && !route.methods.some((m) => WRITE_METHODS.includes(m))) {
     findings.add(

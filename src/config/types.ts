@@ -174,6 +174,11 @@ export interface RouteConfig {
   ttl?: number
   stale: number
   staleIfError: number
+  /**
+   * With a ttl: how long a 404 or 410 stays fresh, ms (0: not stored); never served stale, so a
+   * newly created item shows up within it. Other error statuses are not stored on ttl routes.
+   */
+  negativeTtl: number
   /** Fraction 0..1 of ttl taken off at random. */
   jitter: number
   tags: Template[]

@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { CompiledExpression } from '../config/cel.js'
 import type { RouteConfig } from '../config/types.js'
+import { parseJsonBody } from '../util/json-body.js'
 import { asItemId, diffItemMaps, type ItemDiff, jsonPatch } from './diff.js'
 import type { Seen } from './schedule-store.js'
 import type { ChangeEvent, ItemId } from './types.js'
 
 /** A body as JSON, or undefined (not kept, or not JSON). */
-export function parseBody(body: Buffer | null): unknown {
-  if (body === null || body.byteLength === 0) return undefined
-  try {
-    return JSON.parse(body.toString('utf8'))
-  } catch {
-    return undefined
-  }
-}
+export const parseBody: (body: Buffer | null) => unknown = parseJsonBody
 
 /** Unique, and sortable by time for people reading logs: `evt_` + ms in base 36 + 80 random bits. */
 export function newEventId(now: number): string {

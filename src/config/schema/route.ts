@@ -79,6 +79,9 @@ export const routeSchema = z.strictObject({
   ttl: duration('Fresh for; omit to follow the upstream caching headers').optional(),
   stale: duration('Then servable stale (refreshing in the background) for').prefault(0),
   staleIfError: duration('Kept after freshness to serve when the upstream fails').prefault('7d'),
+  negativeTtl: duration(
+    'With a ttl: fresh for, for a 404 or 410 answer (other errors are not stored)',
+  ).prefault('30s'),
   jitter: fraction('Share of ttl taken off at random').prefault(0),
   tags: z.array(template('Tag template, e.g. team:{team}')).default([]),
   vary: z.array(headerName('Request header that joins the cache key')).default([]),

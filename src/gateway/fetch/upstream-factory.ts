@@ -73,6 +73,7 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
       ctx.setOptions({ meta: updated.meta, ...validators(updated) })
       if (route.ttl === undefined)
         applyHttpFreshness(ctx, call, previous.value.status, { ...Object.fromEntries(merged) })
+      else applyNegativeTtl(ctx, route, previous.value.status)
       return ctx.notModified(undefined, updated)
     }
     const stored = new StoredResponse(response.status, keepHeaders(response.headers), response.body)
@@ -81,6 +82,7 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
       isCacheableStatus(response.status) && (route.public || !forbidsSharedStorage(response.headers))
     if (!storable) ctx.doNotStore()
     else if (route.ttl === undefined) applyHttpFreshness(ctx, call, response.status, response.headers)
+    else applyNegativeTtl(ctx, route, response.status)
     return stored
   }
 }
@@ -90,6 +92,18 @@ function validators(stored: StoredResponse): { etag?: string; lastModified?: str
     ...(stored.etag !== undefined && { etag: stored.etag }),
     ...(stored.lastModified !== undefined && { lastModified: stored.lastModified }),
   }
+}
+
+/**
+ * On a route with its own ttl, an error answer must not outlive the reason for it: a 404 kept for a
+ * 24h ttl would hide an item created a minute later. 404 and 410 stay fresh for `negativeTtl` and
+ * are never served stale; other error statuses (405, 414, 501) are passed on and not stored.
+ */
+function applyNegativeTtl(ctx: FactoryContext<StoredResponse>, route: RouteConfig, status: number): void {
+  if (status < 400) return
+  if ((status === 404 || status === 410) && route.negativeTtl > 0)
+    ctx.setOptions({ ttl: route.negativeTtl, stale: 0, staleIfError: 0, jitter: 0 })
+  else ctx.doNotStore()
 }
 
 function applyHttpFreshness(

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { parseJsonBody } from '../../util/json-body.js'
 import { cacheStatusHeader } from '../response/cache-status.js'
 import { sendError } from '../response/send.js'
 import { keepHeaders } from '../response/upstream-headers.js'
@@ -74,7 +75,7 @@ export async function handlePass(
     response = error.response
   }
   if (!SAFE.has(method) && response.status >= 200 && response.status < 400) {
-    await invalidateAfterWrite(ctx, route, params, target.path)
+    await invalidateAfterWrite(ctx, route, params, target.path, response.body)
   }
   const out: string[] = []
   for (const [name, value] of keepHeaders(response.headers)) out.push(name, value)
@@ -98,8 +99,15 @@ async function invalidateAfterWrite(
   route: Route,
   params: Record<string, string>,
   path: string,
+  answer: Buffer,
 ): Promise<void> {
-  const tags = renderTags(route.config.invalidates, params)
+  const templates = route.config.invalidates
+  // `{body.…}` reads the upstream's JSON answer to the write (the ids of the item it created or
+  // changed); a tag whose value is missing, or an answer that is not JSON, renders nothing.
+  const body = templates.some((t) => t.refs.some((ref) => ref.path[0] === 'body'))
+    ? parseJsonBody(answer)
+    : undefined
+  const tags = renderTags(templates, { ...params, params, body })
   if (tags.length > 0) await ctx.cache.invalidate({ tags })
   for (const selector of selectorsOfPath(path)) await ctx.cache.invalidate(selector)
 }
