@@ -1,6 +1,6 @@
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Harness, startHarness } from '../gateway/harness.js'
+import { type AdminHarness, startAdminHarness } from '../admin/helpers.js'
 
 /** A loopback port nothing listens on: connecting to it is refused. */
 async function closedPort(): Promise<number> {
@@ -12,7 +12,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('upstream error bodies', () => {
-  let h: Harness | undefined
+  let h: AdminHarness | undefined
   afterEach(() => h?.close())
 
   it('name the upstream by its config name; its address stays in the logs', async () => {
@@ -29,7 +29,7 @@ upstreams:
 routes:
   - { path: /ftc/:x, upstream: ftc, to: /:x, ttl: 1m }
 `
-    h = await startHarness({ yaml })
+    h = await startAdminHarness({ yaml })
     const bodies: string[] = []
     for (const expected of ['is unreachable', 'is unreachable', 'is DOWN (circuit breaker open)']) {
       const res = await h.get('/ftc/teams')
@@ -46,9 +46,12 @@ routes:
       expect(text).not.toContain('s3cret')
     }
     // The operator still learns where it failed (admin API, logs), with the URL's secrets masked.
-    const snapshot = h.gateway.upstreams.get('ftc')!.snapshot()
+    const snapshot = h.cistern.gateway.upstreams.get('ftc')!.snapshot()
     expect(snapshot.lastError?.message).toContain(`ECONNREFUSED 127.0.0.1:${port}`)
     expect(snapshot.recentCalls[0]!.url).toContain(`127.0.0.1:${port}/v2/teams`)
     expect(snapshot.recentCalls[0]!.url).not.toContain('s3cret')
+    const logged = h.logs.filter((line) => line.includes('upstream call failed'))
+    expect(logged.some((line) => line.includes(`ECONNREFUSED 127.0.0.1:${port}`))).toBe(true)
+    expect(h.logs.join('\n')).not.toContain('s3cret')
   })
 })

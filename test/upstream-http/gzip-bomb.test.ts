@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib'
+import { brotliCompressSync, gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { UpstreamFailure } from '../../src/upstream/client/failure.js'
 import type { Upstream } from '../../src/upstream/create-upstream.js'
@@ -28,7 +28,7 @@ function gzipOrigin(): Promise<RawOrigin> {
   })
 }
 
-describe('a compressed body over limits.maxResponseSize', () => {
+describe('compressed upstream bodies', () => {
   let origin: RawOrigin | undefined
   let upstream: Upstream | undefined
   let h: Harness | undefined
@@ -86,5 +86,43 @@ routes:
     expect(next.status).toBe(200)
     expect(await next.json()).toEqual({ ok: true })
     expect(origin.hits).toBe(2)
+  })
+
+  it('decodes a list of codings in reverse; an empty body under a coding (HEAD, 304) is empty', async () => {
+    const json = Buffer.from('{"layers":2}')
+    const twice = brotliCompressSync(gzipSync(json))
+    origin = await startRawOrigin((head, socket) => {
+      if (head.startsWith('GET /twice')) {
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip, br\r\n` +
+            `Content-Length: ${twice.length}\r\nConnection: close\r\n\r\n`,
+        )
+        socket.end(twice)
+      } else if (head.startsWith('GET /truncated')) {
+        // The header and part of the deflate stream, without its end and the gzip trailer.
+        const gzipped = gzipSync(json)
+        const cut = gzipped.subarray(0, gzipped.length - 10)
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${cut.length}\r\nConnection: close\r\n\r\n`,
+        )
+        socket.end(cut)
+      } else {
+        // A 304 (and a HEAD) repeats the representation's Content-Encoding and has no body.
+        socket.end(
+          'HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\nETag: "v1"\r\nConnection: close\r\n\r\n',
+        )
+      }
+    })
+    upstream = upstreamFromYaml(origin.url, 'retries: { max: 0 }')
+    const request = (path: string) => upstream!.client.request({ method: 'GET', path, lane: 'foreground' })
+    expect(JSON.parse((await request('/twice')).body.toString())).toEqual({ layers: 2 })
+    const notModified = await request('/not-modified')
+    expect(notModified.status).toBe(304)
+    expect(notModified.body.byteLength).toBe(0)
+    expect(notModified.headers.etag).toBe('"v1"')
+    // Cut short after some bytes: that is a broken answer, not an empty one.
+    const truncated = (await rejection(request('/truncated'))) as UpstreamFailure
+    expect(truncated.kind).toBe('bad-response')
+    expect(truncated.message).toMatch(/unexpected end of file/)
   })
 })

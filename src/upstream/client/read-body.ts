@@ -32,26 +32,31 @@ export async function readBody(
     if (identity === OVER_LIMIT) body.destroy()
     return identity === OVER_LIMIT ? 'too-large' : identity
   }
-  // Set by whichever stage crossed the limit: tearing the pipeline down may surface another error
-  // (a premature close) before ours.
-  const over = { limit: false }
+  // `over`: set by whichever stage crossed the limit (tearing the pipeline down may surface another
+  // error, a premature close, before ours). `received`: encoded bytes seen.
+  const progress = { over: false, received: 0 }
   let decoded: Buffer | undefined
   try {
     await runPipeline(
       body,
-      countReceived(maxBytes, over),
+      countReceived(maxBytes, progress),
       ...decoders,
       async (source: AsyncIterable<Buffer>) => {
         const result = await collect(source, maxBytes)
         if (result === OVER_LIMIT) {
-          over.limit = true
+          progress.over = true
           throw OVER_LIMIT
         }
         decoded = result
       },
     )
   } catch (error) {
-    if (over.limit) return 'too-large'
+    if (progress.over) return 'too-large'
+    // No bytes at all is an empty body, not a truncated stream: a HEAD answer or a 304 that repeats
+    // the Content-Encoding of the representation it stands for.
+    // Only the decoder's "unexpected end": a transport error before the first byte stays an error.
+    if (progress.received === 0 && (error as { code?: unknown }).code === 'Z_BUF_ERROR')
+      return Buffer.alloc(0)
     throw error
   }
   return decoded!
@@ -80,13 +85,12 @@ async function collect(
 }
 
 /** The received (still encoded) bytes under the same limit: a stream that decodes to nothing is not free. */
-function countReceived(maxBytes: number, over: { limit: boolean }) {
+function countReceived(maxBytes: number, progress: { over: boolean; received: number }) {
   return async function* (source: AsyncIterable<Uint8Array>) {
-    let total = 0
     for await (const chunk of source) {
-      total += chunk.byteLength
-      if (total > maxBytes) {
-        over.limit = true
+      progress.received += chunk.byteLength
+      if (progress.received > maxBytes) {
+        progress.over = true
         throw OVER_LIMIT
       }
       yield chunk
