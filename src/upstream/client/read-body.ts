@@ -32,8 +32,8 @@ export async function readBody(
     if (identity === OVER_LIMIT) body.destroy()
     return identity === OVER_LIMIT ? 'too-large' : identity
   }
-  // `over`: set by whichever stage crossed the limit (tearing the pipeline down may surface another
-  // error, a premature close, before ours). `received`: encoded bytes seen.
+  // `over` is set by whichever stage crossed the limit: tearing the pipeline down may surface another
+  // error (a premature close) before ours. `received` counts the encoded bytes.
   const progress = { over: false, received: 0 }
   let decoded: Buffer | undefined
   try {
@@ -53,8 +53,8 @@ export async function readBody(
   } catch (error) {
     if (progress.over) return 'too-large'
     // No bytes at all is an empty body, not a truncated stream: a HEAD answer or a 304 that repeats
-    // the Content-Encoding of the representation it stands for.
-    // Only the decoder's "unexpected end": a transport error before the first byte stays an error.
+    // the Content-Encoding of the representation it stands for. Only when the decoder is what
+    // complained ("unexpected end"): a transport error before the first byte stays an error.
     if (progress.received === 0 && (error as { code?: unknown }).code === 'Z_BUF_ERROR')
       return Buffer.alloc(0)
     throw error
