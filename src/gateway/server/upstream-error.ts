@@ -14,9 +14,9 @@ export function sendUpstreamError(res: ServerResponse, error: unknown, cacheStat
   const parts = { ...cacheStatus, ...(failure?.status !== undefined && { fwdStatus: failure.status }) }
   const options = { cacheStatus: parts, xCacheStatus: 'MISS' } as const
   if (!failure) {
-    // Not the client's verdict on an answer but an error on the way (a throw while building the
-    // entry): its words are internal.
-    sendError(res, 502, 'upstream_bad_response', 'the upstream answer could not be used', options)
+    // Not an UpstreamFailure but an error on the way (a refused path, a throw while building the
+    // entry): its words are internal, for the logs.
+    sendError(res, 502, 'upstream_bad_response', 'the call to the upstream failed', options)
     return
   }
   const message = failure.publicMessage
