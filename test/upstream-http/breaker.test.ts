@@ -16,7 +16,8 @@ routes:
   - path: /matches/:event
     upstream: ftc
     to: /2025/matches/:event
-    ttl: 1s
+    # Stale 200 ms after it was fetched: well inside the breaker's first wait (1 s) before a probe.
+    ttl: 200ms
     stale: 0s
     staleIfError: 1d
 `
@@ -52,7 +53,8 @@ describe('circuit breaker over HTTP', () => {
 
     // Now a call that reached the upstream would hang for the whole 2 s timeout: none does.
     await h.sim.set({ mode: 'hang' })
-    offset += 2000
+    // Past the ttl, still inside the first wait (1 s) before a probe.
+    offset += 500
     let started = performance.now()
     const stale = await h.get(cached)
     const staleMs = performance.now() - started
@@ -128,5 +130,60 @@ describe('circuit breaker over HTTP', () => {
       await upstream.client.close()
       await sim.close()
     }
+  })
+
+  it('after a short outage, uncached requests are answered again within 5 s and /metrics shows it UP', async () => {
+    // Virtual time: each step moves the breaker's clock 250 ms (the sim refuses at once, no waiting).
+    let offset = 0
+    const now = () => Date.now() + offset
+    const yamlOutage = `
+listen: \${CISTERN_LISTEN}
+store: { kind: memory }
+upstreams:
+  sim:
+    url: "\${SIM_ROOT}"
+    retries: { backoff: 1ms }
+    breaker: { failures: 3, cooldown: 30s }
+routes:
+  - { path: /n/:n, upstream: sim, to: /echo/:n, ttl: 1h }
+`
+    h = await startHarness({
+      yaml: yamlOutage,
+      now,
+      start: () => ({ admin: { env: {}, token: 'test-token' } }),
+    })
+    const upstream = h.gateway.upstreams.get('sim')!
+    const metricUp = async () => {
+      const res = await fetch(`${h!.cistern.adminUrl}/metrics`, {
+        headers: { authorization: 'Bearer test-token' },
+      })
+      return /^cistern_upstream_up\{upstream="sim"\} (\d)/m.exec(await res.text())?.[1]
+    }
+    await h.sim.set({ mode: 'down-refuse' })
+    const OUTAGE_MS = 5000
+    const STEP_MS = 250
+    let recoveredAt: number | undefined
+    let wentDown = false
+    // Bounded: 60 virtual seconds at most, one request per step, each on a key never fetched before.
+    for (let step = 0; step * STEP_MS < 60_000 && recoveredAt === undefined; step++) {
+      const at = step * STEP_MS
+      if (at === OUTAGE_MS) await h.sim.set({ mode: 'up' })
+      offset = at
+      const res = await h.get(`/n/${step}`)
+      if (at < OUTAGE_MS) {
+        expect(res.status).toBe(503)
+        wentDown ||= upstream.snapshot().state !== 'UP'
+        if (wentDown) expect(await metricUp()).toBe('0')
+      } else if (res.status === 200) recoveredAt = at
+    }
+    expect(wentDown).toBe(true)
+    expect(recoveredAt).toBeDefined()
+    console.log(
+      `outage ${OUTAGE_MS} ms: answered again ${recoveredAt! - OUTAGE_MS} ms after the upstream came back`,
+    )
+    // Probes after 1, 2 and 4 s: the 5 s outage is over by the third, at 7 s.
+    expect(recoveredAt! - OUTAGE_MS).toBeLessThanOrEqual(5000)
+    expect(upstream.snapshot().state).toBe('UP')
+    expect(await metricUp()).toBe('1')
   })
 })

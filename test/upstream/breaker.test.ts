@@ -37,14 +37,15 @@ describe('Breaker', () => {
     expect(breaker.snapshot()).toMatchObject({
       state: 'DOWN',
       lastError: { message: 'connect ECONNREFUSED' },
-      nextProbeAt: 1_005_000,
+      nextProbeAt: 1_001_000,
+      failedProbes: 0,
     })
   })
 
-  it('lets exactly one probe through after the cool-down, and comes UP when it succeeds', () => {
+  it('lets exactly one probe through after the first wait (1 s), and comes UP when it succeeds', () => {
     const { breaker, changes, advance } = setup()
     for (let i = 0; i < 3; i++) breaker.onFailure()
-    advance(4999)
+    advance(999)
     expect(breaker.canRequest()).toBe(false)
     expect(breaker.retryAfterMs()).toBe(1)
     advance(1)
@@ -62,28 +63,58 @@ describe('Breaker', () => {
     expect(breaker.state).toBe('UP')
   })
 
-  it('goes DOWN again, with a new cool-down, when the probe fails', () => {
-    const { breaker, changes, advance } = setup()
+  it('goes DOWN again when the probe fails, the wait doubling each time up to the cool-down', () => {
+    const { breaker, changes, advance } = setup({ cooldownMs: 30_000 })
     for (let i = 0; i < 3; i++) breaker.onFailure()
-    advance(5000)
-    expect(breaker.canRequest()).toBe(true)
-    advance(200)
-    breaker.onFailure(new Error('still down'))
-    expect(breaker.state).toBe('DOWN')
-    expect(breaker.retryAfterMs()).toBe(5000)
-    advance(4999)
-    expect(breaker.canRequest()).toBe(false)
-    advance(1)
-    expect(breaker.canRequest()).toBe(true)
-    expect(breaker.canRequest()).toBe(false)
-    expect(changes.map((c) => c.to)).toEqual(['DOWN', 'PROBING', 'DOWN', 'PROBING'])
+    const waits: number[] = []
+    for (let probe = 0; probe < 8; probe++) {
+      const wait = breaker.retryAfterMs()
+      waits.push(wait)
+      advance(wait - 1)
+      expect(breaker.canRequest()).toBe(false)
+      advance(1)
+      expect(breaker.canRequest()).toBe(true)
+      expect(breaker.canRequest()).toBe(false)
+      advance(200)
+      breaker.onFailure(new Error('still down'))
+      expect(breaker.state).toBe('DOWN')
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000])
+    expect(breaker.snapshot().failedProbes).toBe(8)
+    expect(changes.slice(0, 4).map((c) => c.to)).toEqual(['DOWN', 'PROBING', 'DOWN', 'PROBING'])
     expect(changes[2]!.reason).toBe('probe failed')
+    // Back UP, the schedule starts over: the next outage is probed after 1 s again.
+    advance(30_000)
+    expect(breaker.canRequest()).toBe(true)
+    breaker.onSuccess()
+    expect(breaker.snapshot().failedProbes).toBe(0)
+    for (let i = 0; i < 3; i++) breaker.onFailure()
+    expect(breaker.retryAfterMs()).toBe(1000)
+  })
+
+  it('a timed-out probe doubles the wait too; an unsent one does not', () => {
+    const { breaker, advance } = setup({ probeTimeoutMs: 2000, cooldownMs: 30_000 })
+    for (let i = 0; i < 3; i++) breaker.onFailure()
+    advance(1000)
+    expect(breaker.canRequest()).toBe(true)
+    breaker.abandonProbe()
+    expect(breaker.retryAfterMs()).toBe(0)
+    expect(breaker.canRequest()).toBe(true)
+    advance(2000)
+    expect(breaker.state).toBe('DOWN')
+    expect(breaker.retryAfterMs()).toBe(2000)
+  })
+
+  it('never waits longer than a cool-down shorter than the first wait', () => {
+    const { breaker } = setup({ cooldownMs: 300 })
+    for (let i = 0; i < 3; i++) breaker.onFailure()
+    expect(breaker.retryAfterMs()).toBe(300)
   })
 
   it('treats a probe that never reports as failed', () => {
     const { breaker, advance } = setup({ probeTimeoutMs: 2000 })
     for (let i = 0; i < 3; i++) breaker.onFailure()
-    advance(5000)
+    advance(1000)
     expect(breaker.canRequest()).toBe(true)
     advance(2000)
     expect(breaker.state).toBe('DOWN')

@@ -137,7 +137,9 @@ export const upstreamSchema = z
           .min(1)
           .default(5)
           .meta({ description: 'Consecutive failures before DOWN' }),
-        cooldown: duration('Wait before probing a DOWN upstream').prefault('30s'),
+        cooldown: duration(
+          'Longest wait between probes of a DOWN upstream (the first after 1 s, doubling)',
+        ).prefault('30s'),
       })
       .prefault({}),
     pauseOn: z

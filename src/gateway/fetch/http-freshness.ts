@@ -1,4 +1,5 @@
 import CachePolicy from 'http-cache-semantics'
+import { singleValued } from '../../util/headers.js'
 
 /**
  * RFC 9111 shared-cache rules for a route without its own ttl. http-cache-semantics decides whether
@@ -21,9 +22,10 @@ export function httpFreshness(
   responseHeaders: Headers,
   fallbackStaleIfError: number,
 ): HttpFreshness {
+  // http-cache-semantics reads each field as one string (a repeated Cache-Control would throw).
   const policy = new CachePolicy(
-    { method: 'GET', url: '/', headers: requestHeaders },
-    { status, headers: responseHeaders },
+    { method: 'GET', url: '/', headers: singleValued(requestHeaders) },
+    { status, headers: singleValued(responseHeaders) },
     { shared: true },
   )
   if (!policy.storable()) return { storable: false, ttl: 0, stale: 0, staleIfError: 0 }

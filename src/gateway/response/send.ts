@@ -8,6 +8,7 @@ export type ErrorCodeName =
   | 'method_not_allowed'
   | 'body_too_large'
   | 'upstream_bad_response'
+  | 'upstream_too_large'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'internal_error'

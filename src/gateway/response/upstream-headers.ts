@@ -1,3 +1,4 @@
+import { headerValue } from '../../util/headers.js'
 import type { HeaderPairs } from './stored-response.js'
 
 /**
@@ -27,9 +28,9 @@ const DROPPED = new Set([
 export function keepHeaders(headers: Record<string, string | string[] | undefined>): HeaderPairs {
   const pairs: HeaderPairs = []
   for (const name in headers) {
-    const value = headers[name]
-    if (value === undefined || DROPPED.has(name)) continue
-    pairs.push([name, Array.isArray(value) ? value.join(', ') : value])
+    if (DROPPED.has(name)) continue
+    const value = headerValue(headers, name)
+    if (value !== undefined) pairs.push([name, value])
   }
   return pairs
 }
@@ -50,9 +51,9 @@ export function mergeRevalidatedHeaders(stored: HeaderPairs, fresh: HeaderPairs)
 /** Tags the upstream names for a response (Fastly's Surrogate-Key, Cloudflare's Cache-Tag). */
 export function upstreamTags(headers: Record<string, string | string[] | undefined>): string[] {
   const tags: string[] = []
-  const surrogate = headers['surrogate-key']
-  const cacheTag = headers['cache-tag']
-  for (const value of [surrogate, cacheTag].flat()) {
+  const surrogate = headerValue(headers, 'surrogate-key')
+  const cacheTag = headerValue(headers, 'cache-tag')
+  for (const value of [surrogate, cacheTag]) {
     if (typeof value !== 'string') continue
     for (const tag of value.split(/[\s,]+/)) if (tag !== '') tags.push(tag)
   }

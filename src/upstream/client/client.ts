@@ -197,6 +197,7 @@ export class UpstreamClient {
       throw new UpstreamFailure(this.name, 'unavailable', message, {
         cause: error,
         ...(retryAfterMs !== undefined && { retryAfterMs }),
+        ...(refused && { shown: `budget: no permit in time (${error.reason})` }),
       })
     }
   }

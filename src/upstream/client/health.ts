@@ -63,8 +63,10 @@ export class UpstreamHealth {
     const snapshot = this.breaker.snapshot()
     const retryAfterMs = snapshot.state === 'DOWN' ? Math.max(1000, this.breaker.retryAfterMs()) : 1000
     const why = snapshot.lastError ? `: ${snapshot.lastError.message}` : ''
+    // The last error goes to the logs only: it is the transport's words, address and all.
     throw new UpstreamFailure(this.#options.name, 'unavailable', `is ${snapshot.state}${why}`, {
       retryAfterMs,
+      shown: `is ${snapshot.state} (circuit breaker open)`,
     })
   }
 

@@ -1,7 +1,8 @@
+import { headerValue } from '../../util/headers.js'
 import { classifyResponse } from '../health/classify.js'
 import { classifyError } from '../health/classify-error.js'
 import type { Verdict } from '../health/outcome.js'
-import { UpstreamFailure } from './failure.js'
+import { type FailureKind, UpstreamFailure } from './failure.js'
 import { type RawResponse, ResponseTooLarge } from './transport.js'
 
 /** One attempt, judged: a response to hand back, or the failure to retry or throw. */
@@ -48,21 +49,20 @@ export function judgeResponse(response: RawResponse, ctx: JudgeContext): Judgeme
   if (verdict.outcome === 'ok' || verdict.outcome === 'client-error') return { verdict, failure: undefined }
   const retryAfterMs = verdict.pause?.ms ?? verdict.retryAfterMs
   const details = { status, response, ...(retryAfterMs !== undefined && { retryAfterMs }) }
-  let failure: UpstreamFailure
+  // Every reason below is cistern's own words about the status: safe to show a client as it is.
+  let kind: FailureKind
+  let reason: string
   if (verdict.outcome === 'bad-response') {
-    failure = new UpstreamFailure(
-      ctx.upstream,
-      'bad-response',
-      `answered ${status} with a body that is not JSON`,
-      details,
-    )
+    kind = 'bad-response'
+    reason = `answered ${status} with a body that is not JSON`
   } else if (status === 504) {
-    failure = new UpstreamFailure(ctx.upstream, 'timeout', 'answered 504', details)
+    kind = 'timeout'
+    reason = 'answered 504'
   } else {
-    const kind = verdict.outcome === 'server-error' ? 'bad-response' : 'unavailable'
-    const reason = verdict.pause ? ` (${verdict.pause.reason})` : ''
-    failure = new UpstreamFailure(ctx.upstream, kind, `answered ${status}${reason}`, details)
+    kind = verdict.outcome === 'server-error' ? 'bad-response' : 'unavailable'
+    reason = `answered ${status}${verdict.pause ? ` (${verdict.pause.reason})` : ''}`
   }
+  const failure = new UpstreamFailure(ctx.upstream, kind, reason, { ...details, shown: reason })
   return { verdict, failure }
 }
 
@@ -82,28 +82,40 @@ export function judgeError(
     }
   }
   if (error instanceof ResponseTooLarge) {
+    // The upstream is up (it answered); the answer is over our limit, and would be again.
     return {
-      verdict: { outcome: 'bad-response', breaker: 'success', retryable: false },
-      failure: new UpstreamFailure(ctx.upstream, 'bad-response', error.message, cause),
+      verdict: { outcome: 'too-large', breaker: 'success', retryable: false },
+      failure: new UpstreamFailure(ctx.upstream, 'too-large', error.message, {
+        ...cause,
+        status: error.status,
+        shown: error.message,
+      }),
     }
   }
   const verdict: Verdict = ctx.timedOut
     ? { outcome: 'timeout', breaker: 'failure', retryable: true }
     : classifyError(error)
+  // The transport's words name the address (`connect ECONNREFUSED 10.0.0.7:8443`): logs only.
   const reason = error instanceof Error ? error.message : String(error)
   const failure =
     verdict.outcome === 'timeout'
       ? new UpstreamFailure(ctx.upstream, 'timeout', `no answer in time (${reason})`, cause)
       : verdict.outcome === 'bad-response'
-        ? new UpstreamFailure(ctx.upstream, 'bad-response', `unreadable answer: ${reason}`, cause)
-        : new UpstreamFailure(ctx.upstream, 'unavailable', `request failed: ${reason}`, cause)
+        ? new UpstreamFailure(ctx.upstream, 'bad-response', `unreadable answer: ${reason}`, {
+            ...cause,
+            shown: 'sent an answer that cannot be read',
+          })
+        : new UpstreamFailure(ctx.upstream, 'unavailable', `request failed: ${reason}`, {
+            ...cause,
+            shown: 'is unreachable',
+          })
   return { verdict, failure }
 }
 
 /** JSON by its content-type (when it has one) and by its bytes. */
 export function isJsonBody(response: RawResponse): boolean {
-  const type = response.headers['content-type']
-  if (typeof type === 'string' && !/json/i.test(type)) return false
+  const type = headerValue(response.headers, 'content-type')
+  if (type !== undefined && !/json/i.test(type)) return false
   try {
     JSON.parse(response.body.toString('utf8'))
     return true

@@ -1,6 +1,7 @@
 import { type Dispatcher, Pool } from 'undici'
 import { CisternError } from '../../util/errors.js'
-import { decodeBody, readLimited } from './read-body.js'
+import { headerValue, singleValued } from '../../util/headers.js'
+import { readBody } from './read-body.js'
 
 export interface TransportOptions {
   origin: string
@@ -15,19 +16,25 @@ export interface TransportOptions {
 
 export interface RawResponse {
   status: number
+  /**
+   * One string per field (repeated lines joined, or the first of a single-valued field: see
+   * singleValued), except Set-Cookie, which keeps its lines.
+   */
   headers: Record<string, string | string[] | undefined>
   /** Identity-encoded body. */
   body: Buffer
 }
 
 /**
- * The body was larger than limits.maxResponseSize. Our limit, not the upstream's fault: the
- * breaker does not count it and retrying would only fetch the same bytes again.
+ * The body, received or decoded, was larger than limits.maxResponseSize. Our limit, not a sign the
+ * upstream is down: the breaker does not count it and retrying would only fetch the same bytes again.
  */
 export class ResponseTooLarge extends CisternError {
-  constructor(maxBytes: number) {
-    super('E_UPSTREAM_BAD_RESPONSE', `body over ${maxBytes} bytes`)
+  readonly status: number
+  constructor(maxBytes: number, status: number) {
+    super('E_UPSTREAM_BAD_RESPONSE', `answered ${status} with a body over ${maxBytes} bytes`)
     this.name = 'ResponseTooLarge'
+    this.status = status
   }
 }
 
@@ -65,15 +72,10 @@ export class Transport {
       body: call.body ?? null,
       signal: call.signal,
     })
-    const raw = await readLimited(response.body, this.#maxResponseSize)
-    if (raw === undefined) throw new ResponseTooLarge(this.#maxResponseSize)
-    const encoding = response.headers['content-encoding']
-    const body = await decodeBody(
-      raw,
-      typeof encoding === 'string' ? encoding : undefined,
-      this.#maxResponseSize,
-    )
-    const { 'content-encoding': _ce, 'content-length': _cl, ...rest } = response.headers
+    const encoding = headerValue(response.headers, 'content-encoding')
+    const body = await readBody(response.body, encoding, this.#maxResponseSize)
+    if (body === 'too-large') throw new ResponseTooLarge(this.#maxResponseSize, response.statusCode)
+    const { 'content-encoding': _ce, 'content-length': _cl, ...rest } = singleValued(response.headers)
     return { status: response.statusCode, headers: rest, body }
   }
 

@@ -7,8 +7,13 @@ export interface BreakerOptions {
   failureThreshold?: number
   /** Optionally also DOWN when, over `windowMs`, at least `minVolume` calls failed at `threshold` (0..1). */
   errorRate?: { threshold: number; windowMs: number; minVolume: number }
-  /** Time DOWN before one probe is let through (default 30 s). */
+  /**
+   * The longest wait DOWN before a probe (default 30 s). The first probe goes after `firstProbeMs`,
+   * the wait doubling with each failed probe up to this.
+   */
   cooldownMs?: number
+  /** Wait DOWN before the first probe after a trip (default 1 s; never more than `cooldownMs`). */
+  firstProbeMs?: number
   /** A probe that reports nothing for this long counts as failed (default 30 s). */
   probeTimeoutMs?: number
   now?: () => number
@@ -30,6 +35,8 @@ export interface BreakerSnapshot {
   lastError?: { message: string; at: number }
   /** When DOWN: when the next probe may go. */
   nextProbeAt?: number
+  /** Probes that failed since the upstream went DOWN (each doubles the wait before the next). */
+  failedProbes: number
   /** Calls and failures in the error-rate window, when one is configured. */
   window?: { calls: number; failures: number }
 }
@@ -40,14 +47,17 @@ function describe(error: unknown): string {
 }
 
 /**
- * A circuit breaker per upstream. UP: calls pass. DOWN: none pass until the cool-down ends; then
+ * A circuit breaker per upstream. UP: calls pass. DOWN: none pass until the wait ends; then
  * `canRequest()` lets exactly one probe through (PROBING). The probe's success brings it UP, its
- * failure (or silence past probeTimeoutMs) takes it DOWN for another cool-down. No timers: time is
- * read from the clock whenever the breaker is asked.
+ * failure (or silence past probeTimeoutMs) takes it DOWN again. The first wait is short (1 s): most
+ * outages are a restart or a blip, and every uncached request fails while DOWN. Each failed probe
+ * doubles the wait up to `cooldownMs`, so a long outage costs the upstream one probe per cool-down.
+ * No timers: time is read from the clock whenever the breaker is asked.
  */
 export class Breaker {
   private readonly threshold: number
   private readonly cooldownMs: number
+  private readonly firstProbeMs: number
   private readonly probeTimeoutMs: number
   private readonly errorRate: BreakerOptions['errorRate']
   private readonly now: () => number
@@ -57,6 +67,7 @@ export class Breaker {
   private current: BreakerState = 'UP'
   private since: number
   private consecutive = 0
+  private failedProbes = 0
   private probeStartedAt = 0
   /** While DOWN: when the next probe may go (the end of the cool-down, or now after an unsent probe). */
   private probeAt = 0
@@ -65,6 +76,7 @@ export class Breaker {
   constructor(options: BreakerOptions = {}) {
     this.threshold = options.failureThreshold ?? 5
     this.cooldownMs = options.cooldownMs ?? 30_000
+    this.firstProbeMs = Math.min(options.firstProbeMs ?? 1000, this.cooldownMs)
     this.probeTimeoutMs = options.probeTimeoutMs ?? 30_000
     if (!Number.isInteger(this.threshold) || this.threshold < 1) {
       throw new RangeError(`breaker: failureThreshold must be an integer >= 1, got ${this.threshold}`)
@@ -131,6 +143,7 @@ export class Breaker {
       else if (this.rateTripped()) this.trip('error rate over threshold')
     } else if (this.current === 'PROBING' && !this.stale(startedAt)) {
       this.consecutive++
+      this.failedProbes++
       this.trip('probe failed')
     }
   }
@@ -155,6 +168,7 @@ export class Breaker {
       consecutiveFailures: this.consecutive,
       ...(this.lastError ? { lastError: { ...this.lastError } } : {}),
       ...(state === 'DOWN' ? { nextProbeAt: this.probeAt } : {}),
+      failedProbes: this.failedProbes,
       ...(this.calls && this.failures && this.errorRate
         ? {
             window: {
@@ -181,17 +195,21 @@ export class Breaker {
   private expireProbe(): void {
     if (this.current === 'PROBING' && this.now() >= this.probeStartedAt + this.probeTimeoutMs) {
       this.lastError = { message: 'probe timed out', at: this.now() }
+      this.failedProbes++
       this.trip('probe timed out')
     }
   }
 
+  /** DOWN until the next probe: firstProbeMs × 2^(failed probes), at most cooldownMs. */
   private trip(reason: string): void {
     this.move('DOWN', reason)
-    this.probeAt = this.since + this.cooldownMs
+    const wait = this.firstProbeMs * 2 ** Math.min(this.failedProbes, 30)
+    this.probeAt = this.since + Math.min(this.cooldownMs, wait)
   }
 
   private reset(): void {
     this.consecutive = 0
+    this.failedProbes = 0
     this.calls?.clear()
     this.failures?.clear()
   }

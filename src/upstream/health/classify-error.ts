@@ -14,8 +14,12 @@ const BAD_RESPONSE = new Set([
   'E_UPSTREAM_BAD_RESPONSE',
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
   'UND_ERR_RES_EXCEEDED_MAX_SIZE',
+  // node:zlib on a corrupt or cut-short gzip/deflate body.
   'Z_DATA_ERROR',
+  'Z_BUF_ERROR',
 ])
+/** node:zlib's brotli decoder names each format error `ERR__ERROR_FORMAT_…`. */
+const BROTLI_FORMAT = /^ERR__ERROR_FORMAT_/
 
 /** The codes and names along an error's cause chain (bounded, cycle-safe). */
 function markers(error: unknown): Set<string> {
@@ -36,6 +40,12 @@ function has(found: Set<string>, codes: Set<string>): boolean {
   return false
 }
 
+function badBody(found: Set<string>): boolean {
+  if (has(found, BAD_RESPONSE)) return true
+  for (const code of found) if (BROTLI_FORMAT.test(code)) return true
+  return false
+}
+
 /**
  * What a thrown error means for the breaker and retries. Looks at `code` and `name` along the cause
  * chain (undici, node:net, AbortSignal, cistern's own codes): budget refusals and caller aborts say
@@ -47,7 +57,7 @@ export function classifyError(error: unknown): Verdict {
   if (found.has('E_BUDGET')) outcome = 'budget'
   else if (found.has('TimeoutError') || has(found, TIMEOUT)) outcome = 'timeout'
   else if (found.has('AbortError') || has(found, ABORTED)) outcome = 'aborted'
-  else if (has(found, BAD_RESPONSE)) outcome = 'bad-response'
+  else if (badBody(found)) outcome = 'bad-response'
   else outcome = 'network'
   if (outcome === 'budget' || outcome === 'aborted') return { outcome, breaker: 'neutral', retryable: false }
   return { outcome, breaker: 'failure', retryable: true }

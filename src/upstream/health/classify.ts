@@ -1,20 +1,7 @@
+import { type HeaderBag, headerValue } from '../../util/headers.js'
 import { type BackoffOptions, backoffDelay } from './backoff.js'
 import type { CallOutcome, Verdict } from './outcome.js'
 import { parseRetryAfter } from './retry-after.js'
-
-/** Response headers as node:http / undici give them, or a fetch Headers object. */
-export type HeaderBag = { get(name: string): string | null } | Record<string, string | string[] | undefined>
-
-export function headerValue(headers: HeaderBag | undefined, name: string): string | undefined {
-  if (!headers) return undefined
-  if (typeof headers.get === 'function')
-    return (headers as { get(n: string): string | null }).get(name) ?? undefined
-  const lower = name.toLowerCase()
-  for (const [key, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
-    if (key.toLowerCase() === lower) return Array.isArray(value) ? value[0] : value
-  }
-  return undefined
-}
 
 export interface ClassifyOptions {
   /** Clock for HTTP-date Retry-After values. */

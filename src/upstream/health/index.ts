@@ -1,3 +1,4 @@
+export { type HeaderBag, headerValue } from '../../util/headers.js'
 export { type BackoffOptions, backoffDelay } from './backoff.js'
 export {
   Breaker,
@@ -7,7 +8,7 @@ export {
   type BreakerState,
 } from './breaker.js'
 export { CallLog, type CallRecord } from './call-log.js'
-export { type ClassifyOptions, classifyResponse, type HeaderBag, headerValue } from './classify.js'
+export { type ClassifyOptions, classifyResponse } from './classify.js'
 export { classifyError } from './classify-error.js'
 export type { BreakerEffect, CallOutcome, Pause, Verdict } from './outcome.js'
 export { isRetryableMethod, type RetryWindow, shouldRetry } from './retry.js'

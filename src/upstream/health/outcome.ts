@@ -14,6 +14,8 @@ export type CallOutcome =
   | 'server-error'
   /** An answer that is not what the route expects, such as an HTML page where JSON was due. */
   | 'bad-response'
+  /** A body, received or decoded, over limits.maxResponseSize: our limit, not the upstream's health. */
+  | 'too-large'
   /** Connect, headers, body or total timeout. */
   | 'timeout'
   /** Refused, reset, DNS failure and other transport errors. */
