@@ -157,6 +157,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string, baseDir: strin
     admin,
     store: resolveStore(parsed.store, baseDir, findings),
     limits: parsed.limits,
+    server: parsed.server,
     log: parsed.log,
     refreshDefaults: parsed.refreshDefaults,
     upstreams,

@@ -9,8 +9,10 @@ import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
 import { responseCodec, type StoredResponse } from './response/stored-response.js'
 import { Router } from './routing/router.js'
+import { answerClientErrors } from './server/client-error.js'
 import type { GatewayContext } from './server/context.js'
 import { createHandler } from './server/handler.js'
+import { capConnections, connectionCaps, listenerOptions } from './server/listener-limits.js'
 import { type RefreshOutcome, refreshKey } from './server/refresh-key.js'
 
 export interface GatewayOptions {
@@ -18,6 +20,8 @@ export interface GatewayOptions {
   store?: Store
   now?: () => number
   onServed?: GatewayContext['onServed']
+  /** Hears each client connection closed at once because `server.maxConnections` were open. */
+  onConnectionDropped?: () => void
 }
 
 export interface Gateway {
@@ -57,7 +61,11 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     ...(options.onServed && { onServed: options.onServed }),
     extraHandlers: [],
   }
-  const server = createServer({ keepAliveTimeout: 65_000 }, createHandler(context))
+  const server = createServer(listenerOptions(config.server), createHandler(context))
+  capConnections(server, connectionCaps(config.server.maxConnections).public, () =>
+    options.onConnectionDropped?.(),
+  )
+  answerClientErrors(server)
   // cistern is not a forward proxy: CONNECT tunnels are refused outright.
   server.on('connect', (_req, socket: Duplex) => {
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { answerClientErrors } from '../../gateway/server/client-error.js'
+import { capConnections, connectionCaps, listenerOptions } from '../../gateway/server/listener-limits.js'
 import type { AdminContext } from '../context.js'
 import { isAsset, serveAsset, serveIndex } from '../routes/dashboard.js'
 import { TokenCheck } from './auth.js'
@@ -21,7 +23,7 @@ const UNAUTHORIZED = new AdminError(
  */
 export function createAdminServer(ctx: AdminContext, token: string): Server {
   const check = new TokenCheck(token)
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer(listenerOptions(ctx.config.server), (req, res) => {
     handle(ctx, check, req, res).catch((error: unknown) => {
       if (error instanceof AdminError) {
         sendError(res, error)
@@ -34,6 +36,9 @@ export function createAdminServer(ctx: AdminContext, token: string): Server {
       sendError(res, new AdminError(500, 'internal_error', 'the admin API failed to answer; see the logs'))
     })
   })
+  const cap = connectionCaps(ctx.config.server.maxConnections).admin
+  capConnections(server, cap, () => ctx.observer.connectionDropped('admin', cap))
+  answerClientErrors(server)
   return server
 }
 
