@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 
 export type BodyRead =
   | { kind: 'ok'; body: Buffer }
@@ -23,8 +24,10 @@ export const CLOSE_CONNECTION: Readonly<Record<string, string>> = { connection: 
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limit)
+  if (Number.isFinite(declared) && declared > limit) {
+    lingerOnClose(req)
     return Promise.resolve({ kind: 'too-large', size: declared })
+  }
   // Already over: their events have fired, and waiting for them would hang.
   if (req.readableEnded) return Promise.resolve({ kind: 'ok', body: Buffer.alloc(0) })
   if (req.destroyed) return Promise.resolve({ kind: 'aborted' })
@@ -45,6 +48,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead>
       size += chunk.byteLength
       if (size > limit) {
         req.pause()
+        lingerOnClose(req)
         settle({ kind: 'too-large', size })
         return
       }
@@ -59,3 +63,31 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead>
     req.on('close', onAbort)
   })
 }
+
+/** How long a refused body may keep arriving after the answer before the socket is cut. */
+const LINGER_MS = 2_000
+
+/**
+ * Closing a socket while the client's bytes are still unread makes the kernel send a reset, which
+ * can destroy the answer before the client reads it (RFC 9112 §9.6). So when node closes this
+ * connection after the 413 (it calls `destroySoon` for `Connection: close`), it first only ends
+ * cistern's side, discards what still arrives, and cuts the socket when the client closes its side
+ * or after LINGER_MS, whichever is first: the answer arrives, the socket does not stay busy.
+ */
+function lingerOnClose(req: IncomingMessage): void {
+  const socket = req.socket as Socket & { destroySoon?: () => void }
+  if (socket.destroyed) return
+  socket.destroySoon = () => {
+    socket.end()
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+    socket.once('end', () => socket.destroy())
+    // The parser still owns the socket's bytes: reading the request out discards them.
+    req.removeAllListeners('data')
+    req.on('data', discard)
+    req.resume()
+  }
+}
+
+function discard(): void {}

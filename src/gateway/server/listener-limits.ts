@@ -46,13 +46,26 @@ export function connectionCaps(
   }
 }
 
+/** Shedding idle connections walks all of them: not more often than this under a flood. */
+const SHED_INTERVAL_MS = 1_000
+
 /**
  * Refuse connections over `max`: node closes them as soon as they are accepted (so accept() never
- * runs the process out of descriptors) and `onDrop` hears each one.
+ * runs the process out of descriptors) and `onDrop` hears each one. Keep-alive connections idle
+ * between requests are then closed too (as nginx does when short of connections), so clients that
+ * merely hold sockets cannot keep a new client out for longer than its first retry; connections
+ * that never send a request are cut by headersTimeout.
  */
 export function capConnections(server: Server, max: number, onDrop: () => void): void {
   server.maxConnections = max
-  server.on('drop', onDrop)
+  let shedAt = Number.NEGATIVE_INFINITY
+  server.on('drop', () => {
+    onDrop()
+    const now = performance.now()
+    if (now - shedAt < SHED_INTERVAL_MS) return
+    shedAt = now
+    server.closeIdleConnections()
+  })
 }
 
 let cachedLimit: number | undefined | null = null
