@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { CisternConfig } from '../config/types.js'
@@ -61,7 +61,13 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     ...(options.onServed && { onServed: options.onServed }),
     extraHandlers: [],
   }
-  const server = createServer(listenerOptions(config.server), createHandler(context))
+  const handler = createHandler(context)
+  const server = createServer(listenerOptions(config.server), handler)
+  // `Expect: 100-continue`: a body that would be refused is not invited; the 413 comes at once.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > config.limits.maxBodySize)) res.writeContinue()
+    handler(req, res)
+  })
   capConnections(server, connectionCaps(config.server.maxConnections).public, () =>
     options.onConnectionDropped?.(),
   )

@@ -1,6 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { answerClientErrors } from '../../gateway/server/client-error.js'
-import { capConnections, connectionCaps, listenerOptions } from '../../gateway/server/listener-limits.js'
+import {
+  capConnections,
+  connectionCaps,
+  listenerOptions,
+  missingHost,
+} from '../../gateway/server/listener-limits.js'
 import type { AdminContext } from '../context.js'
 import { isAsset, serveAsset, serveIndex } from '../routes/dashboard.js'
 import { TokenCheck } from './auth.js'
@@ -49,6 +54,7 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   const method = req.method ?? 'GET'
+  if (missingHost(req)) throw new AdminError(400, 'bad_request', 'an HTTP/1.1 request needs a Host header')
   let url: URL
   try {
     url = new URL(req.url ?? '/', 'http://admin.invalid')

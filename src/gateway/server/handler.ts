@@ -4,6 +4,7 @@ import { MAX_TARGET_LENGTH, parseTarget, type TargetProblem } from '../routing/r
 import type { GatewayContext } from './context.js'
 import { handleCached } from './handle-cached.js'
 import { handlePass } from './handle-pass.js'
+import { missingHost } from './listener-limits.js'
 
 const PROBLEMS: Record<TargetProblem, string> = {
   'not-origin-form': 'the request target must be a path starting with a single /',
@@ -19,6 +20,10 @@ const PROBLEMS: Record<TargetProblem, string> = {
 export function createHandler(ctx: GatewayContext) {
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = ctx.now()
+    if (missingHost(req)) {
+      sendError(res, 400, 'bad_request', 'an HTTP/1.1 request needs a Host header')
+      return
+    }
     const target = parseTarget(req.url)
     if (typeof target === 'string') {
       if (target === 'too-long') sendError(res, 414, 'uri_too_long', PROBLEMS[target])

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import type { Server, ServerOptions } from 'node:http'
+import type { IncomingMessage, Server, ServerOptions } from 'node:http'
 import type { ServerConfig } from '../../config/types.js'
 
 /**
@@ -25,7 +25,14 @@ export function listenerOptions(config: ServerConfig): ServerOptions {
     // Expired requests are found by a sweep at this interval (node's default: 30 s, which is why a
     // 60 s headersTimeout held a socket 85 s). A tenth of the shortest timeout, 50 ms to 1 s.
     connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(shortest / 10))),
+    // node answers a missing Host with an empty 400; the handlers answer it in JSON (missingHost).
+    requireHostHeader: false,
   }
+}
+
+/** RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 may omit it). */
+export function missingHost(req: IncomingMessage): boolean {
+  return req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1
 }
 
 /**
