@@ -171,8 +171,12 @@ ${routes}`,
     probe.socket.write(`${chunk.length.toString(16)}\r\n`)
     probe.socket.write(chunk)
     await waitFor(probe, /"code":"body_too_large"/)
+    const answeredAt = performance.now()
     await probe.closed
+    // Closed right after the answer, not left open for the keep-alive timeout.
+    expect(performance.now() - answeredAt).toBeLessThan(1000)
     expect(probe.received()).toMatch(/^HTTP\/1\.1 413 /)
+    expect(probe.received()).toMatch(/\r\nconnection: close\r\n/i)
   })
 })
 
