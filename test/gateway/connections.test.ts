@@ -161,6 +161,24 @@ ${routes}`,
     expect(h.sim.stats().total).toBe(0)
   })
 
+  it('a body dribbled slower than requestTimeout is cut with a JSON 408 and never forwarded', async () => {
+    h.sim.resetStats()
+    const probe = await open(portOf(h.url))
+    probe.socket.write('PUT /ftc/2025/teams/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n')
+    const dribble = setInterval(() => probe.socket.writable && probe.socket.write('0123456789'), 100)
+    try {
+      const after = await Promise.race([
+        probe.closed,
+        new Promise<number>((_, reject) => setTimeout(() => reject(new Error('still open after 3 s')), 3000)),
+      ])
+      expect(after).toBeLessThan(2000)
+    } finally {
+      clearInterval(dribble)
+    }
+    expect(probe.received()).toMatch(/^HTTP\/1\.1 408 /)
+    expect(h.sim.stats().total).toBe(0)
+  })
+
   it('the admin listener: a JSON body over 64 KB gets 413 and a closed connection, not a reset', async () => {
     const admin = h.cistern.admin!
     const probe = await open(portOf(h.cistern.adminUrl!))
