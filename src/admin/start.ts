@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { CisternConfig } from '../config/types.js'
 import type { Gateway, GatewayOptions } from '../gateway/gateway.js'
+import { connectionCaps } from '../gateway/server/listener-limits.js'
 import { createCisternLogger } from '../log/logger.js'
 import { openStore } from '../stores/open-store.js'
 import { type Admin, createAdmin } from './admin.js'
@@ -54,7 +55,12 @@ export function prepareAdmin(
             outer(route, status, ms)
           }
         : monitor.onServed
-      return { ...gatewayOptions, store, onServed }
+      const dropped = gatewayOptions.onConnectionDropped
+      const onConnectionDropped = () => {
+        monitor.observer.connectionDropped('public', connectionCaps(config.server.maxConnections).public)
+        dropped?.()
+      }
+      return { ...gatewayOptions, store, onServed, onConnectionDropped }
     },
     async start(gateway) {
       unsubscribers.push(subscribeUpstreamCalls(gateway.upstreams.values(), monitor.observer))

@@ -98,7 +98,8 @@ function matchSegments(
       params[segment.name] = part
     } else {
       const rest = parts.slice(i).join('/')
-      if (rest === '') return undefined
+      // One or more segments: an empty one inside (`a//b`, `/b`) would reach the upstream as `//`.
+      if (rest === '' || rest.startsWith('/') || rest.includes('//')) return undefined
       params[segment.name] = rest
       return params
     }

@@ -169,6 +169,7 @@ export function resolveConfig(parsed: ParsedConfig, file: string, baseDir: strin
     admin,
     store: resolveStore(parsed.store, baseDir, findings),
     limits: parsed.limits,
+    server: parsed.server,
     log: parsed.log,
     refreshDefaults: parsed.refreshDefaults,
     feed: parsed.feed,

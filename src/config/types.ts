@@ -16,6 +16,7 @@ export interface CisternConfig {
   admin: AdminConfig
   store: StoreConfig
   limits: LimitsConfig
+  server: ServerConfig
   log: LogConfig
   refreshDefaults: RefreshDefaults
   feed: FeedConfig
@@ -50,6 +51,18 @@ export interface LimitsConfig {
   maxBodySize: number
   /** Largest accepted upstream response body, bytes. */
   maxResponseSize: number
+}
+
+/** How long and how many client connections the listeners keep (all durations > 0). */
+export interface ServerConfig {
+  /** Open connections on the public listener; 'auto' is derived from the open-file limit at start. */
+  maxConnections: number | 'auto'
+  /** ms to receive a request's headers. */
+  headersTimeout: number
+  /** ms to receive a whole request, headers and body (>= headersTimeout). */
+  requestTimeout: number
+  /** ms an idle keep-alive connection stays open. */
+  keepAliveTimeout: number
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'

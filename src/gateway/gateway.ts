@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { CisternConfig } from '../config/types.js'
@@ -9,8 +9,10 @@ import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
 import { responseCodec, type StoredResponse } from './response/stored-response.js'
 import { Router } from './routing/router.js'
+import { answerClientErrors } from './server/client-error.js'
 import type { GatewayContext } from './server/context.js'
 import { createHandler } from './server/handler.js'
+import { capConnections, connectionCaps, listenerOptions } from './server/listener-limits.js'
 import { type RefreshOutcome, refreshKey } from './server/refresh-key.js'
 
 export interface GatewayOptions {
@@ -18,6 +20,8 @@ export interface GatewayOptions {
   store?: Store
   now?: () => number
   onServed?: GatewayContext['onServed']
+  /** Hears each client connection closed at once because `server.maxConnections` were open. */
+  onConnectionDropped?: () => void
 }
 
 export interface Gateway {
@@ -57,7 +61,17 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     ...(options.onServed && { onServed: options.onServed }),
     extraHandlers: [],
   }
-  const server = createServer({ keepAliveTimeout: 65_000 }, createHandler(context))
+  const handler = createHandler(context)
+  const server = createServer(listenerOptions(config.server), handler)
+  // `Expect: 100-continue`: a body that would be refused is not invited; the 413 comes at once.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > config.limits.maxBodySize)) res.writeContinue()
+    handler(req, res)
+  })
+  capConnections(server, connectionCaps(config.server.maxConnections).public, () =>
+    options.onConnectionDropped?.(),
+  )
+  answerClientErrors(server)
   // cistern is not a forward proxy: CONNECT tunnels are refused outright.
   server.on('connect', (_req, socket: Duplex) => {
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')

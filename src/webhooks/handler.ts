@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { decodeParams } from '../config/path-pattern.js'
 import type { WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
-import { readLimitedBody } from './body.js'
+import { readBody } from '../util/http-body.js'
 import type { WebhookCounters } from './counters.js'
 import type { Accepted, Receiver } from './receive.js'
 import { errorReply, sendReply } from './respond.js'
@@ -30,8 +30,8 @@ export function headerMap(headers: IncomingHttpHeaders): HeaderMap {
 }
 
 /**
- * The gateway's extra handler for webhook paths: POST only; a declared Content-Length over the
- * limit is refused before reading; the body is read as bytes up to the limit, then handed to the
+ * The gateway's extra handler for webhook paths: POST only; the body is read as bytes up to the
+ * limit (a declared Content-Length over it is refused before reading), then handed to the
  * Receiver; its reply is written, and only then do the actions start.
  */
 export function createWebhookHandler(deps: HandlerDeps): ExtraHandler {
@@ -55,12 +55,7 @@ export function createWebhookHandler(deps: HandlerDeps): ExtraHandler {
       sendReply(res, errorReply(503, 'unavailable', 'cistern is shutting down', { 'retry-after': '5' }))
       return
     }
-    const declared = Number(req.headers['content-length'])
-    if (Number.isFinite(declared) && declared > hook.maxBodySize) {
-      sendReply(res, deps.receiver.tooLarge(hook, declared))
-      return
-    }
-    const read = await readLimitedBody(req, hook.maxBodySize)
+    const read = await readBody(req, hook.maxBodySize)
     if (read.kind === 'aborted') {
       deps.counters.inc(hook.name, 'aborted')
       return
@@ -73,7 +68,7 @@ export function createWebhookHandler(deps: HandlerDeps): ExtraHandler {
       sendReply(res, errorReply(503, 'unavailable', 'cistern is shutting down', { 'retry-after': '5' }))
       return
     }
-    const { reply, accepted } = deps.receiver.receive(hook, read.raw, headerMap(req.headers), params)
+    const { reply, accepted } = deps.receiver.receive(hook, read.body, headerMap(req.headers), params)
     sendReply(res, reply)
     if (accepted) deps.onAccepted(accepted)
   }

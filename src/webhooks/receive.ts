@@ -1,4 +1,5 @@
 import type { WebhookConfig } from '../config/types.js'
+import { CLOSE_CONNECTION } from '../util/http-body.js'
 import type { WebhookCounters } from './counters.js'
 import { ReplayGuard, replayKey } from './replay.js'
 import { errorReply, type Reply } from './respond.js'
@@ -142,8 +143,7 @@ export class Receiver {
       reason,
     })
     this.#deps.counters.inc(hook.name, 'too_large')
-    // The rest of the body is never read: closing the connection is the only way to get rid of it.
-    return errorReply(413, 'body_too_large', reason, { connection: 'close' })
+    return errorReply(413, 'body_too_large', reason, { ...CLOSE_CONNECTION })
   }
 
   /** Log a delivery that gets no action; a failing log never changes the answer. */

@@ -33,6 +33,7 @@ describe('schema/cistern.schema.json', () => {
       'admin',
       'store',
       'limits',
+      'server',
       'log',
       'refreshDefaults',
       'feed',

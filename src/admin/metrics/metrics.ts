@@ -60,6 +60,13 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly #droppedConnections = new Counter({
+    name: 'cistern_connections_dropped_total',
+    help: 'Client connections closed on accept because the listener had server.maxConnections open',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  })
+
   constructor(options: { processMetrics?: boolean } = {}) {
     // The Registry reads only name, help, type, get() and reset(); its typings admit just its own
     // metric classes, hence the casts.
@@ -97,6 +104,10 @@ export class Metrics {
 
   webhookEvent(webhook: string, outcome: string): void {
     this.#webhooks.labels(webhook, outcome).inc()
+  }
+
+  connectionDropped(listener: string): void {
+    this.#droppedConnections.labels(listener).inc()
   }
 
   storeError(store: string, code: string): void {

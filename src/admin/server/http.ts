@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { CLOSE_CONNECTION, readBody } from '../../util/http-body.js'
 
 /** A request the admin API refuses: answered as `{ "error": { "code", "message" } }` with `status`. */
 export class AdminError extends Error {
@@ -61,14 +62,12 @@ const MAX_BODY = 64 * 1024
 
 /** The request body as JSON (an object), at most 64 KB; an empty body is `{}`. */
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength
-    if (size > MAX_BODY) throw new AdminError(413, 'body_too_large', `request body is over ${MAX_BODY} bytes`)
-    chunks.push(chunk)
+  const read = await readBody(req, MAX_BODY)
+  if (read.kind === 'too-large') {
+    throw new AdminError(413, 'body_too_large', `request body is over ${MAX_BODY} bytes`, CLOSE_CONNECTION)
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim()
+  if (read.kind === 'aborted') throw new AdminError(400, 'bad_request', 'the request body ended early')
+  const text = read.body.toString('utf8').trim()
   if (text === '') return {}
   let parsed: unknown
   try {

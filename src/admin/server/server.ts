@@ -1,4 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { answerClientErrors } from '../../gateway/server/client-error.js'
+import {
+  capConnections,
+  connectionCaps,
+  listenerOptions,
+  missingHost,
+} from '../../gateway/server/listener-limits.js'
 import { TokenCheck } from '../../util/token-check.js'
 import type { AdminContext } from '../context.js'
 import { isAsset, serveAsset, serveIndex } from '../routes/dashboard.js'
@@ -21,7 +28,7 @@ const UNAUTHORIZED = new AdminError(
  */
 export function createAdminServer(ctx: AdminContext, token: string): Server {
   const check = new TokenCheck(token)
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer(listenerOptions(ctx.config.server), (req, res) => {
     handle(ctx, check, req, res).catch((error: unknown) => {
       if (error instanceof AdminError) {
         sendError(res, error)
@@ -34,6 +41,9 @@ export function createAdminServer(ctx: AdminContext, token: string): Server {
       sendError(res, new AdminError(500, 'internal_error', 'the admin API failed to answer; see the logs'))
     })
   })
+  const cap = connectionCaps(ctx.config.server.maxConnections).admin
+  capConnections(server, cap, () => ctx.observer.connectionDropped('admin', cap))
+  answerClientErrors(server)
   return server
 }
 
@@ -44,6 +54,7 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   const method = req.method ?? 'GET'
+  if (missingHost(req)) throw new AdminError(400, 'bad_request', 'an HTTP/1.1 request needs a Host header')
   let url: URL
   try {
     url = new URL(req.url ?? '/', 'http://admin.invalid')

@@ -112,6 +112,18 @@ export class Observer implements AdminRecorder {
     this.#metrics.changeEvent(route)
   }
 
+  /** A client connection closed on accept: `listener` had its maxConnections open. */
+  connectionDropped(listener: 'public' | 'admin', maxConnections: number): void {
+    this.#metrics.connectionDropped(listener)
+    if (this.#throttle.allow(`drop:${listener}`)) {
+      const suppressed = this.#throttle.suppressed(`drop:${listener}`)
+      this.#logger.warn(
+        { listener, maxConnections, suppressed },
+        'connection refused: the listener is at maxConnections (raise server.maxConnections and the open-file limit if clients are legitimate)',
+      )
+    }
+  }
+
   webhookEvent(webhook: string, outcome: string): void {
     this.#metrics.webhookEvent(webhook, outcome)
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { duration, secret, size, text } from './common.js'
+import { duration, expected, secret, size, text } from './common.js'
 import { listen } from './net.js'
 import { PRIORITIES, routeSchema } from './route.js'
 import { UPSTREAM_NAME, upstreamSchema } from './upstream.js'
@@ -31,6 +31,38 @@ const limits = z
     maxResponseSize: size('Largest upstream response body accepted').prefault('32MB'),
   })
   .meta({ description: 'Size limits' })
+
+const server = z
+  .strictObject({
+    maxConnections: z
+      .union([z.literal('auto'), z.number().int().positive()], {
+        error: expected('auto or a whole number of connections above 0'),
+      })
+      .default('auto')
+      .meta({
+        description:
+          'Open client connections on the public listener; more are closed at once (auto: half the open-file limit, at most 10000)',
+      }),
+    headersTimeout: duration('A client must send its request headers within this').prefault('10s'),
+    requestTimeout: duration('A client must send its whole request (headers and body) within this').prefault(
+      '30s',
+    ),
+    keepAliveTimeout: duration('An idle keep-alive connection is closed after this').prefault('5s'),
+  })
+  .superRefine((value, ctx) => {
+    for (const name of ['headersTimeout', 'requestTimeout', 'keepAliveTimeout'] as const) {
+      // 0 would mean "never" to node: exactly the unbounded wait these settings exist to prevent.
+      if (value[name] <= 0) ctx.addIssue({ code: 'custom', path: [name], message: 'must be above 0' })
+    }
+    if (value.headersTimeout > value.requestTimeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headersTimeout'],
+        message: 'must not be longer than requestTimeout (the headers are part of the request)',
+      })
+    }
+  })
+  .meta({ description: 'Client connection limits of the listeners' })
 
 const log = z.strictObject({
   level: z
@@ -80,6 +112,7 @@ export const configSchema = z
     admin: admin.prefault({}),
     store: store.prefault({}),
     limits: limits.prefault({}),
+    server: server.prefault({}),
     log: log.prefault({}),
     refreshDefaults: refreshDefaults.prefault({}),
     feed: feed.prefault({}),

@@ -4,6 +4,8 @@ import { type CacheStatusParts, cacheStatusHeader, type XCacheStatus } from './c
 
 export type ErrorCodeName =
   | 'bad_request'
+  | 'bad_path'
+  | 'uri_too_long'
   | 'route_not_found'
   | 'method_not_allowed'
   | 'body_too_large'

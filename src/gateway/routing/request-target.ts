@@ -1,8 +1,9 @@
 /**
  * The client's request target, checked before anything else looks at it. Only origin-form targets
- * (`/path?query`) are accepted: absolute URLs, `..` or `.` segments (raw or encoded), encoded slashes
- * and backslashes, control characters and NUL are refused, so no client input can steer cistern to
- * another host or outside an upstream's base path.
+ * (`/path?query`) are accepted: absolute URLs, `..` or `.` segments (raw or encoded), empty segments
+ * (`//`), encoded slashes and backslashes, control characters and NUL are refused, so no client input
+ * can steer cistern to another host or outside an upstream's base path, or make a param value that
+ * the upstream client would refuse (a 400 here, not a 502 counted against the upstream).
  */
 export interface RequestTarget {
   /** The path as sent (percent-encoding kept), e.g. `/ftc/2024/teams/123`. */
@@ -13,10 +14,18 @@ export interface RequestTarget {
 
 export type TargetProblem =
   | 'not-origin-form'
+  | 'too-long'
   | 'dot-segment'
+  | 'empty-segment'
   | 'encoded-separator'
   | 'bad-character'
   | 'bad-encoding'
+
+/**
+ * Longest request target accepted (414 above). RFC 9110 §4.1 asks for at least 8000 octets; longer
+ * ones are still under node's 16 KB header limit, so they would be matched, keyed and forwarded.
+ */
+export const MAX_TARGET_LENGTH = 8000
 
 const FORBIDDEN_ESCAPES = /%(2f|5c|00)/i
 const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i
@@ -26,6 +35,7 @@ const BAD_CHARACTER = /[\u0000-\u0020\u007f\\<>"{}|^`]/
 
 export function parseTarget(url: string | undefined): RequestTarget | TargetProblem {
   if (url === undefined || url.charCodeAt(0) !== 47 /* / */ || url.startsWith('//')) return 'not-origin-form'
+  if (url.length > MAX_TARGET_LENGTH) return 'too-long'
   const hash = url.indexOf('#')
   const withoutFragment = hash === -1 ? url : url.slice(0, hash)
   const q = withoutFragment.indexOf('?')
@@ -41,6 +51,8 @@ export function parseTarget(url: string | undefined): RequestTarget | TargetProb
     }
   }
   if (DOT_SEGMENT.test(path)) return 'dot-segment'
+  // A trailing slash is a path of its own (`/a/`); an empty segment inside one is never meant.
+  if (path.includes('//')) return 'empty-segment'
   return { path, query }
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { CLOSE_CONNECTION, readBody } from '../../util/http-body.js'
 import { parseJsonBody } from '../../util/json-body.js'
 import { cacheStatusHeader } from '../response/cache-status.js'
 import { sendError } from '../response/send.js'
@@ -8,7 +9,6 @@ import { selectorsOfPath } from '../routing/cache-key.js'
 import type { RequestTarget } from '../routing/request-target.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
-import { readRequestBody } from './read-body.js'
 import { renderTags, upstreamTarget } from './targets.js'
 import { sendUpstreamError } from './upstream-error.js'
 
@@ -40,12 +40,16 @@ export async function handlePass(
   const config = route.config
   const method = req.method ?? 'GET'
   const cacheStatus = { outcome: SAFE.has(method) ? 'bypass' : 'method' } as const
-  const body = SAFE.has(method) ? undefined : await readRequestBody(req, ctx.config.limits.maxBodySize)
-  if (body === 'too-large') {
-    sendError(res, 413, 'body_too_large', `request body is over ${ctx.config.limits.maxBodySize} bytes`)
-    req.resume()
+  const read = SAFE.has(method) ? undefined : await readBody(req, ctx.config.limits.maxBodySize)
+  if (read?.kind === 'too-large') {
+    sendError(res, 413, 'body_too_large', `request body is over ${ctx.config.limits.maxBodySize} bytes`, {
+      headers: CLOSE_CONNECTION,
+    })
     return
   }
+  // The client went away mid-body: nobody to answer, and half a body must not reach the upstream.
+  if (read?.kind === 'aborted') return
+  const body = read?.body
   const upstream = ctx.upstreams.get(config.upstream)!
   const { path, query } = upstreamTarget(config, params, target.query, new Set())
   const headers: Record<string, string> = { ...upstream.config.headers }

@@ -1,25 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendError } from '../response/send.js'
-import { parseTarget } from '../routing/request-target.js'
+import { MAX_TARGET_LENGTH, parseTarget, type TargetProblem } from '../routing/request-target.js'
 import type { GatewayContext } from './context.js'
 import { handleCached } from './handle-cached.js'
 import { handlePass } from './handle-pass.js'
+import { missingHost } from './listener-limits.js'
 
-const PROBLEMS = {
+const PROBLEMS: Record<TargetProblem, string> = {
   'not-origin-form': 'the request target must be a path starting with a single /',
+  'too-long': `the request target is over ${MAX_TARGET_LENGTH} bytes`,
   'dot-segment': 'the path may not contain . or .. segments',
+  'empty-segment': 'the path may not contain empty segments (//)',
   'encoded-separator': 'the path may not contain encoded slashes, backslashes or NUL',
   'bad-character': 'the path contains a character that must be percent-encoded',
   'bad-encoding': 'the path has invalid percent-encoding',
-} as const
+}
 
 /** The gateway's request listener: check the target, match a route, then serve or pass through. */
 export function createHandler(ctx: GatewayContext) {
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = ctx.now()
+    if (missingHost(req)) {
+      sendError(res, 400, 'bad_request', 'an HTTP/1.1 request needs a Host header')
+      return
+    }
     const target = parseTarget(req.url)
     if (typeof target === 'string') {
-      sendError(res, 400, 'bad_request', PROBLEMS[target])
+      if (target === 'too-long') sendError(res, 414, 'uri_too_long', PROBLEMS[target])
+      else sendError(res, 400, 'bad_path', PROBLEMS[target])
       return
     }
     for (const extra of ctx.extraHandlers) if (extra(req, res, target.path)) return
