@@ -21,6 +21,8 @@ function redactAuth(auth: AuthConfig): AuthConfig {
       return { ...auth, password: REDACTED }
     case 'bearer':
       return { ...auth, tokens: auth.tokens.map(() => REDACTED) }
+    case 'oauth2':
+      return { ...auth, clientSecret: REDACTED }
     default:
       return { ...auth, values: auth.values.map(() => REDACTED) }
   }

@@ -72,6 +72,17 @@ export type AuthConfig =
   | { kind: 'header'; name: string; values: string[] }
   /** A query parameter carrying one key from a pool. */
   | { kind: 'query'; name: string; values: string[] }
+  /** OAuth 2.0 client credentials: cistern fetches, caches and renews the access token. */
+  | {
+      kind: 'oauth2'
+      tokenUrl: string
+      clientId: string
+      clientSecret: string
+      /** Space-separated scopes, or undefined to ask for the client's default scope. */
+      scope: string | undefined
+      /** How the client authenticates to the token endpoint: HTTP Basic (RFC 6749 §2.3.1) or form fields. */
+      clientAuth: 'basic' | 'body'
+    }
 
 /** `fraction` of the budget, or a `count` of tokens, that only foreground requests may spend. */
 export type Reserve = { kind: 'fraction'; value: number } | { kind: 'count'; value: number }

@@ -29,6 +29,11 @@ function authSecrets(auth: AuthConfig): string[] {
       return [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')]
     case 'bearer':
       return auth.tokens
+    case 'oauth2': {
+      // The Basic header the token request carries, besides the secret itself.
+      const pair = `${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`
+      return [auth.clientSecret, Buffer.from(pair).toString('base64')]
+    }
     default:
       return auth.values
   }
