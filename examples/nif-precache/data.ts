@@ -57,7 +57,8 @@ export class NifData {
   readonly #now: () => number
   #nextMatchId = 7_000_000
 
-  constructor(seed: number, now: () => number) {
+  /** `size`: root tournaments per season (each with one child group), and matches per root tournament. */
+  constructor(seed: number, now: () => number, size = { divisions: 2, matches: 4 }) {
     this.#now = now
     const rng = createRng(subSeed(seed, 'nif'))
     const at = local(now())
@@ -75,7 +76,7 @@ export class NifData {
           sportId,
           sportName,
         })
-        for (const division of [1, 2]) {
+        for (let division = 1; division <= size.divisions; division++) {
           const root = ++tournamentId
           const common = {
             seasonId,
@@ -97,7 +98,7 @@ export class NifData {
             parentTournamentId: root,
             ...common,
           })
-          for (let n = 1; n <= 4; n++) {
+          for (let n = 1; n <= size.matches; n++) {
             const [home, away] = rng.shuffle(TEAMS)
             const played = year < 2025 || n <= 2
             this.matches.push({

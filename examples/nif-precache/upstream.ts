@@ -19,6 +19,10 @@ export interface NifSimOptions {
   /** Clock for token expiry, `lastChangeDate` and the rate limit (default Date.now). */
   now?: () => number
   seed?: number
+  /** Root tournaments per season (each with a child group), default 2. */
+  divisions?: number
+  /** Matches per root tournament, default 4. */
+  matchesPerTournament?: number
   clientId?: string
   clientSecret?: string
   /** Scopes the client may ask for (default data_org_read_api). */
@@ -68,7 +72,10 @@ export async function startNifSim(options: NifSimOptions = {}): Promise<NifSim> 
   const ttlSec = options.tokenTtlSec ?? 3600
   const limiter = new RateLimiter()
   const rate = { perSecond: options.perSecond ?? 20, retryAfterSec: 1 }
-  const data = new NifData(options.seed ?? 2025, now)
+  const data = new NifData(options.seed ?? 2025, now, {
+    divisions: options.divisions ?? 2,
+    matches: options.matchesPerTournament ?? 4,
+  })
   const issued = new Map<string, number>()
   const calls: NifCall[] = []
   const tokens = { issued: 0, refused: 0 }

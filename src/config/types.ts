@@ -150,8 +150,8 @@ export interface ChangesConfig {
 export interface WarmConfig {
   /** The list to warm for (CEL); absent: the path is rendered once. */
   each?: CompiledExpression
-  /** Gateway path template: {params.x} or {x}, {item.x}, {body.x}. */
-  path: Template
+  /** Gateway path templates (`path`: one or a list): {params.x} or {x}, {item.x}, {body.x}. */
+  paths: Template[]
   /** Warm for every item, not only the changed ones. */
   all: boolean
 }

@@ -12,7 +12,7 @@ export interface WarmStats {
 }
 
 /**
- * The gateway paths a new version `body` warms: `warm.path` once (no `each`), or once per item of
+ * The gateway paths a new version `body` warms: each `warm.path` once (no `each`), or once per item of
  * `warm.each`: only items whose `changes.id` is in `changedIds` (the added and changed ids of an
  * item-level diff), unless `all: true` or there is no item-level diff (`changedIds` undefined: a
  * whole-body change, or a key's first version, where every item is new).
@@ -27,9 +27,16 @@ export function warmPaths(
   if (!warm) return []
   const base = { ...params, params, body }
   const encode = encodeURIComponent
+  const paths = new Set<string>()
+  const render = (vars: Record<string, unknown>) => {
+    for (const template of warm.paths) {
+      const path = template.render(vars, encode)
+      if (path !== undefined) paths.add(path)
+    }
+  }
   if (!warm.each) {
-    const path = warm.path.render(base, encode)
-    return path === undefined ? [] : [path]
+    render(base)
+    return [...paths]
   }
   let items: unknown[]
   try {
@@ -48,11 +55,7 @@ export function warmPaths(
       }
     })
   }
-  const paths = new Set<string>()
-  for (const item of items) {
-    const path = warm.path.render({ ...base, item }, encode)
-    if (path !== undefined) paths.add(path)
-  }
+  for (const item of items) render({ ...base, item })
   return [...paths]
 }
 

@@ -22,7 +22,14 @@ describe('recipe: NIF sports precache', () => {
   })
 
   it('precaches the tree from start, diffs matches by id, warms changed details, reports UP/DOWN and calls', async () => {
-    sim = await startNifSim({ clientId: 'precache', clientSecret: SECRET, perSecond: 100 })
+    // A small tree (per season one root tournament, its child group and 3 matches): the budget is 10/s.
+    sim = await startNifSim({
+      clientId: 'precache',
+      clientSecret: SECRET,
+      perSecond: 100,
+      divisions: 1,
+      matchesPerTournament: 3,
+    })
     const started = Date.now()
     h = await startRecipeHarness('nif-precache', {
       NIF_API_URL: sim.apiUrl,
@@ -49,7 +56,9 @@ describe('recipe: NIF sports precache', () => {
     await until(async () => {
       await warmer.idle()
       const held = await Promise.all(
-        rootMatches.map((m) => h!.cistern.gateway.cache.peek(`/nif/matches/${m.matchId}`)),
+        rootMatches
+          .flatMap((m) => [`/nif/matches/${m.matchId}`, `/nif/matches/${m.matchId}/incidents`])
+          .map((key) => h!.cistern.gateway.cache.peek(key)),
       )
       return held.every(Boolean) ? true : undefined
     }, 8000)
@@ -99,13 +108,26 @@ describe('recipe: NIF sports precache', () => {
         : undefined,
     )
     await warmer.idle()
-    // Only the changed match's details were fetched again; the new token was fetched once.
-    const detailCalls = sim.calls.slice(polled).filter((c) => c.url.startsWith('/api/v1/ta/match/'))
-    expect(detailCalls.map((c) => c.url)).toEqual([`/api/v1/ta/match/?matchId=${match.matchId}`])
+    // Only the changed match's details and incidents were fetched again; the new token was fetched once.
+    await until(() =>
+      sim!.calls.slice(polled).some((c) => c.url === `/api/v1/ta/matchincidents/?matchId=${match.matchId}`)
+        ? true
+        : undefined,
+    )
+    const detailCalls = sim.calls
+      .slice(polled)
+      .filter((c) => /^\/api\/v1\/ta\/match(incidents)?\//.test(c.url))
+    expect(detailCalls.map((c) => c.url).sort()).toEqual([
+      `/api/v1/ta/match/?matchId=${match.matchId}`,
+      `/api/v1/ta/matchincidents/?matchId=${match.matchId}`,
+    ])
     expect(sim.tokens.issued).toBe(2)
     const details = await h.get(`/nif/matches/${match.matchId}`)
     expect(details.headers.get('x-cache-status')).toBe('HIT')
     expect(((await details.json()) as { match: { homeGoals: number } }).match.homeGoals).toBe(1)
+    const incidents = await h.get(`/nif/matches/${match.matchId}/incidents`)
+    expect(incidents.headers.get('x-cache-status')).toBe('HIT')
+    expect(((await incidents.json()) as { incidents: unknown[] }).incidents).toHaveLength(1)
 
     // 3. The call log (admin API): each call with its URL and status, never the token or the secret.
     const upstreams = (await (await h.api('/upstreams?calls=200')).json()) as {
