@@ -2,7 +2,7 @@
  * The three outside services of the FTC Discord bot, simulated:
  * - the FTC Events API v2.0: examples/sim-upstream set up the way the real one behaves — HTTP Basic
  *   auth (401 without credentials, 403 with wrong ones), `Last-Modified` and `If-Modified-Since` but
- *   no ETag, a per-second rate limit;
+ *   no ETag, date-times without a zone (`2025-11-21T00:00:00`), a per-second rate limit;
  * - The Blue Alliance sending webhooks: Python-serialized JSON bodies (`json.dumps`: `", "` and
  *   `": "` separators, non-ASCII escaped), signed in `X-TBA-HMAC` (hex HMAC-SHA256 of the raw body);
  * - a Discord channel webhook that receives the bot's messages (`POST {content}` → 204).
@@ -18,12 +18,16 @@ export interface FtcCredentials {
   password: string
 }
 
-/** The FTC Events API as the bot sees it: Basic auth, Last-Modified only, 10 calls a second. */
+/**
+ * The FTC Events API as the bot sees it: Basic auth, Last-Modified only, date-times without a zone,
+ * 10 calls a second.
+ */
 export function startFtcApi(credentials: FtcCredentials, options: SimOptions = {}): Promise<SimUpstream> {
   return startSimUpstream({
     auth: { basic: credentials },
     etag: false,
     lastModified: true,
+    localDates: true,
     rateLimit: { perSecond: 10 },
     ...options,
   })

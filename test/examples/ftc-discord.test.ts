@@ -66,6 +66,11 @@ describe('recipe: FTC Events + The Blue Alliance for a Discord bot', () => {
       expect(await ttl(`/ftc/${season}/matches/${event}`)).toBeLessThanOrEqual(60)
     }
     expect(await ttl(`/ftc/${season}/rankings/${live}`)).toBeLessThanOrEqual(60)
+    // FTC writes date-times without a zone; the recipe's `while` expressions take both forms.
+    const event = (await (await h.get(`/ftc/${season}/events/${live}`)).json()) as {
+      events: { dateEnd: string }[]
+    }
+    expect(event.events[0]!.dateEnd).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/)
     // cistern added the credentials; the bot sends none.
     expect(ftc.calls.every((c) => c.key === credentials.username && c.status === 200)).toBe(true)
 
