@@ -92,6 +92,8 @@ describe('auth: oauth2 client credentials, against a token endpoint over HTTP', 
     expect(failure.message).toBe('upstream "up": token endpoint answered 401 (invalid_client)')
     expect(JSON.stringify(failure)).not.toContain(SECRET)
     expect(sim.calls).toHaveLength(0) // the API itself was never called without a token
+    expect(upstream.snapshot().lastError).toMatchObject({ message: failure.message, status: 401 })
+    expect(upstream.snapshot().state).toBe('UP')
     // An unreachable token endpoint: unavailable (503 to a client), and again nothing sent upstream.
     const dead = upstreamFromYaml(sim.apiUrl, oauth(sim).replace(sim.tokenUrl, 'http://127.0.0.1:9/token'))
     const unreachable = (await rejection(get(dead))) as UpstreamFailure

@@ -145,7 +145,16 @@ export class UpstreamClient {
       // Before the permit: a slow token endpoint must not hold one of the upstream's slots.
       accessToken = await this.#oauth2?.get()
     } catch (error) {
-      this.health.notSent(probe, false)
+      // No token, no call: shown as the upstream's last error (GET /upstreams), not held against its breaker.
+      const failure = error instanceof UpstreamFailure ? error : undefined
+      this.health.notSent(
+        probe,
+        false,
+        failure && {
+          message: failure.message,
+          ...(failure.status !== undefined && { status: failure.status }),
+        },
+      )
       throw last ?? error
     }
     const permit = await this.#permit(request, deadline, probe, last)
