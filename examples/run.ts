@@ -1,15 +1,39 @@
 #!/usr/bin/env node
-/** `npm run example <name>`: start examples/<name>/run.ts (its upstream simulator and cistern). */
-const examples: Record<string, () => Promise<{ main(): Promise<unknown> }>> = {
-  trigpointing: () => import('./trigpointing/run.js'),
-  'guild-api': () => import('./guild-api/run.js'),
-  'clash-of-clans': () => import('./clash-of-clans/run.js'),
+/**
+ * `npm run example -- <name>`: runs examples/<name>/run.ts (built to dist/examples/<name>/run.js), one of
+ * the seed teams' recipes: a simulated upstream with that API's shape, and cistern in front of it on the
+ * recipe's cistern.yaml. Without a name (or with an unknown one) it lists the recipes.
+ */
+import { readdirSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+
+/** The folders beside this file that hold a built run.js: the recipes that can run. */
+function recipes(): string[] {
+  return readdirSync(here, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .filter((name) => {
+      try {
+        return statSync(new URL(`./${name}/run.js`, import.meta.url)).isFile()
+      } catch {
+        return false
+      }
+    })
+    .sort()
 }
 
-const name = process.argv[2] ?? ''
-const load = Object.hasOwn(examples, name) ? examples[name] : undefined
-if (!load) {
-  console.error(`usage: npm run example <name>; examples: ${Object.keys(examples).join(', ')}`)
-  process.exit(2)
+const name = process.argv[2]
+const known = recipes()
+if (name === undefined || !known.includes(name)) {
+  const why = name === undefined ? 'which example?' : `no example named ${JSON.stringify(name)}`
+  console.error(`${why} Usage: npm run example -- <name>\nExamples: ${known.join(', ') || '(none built)'}`)
+  process.exit(name === undefined ? 0 : 1)
 }
-await (await load()).main()
+// The name is one of the folders listed above, so only a recipe's own run.js is ever imported. A recipe
+// either starts when imported or exports its `main`.
+const recipe: { main?: () => Promise<unknown> } = await import(
+  new URL(`./${name}/run.js`, import.meta.url).href
+)
+await recipe.main?.()

@@ -102,6 +102,11 @@ export interface SimOptions {
   extraHeaders?: Record<string, string>
   rateLimit?: SimRateLimit
   auth?: SimAuth
+  /**
+   * Write date-times in bodies without a zone (`2025-11-21T00:00:00`), as the real FTC Events API
+   * does, instead of RFC 3339 with `Z` (default false). The values are the same UTC instants.
+   */
+  localDates?: boolean
   /** How many requests `calls` keeps (default 500). */
   callLogSize?: number
   /** Append a new match to a live event every this many ticks (default 3). */

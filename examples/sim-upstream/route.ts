@@ -54,7 +54,7 @@ export function route(core: SimCore, method: string, url: URL, req: IncomingMess
     const hit = memo.map.get(memoKey)
     if (hit) return { kind: 'prepared', p: hit, conditional: true }
     const r = handleApi(core.db, verb, segments, url.searchParams, undefined)
-    const p = prepareJson(r.status, r.body, r.lastModifiedMs, r.tags)
+    const p = prepareJson(r.status, core.rt.localDates ? zoneless(r.body) : r.body, r.lastModifiedMs, r.tags)
     if (p.status === 200) memo.map.set(memoKey, p)
     return { kind: 'prepared', p, conditional: true }
   }
@@ -68,6 +68,18 @@ export function route(core: SimCore, method: string, url: URL, req: IncomingMess
   }
   const r = handleApi(core.db, verb, segments, url.searchParams, parsed)
   return plainJson(r.status, r.body)
+}
+
+const UTC_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/
+
+/** The body with every RFC 3339 UTC date-time written without its zone, FTC style. */
+function zoneless(value: unknown): unknown {
+  if (typeof value === 'string') return UTC_DATE_TIME.test(value) ? value.slice(0, -1) : value
+  if (Array.isArray(value)) return value.map(zoneless)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, zoneless(v)]))
+  }
+  return value
 }
 
 function safeSegments(path: string): string[] | null {

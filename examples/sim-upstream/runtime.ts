@@ -18,6 +18,7 @@ export interface Runtime {
   extraHeaders: Record<string, string>
   rateLimit: SimRateLimit | undefined
   auth: SimAuth | undefined
+  localDates: boolean
 }
 
 export function runtimeFrom(o: SimOptions): Runtime {
@@ -36,6 +37,7 @@ export function runtimeFrom(o: SimOptions): Runtime {
     extraHeaders: o.extraHeaders ?? {},
     rateLimit: o.rateLimit,
     auth: o.auth,
+    localDates: o.localDates ?? false,
   }
 }
 

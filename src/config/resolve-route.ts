@@ -119,15 +119,12 @@ export function resolveRoute(
   }
   const warm = route.warm
   if (warm) {
-    if (!warm.path.source.startsWith('/')) {
-      findings.add([...at, 'warm', 'path'], 'value', `"${warm.path.source}" must start with /`)
-    }
-    checkRefs(
-      warm.path,
-      { params, roots: warm.each ? ['item', 'body'] : ['body'] },
-      [...at, 'warm', 'path'],
-      findings,
-    )
+    const one = warm.paths.length === 1
+    warm.paths.forEach((path, i) => {
+      const segments = one ? [...at, 'warm', 'path'] : [...at, 'warm', 'path', i]
+      if (!path.source.startsWith('/')) findings.add(segments, 'value', `"${path.source}" must start with /`)
+      checkRefs(path, { params, roots: warm.each ? ['item', 'body'] : ['body'] }, segments, findings)
+    })
   }
   route.prewarm.forEach((path, i) => {
     if (!pattern.match(path.split('?')[0]!)) {

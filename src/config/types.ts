@@ -100,6 +100,17 @@ export type AuthConfig =
   | { kind: 'header'; name: string; values: string[] }
   /** A query parameter carrying one key from a pool. */
   | { kind: 'query'; name: string; values: string[] }
+  /** OAuth 2.0 client credentials: cistern fetches, caches and renews the access token. */
+  | {
+      kind: 'oauth2'
+      tokenUrl: string
+      clientId: string
+      clientSecret: string
+      /** Space-separated scopes, or undefined to ask for the client's default scope. */
+      scope: string | undefined
+      /** How the client authenticates to the token endpoint: HTTP Basic (RFC 6749 §2.3.1) or form fields. */
+      clientAuth: 'basic' | 'body'
+    }
 
 /** `fraction` of the budget, or a `count` of tokens, that only foreground requests may spend. */
 export type Reserve = { kind: 'fraction'; value: number } | { kind: 'count'; value: number }
@@ -167,8 +178,8 @@ export interface ChangesConfig {
 export interface WarmConfig {
   /** The list to warm for (CEL); absent: the path is rendered once. */
   each?: CompiledExpression
-  /** Gateway path template: {params.x} or {x}, {item.x}, {body.x}. */
-  path: Template
+  /** Gateway path templates (`path`: one or a list): {params.x} or {x}, {item.x}, {body.x}. */
+  paths: Template[]
   /** Warm for every item, not only the changed ones. */
   all: boolean
 }

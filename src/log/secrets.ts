@@ -43,6 +43,11 @@ function authSecrets(auth: AuthConfig): string[] {
       return [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')]
     case 'bearer':
       return auth.tokens
+    case 'oauth2': {
+      // The Basic header the token request carries, besides the secret itself.
+      const pair = `${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`
+      return [auth.clientSecret, Buffer.from(pair).toString('base64')]
+    }
     default:
       return auth.values
   }
@@ -98,6 +103,8 @@ function redactAuth(auth: AuthConfig): AuthConfig {
       return { ...auth, password: MASK }
     case 'bearer':
       return { ...auth, tokens: auth.tokens.map(() => MASK) }
+    case 'oauth2':
+      return { ...auth, clientSecret: MASK }
     default:
       return { ...auth, values: auth.values.map(() => MASK) }
   }

@@ -15,7 +15,7 @@ import { ScheduleStore } from './schedule-store.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
 import { ChangeStreams, limitsOf, publicChangesHandler } from './sse.js'
 import type { ChangeEvent } from './types.js'
-import { Warmer } from './warm.js'
+import { Warmer, warmPaths } from './warm.js'
 
 export type { ChangeListener, FeedFilter } from './feed.js'
 export { ChangeFeed } from './feed.js'
@@ -88,7 +88,7 @@ export function createRefresh(
     db.close()
     throw error
   }
-  const warmer = new Warmer(host)
+  const warmer = new Warmer(host, { onWarmed: (key, first) => adopt(key, first) })
   const publicStreams = new ChangeStreams(feed, limitsOf(config.feed))
   const adminStreams = new ChangeStreams(feed, limitsOf(config.feed))
   let baseUrl = ''
@@ -135,6 +135,27 @@ export function createRefresh(
   )
   let closed = false
   let started = false
+
+  /**
+   * A key warmed or prewarmed is kept warm like a read one when its route has `refresh`; and when it
+   * was fetched for the first time, its own `warm` paths are warmed too (every item is new), so a
+   * prewarmed list brings in what hangs under it (seasons → tournaments → matches). Each key cascades
+   * once, on its first copy, so cycles end; the warmer's bound caps the fan-out.
+   */
+  function adopt(key: string, first: boolean): void {
+    const located = host.locate(key)
+    if (!located || closed) return
+    const { route, params } = located
+    if (route.refresh) scheduler.enroll(key, route)
+    if (!first || !route.warm) return
+    host.peek(key).then(
+      (seen) => {
+        const body = seen && parseBody(seen.body)
+        if (body !== undefined && !closed) warmer.warm(warmPaths(route, params, body, undefined))
+      },
+      (error: unknown) => onError(error, 'warm'),
+    )
+  }
 
   return {
     scheduler,

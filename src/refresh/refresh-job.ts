@@ -88,5 +88,7 @@ function followUp(deps: JobDeps, route: RouteConfig, params: Record<string, stri
       .invalidateTags(tags, route.changes?.soft ?? true)
       .catch((error: unknown) => deps.onError?.(error, 'invalidate'))
   }
-  if (route.warm) deps.warmer.warm(warmPaths(route, params, change))
+  if (!route.warm) return
+  const changedIds = change.items && new Set([...change.event.added, ...change.event.changed])
+  deps.warmer.warm(warmPaths(route, params, change.nextBody, changedIds))
 }

@@ -118,6 +118,25 @@ export class Scheduler {
   }
 
   /**
+   * A key cistern fetched on its own (warm, prewarm) on a route with `refresh`: kept from now on, as
+   * if just read, but without counting a read (a `while: hot` key stays for one hot window unless a
+   * client reads it). A key already kept is left as it is.
+   */
+  enroll(key: string, route: RouteConfig): void {
+    const job = this.#jobs.get(key)
+    if (job) {
+      if (job.every === 0 && route.refresh) this.#keep(job, route)
+      return
+    }
+    if (!route.refresh || key.includes('#auth=') || this.#jobs.size >= this.#options.maxKeys) return
+    const now = this.#now()
+    const added = this.#newJob(key, route, route.refresh.every, now + route.refresh.every, now)
+    this.#add(added)
+    this.#writer.persist(added)
+    this.#enrolled?.(key)
+  }
+
+  /**
    * Refresh these keys as soon as the budget allows (webhooks, POST /refresh): kept keys fall due
    * now; others run once at their route's priority. Returns how many were queued.
    */

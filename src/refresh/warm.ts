@@ -1,7 +1,7 @@
 import type { RouteConfig } from '../config/types.js'
-import type { DetectedChange } from './change.js'
 import { asItemId } from './diff.js'
 import type { RefreshHost } from './host.js'
+import type { ItemId } from './types.js'
 
 export interface WarmStats {
   warmed: number
@@ -12,23 +12,31 @@ export interface WarmStats {
 }
 
 /**
- * The gateway paths a change warms: `warm.path` once (no `each`), or once per item of `warm.each`:
- * only items whose `changes.id` is among the added or changed ids, unless `all: true` or the change
- * has no item-level diff.
+ * The gateway paths a new version `body` warms: each `warm.path` once (no `each`), or once per item of
+ * `warm.each`: only items whose `changes.id` is in `changedIds` (the added and changed ids of an
+ * item-level diff), unless `all: true` or there is no item-level diff (`changedIds` undefined: a
+ * whole-body change, or a key's first version, where every item is new).
  */
 export function warmPaths(
   route: RouteConfig,
   params: Record<string, string>,
-  change: DetectedChange,
+  body: unknown,
+  changedIds: ReadonlySet<ItemId> | undefined,
 ): string[] {
   const warm = route.warm
   if (!warm) return []
-  const body = change.nextBody
   const base = { ...params, params, body }
   const encode = encodeURIComponent
+  const paths = new Set<string>()
+  const render = (vars: Record<string, unknown>) => {
+    for (const template of warm.paths) {
+      const path = template.render(vars, encode)
+      if (path !== undefined) paths.add(path)
+    }
+  }
   if (!warm.each) {
-    const path = warm.path.render(base, encode)
-    return path === undefined ? [] : [path]
+    render(base)
+    return [...paths]
   }
   let items: unknown[]
   try {
@@ -37,22 +45,17 @@ export function warmPaths(
     return []
   }
   const id = route.changes?.id
-  if (!warm.all && change.items && id) {
-    const wanted = new Set([...change.event.added, ...change.event.changed])
+  if (!warm.all && changedIds && id) {
     items = items.filter((item) => {
       try {
         const value = asItemId(id.evaluate({ item, body, params }))
-        return value === undefined || wanted.has(value)
+        return value === undefined || changedIds.has(value)
       } catch {
         return true
       }
     })
   }
-  const paths = new Set<string>()
-  for (const item of items) {
-    const path = warm.path.render({ ...base, item }, encode)
-    if (path !== undefined) paths.add(path)
-  }
+  for (const item of items) render({ ...base, item })
   return [...paths]
 }
 
@@ -67,14 +70,27 @@ export class Warmer {
   readonly #queue: { key: string; ifMissing: boolean }[] = []
   readonly #queued = new Set<string>()
   readonly #idle: (() => void)[] = []
+  readonly #onWarmed: ((key: string, first: boolean) => void) | undefined
   #running = 0
   #closed = false
   readonly #stats = { warmed: 0, failed: 0, skipped: 0 }
 
-  constructor(host: RefreshHost, options: { concurrency?: number; maxPending?: number } = {}) {
+  /**
+   * `onWarmed(key, first)`: the cache holds `key` because it was warmed (fetched now, or already held
+   * for a prewarm); `first` when this fetch brought its first copy.
+   */
+  constructor(
+    host: RefreshHost,
+    options: {
+      concurrency?: number
+      maxPending?: number
+      onWarmed?: (key: string, first: boolean) => void
+    } = {},
+  ) {
     this.#host = host
     this.#concurrency = options.concurrency ?? 2
     this.#maxPending = options.maxPending ?? 1000
+    this.#onWarmed = options.onWarmed
   }
 
   /** Queue gateway paths; `ifMissing` skips keys the cache already holds (prewarm). */
@@ -123,10 +139,16 @@ export class Warmer {
 
   async #one({ key, ifMissing }: { key: string; ifMissing: boolean }): Promise<void> {
     try {
-      if (ifMissing && (await this.#host.peek(key))) return
+      const held = (await this.#host.peek(key)) !== undefined
+      if (ifMissing && held) {
+        this.#onWarmed?.(key, false)
+        return
+      }
       const outcome = await this.#host.refreshKey(key)
-      if (outcome.kind === 'refreshed') this.#stats.warmed++
-      else this.#stats.skipped++
+      if (outcome.kind === 'refreshed') {
+        this.#stats.warmed++
+        if (outcome.result.stored) this.#onWarmed?.(key, !held)
+      } else this.#stats.skipped++
     } catch {
       this.#stats.failed++
     } finally {

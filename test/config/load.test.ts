@@ -96,7 +96,7 @@ describe('the full sample config', () => {
       { matchNumber: 1 },
     ])
     expect(matches?.changes?.id?.evaluate({ item: { matchNumber: 7 } })).toBe(7)
-    expect(matches?.warm?.path.render({ params: { season: '2024' }, item: { matchNumber: 7 } })).toBe(
+    expect(matches?.warm?.paths[0]?.render({ params: { season: '2024' }, item: { matchNumber: 7 } })).toBe(
       '/ftc/2024/match/7',
     )
     expect(events?.name).toBe('ftc-events')

@@ -79,4 +79,44 @@ describe('gateway: revalidation with the upstream', () => {
     expect((await h.gateway.refreshKey(`${path}#auth=abc`)).kind).toBe('private')
     expect((await h.gateway.refreshKey('/nowhere')).kind).toBe('no-route')
   })
+
+  it('a Last-Modified within a second of the fetch is weak: no If-Modified-Since, so a same-second change is not missed', async () => {
+    // One clock for both: the upstream stamps changes with it, cistern its fetches.
+    let now = 1_800_000_000_500
+    const clock = () => now
+    h = await startHarness({
+      yaml: `
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
+upstreams:
+  ftc: { url: "\${SIM_URL}" }
+routes:
+  - path: /ftc/:season/matches/:event
+    ttl: 1h
+`,
+      sim: { etag: false, now: clock },
+      now: clock,
+    })
+    const path = `/ftc/2025/matches/${h.sim.liveEvents()[0]!.code}`
+    const read = async (headers: Record<string, string> = { 'cache-control': 'no-cache' }) => {
+      const res = await h!.get(path, headers)
+      return { body: await res.text(), call: h!.sim.calls.at(-1)! }
+    }
+    h.sim.tick() // changed at x.500: Last-Modified says second x
+    const first = await read({})
+    now += 200
+    h.sim.tick() // changed again at x.700, still second x
+    const second = await read()
+    expect(second.call.headers['if-modified-since']).toBeUndefined()
+    expect(second.call.status).toBe(200)
+    expect(second.body).not.toBe(first.body)
+    // Fetched at x.700, still within second x: still weak.
+    now += 2800
+    expect((await read()).call.headers['if-modified-since']).toBeUndefined()
+    // Fetched at x+3.5 s: Last-Modified (second x) is now strong, and revalidation costs a 304.
+    now += 1000
+    const fourth = await read()
+    expect(fourth.call.headers['if-modified-since']).toBe(new Date(1_800_000_000_000).toUTCString())
+    expect(fourth.call.status).toBe(304)
+    expect(fourth.body).toBe(second.body)
+  })
 })

@@ -76,3 +76,43 @@ describe('refresh: warming', () => {
     expect(warmed.length).toBeGreaterThanOrEqual(body.matches.length)
   }, 15_000)
 })
+
+describe('refresh: what cistern warms on its own is kept warm', () => {
+  let h: RefreshHarness | undefined
+  afterEach(() => h?.close())
+
+  it('a prewarmed list is scheduled from start, and its first copy warms (and schedules) what it lists', async () => {
+    h = await startRefreshHarness(`
+store: { kind: sqlite, path: "\${CISTERN_DB}" }
+upstreams:
+  ftc: { url: "\${SIM_URL}" }
+routes:
+  - name: events
+    path: /ftc/:season/events
+    ttl: 1h
+    refresh: { every: 1h, while: always }
+    prewarm: ["/ftc/2025/events"]
+    warm: { each: body.events, path: "/ftc/{params.season}/matches/{item.code}" }
+  - name: matches
+    path: /ftc/:season/matches/:event
+    ttl: 1h
+    refresh: { every: 30m, while: always }
+`)
+    const codes = h.sim.events(2025).map((e) => e.code)
+    const { scheduler } = h.cistern.refresh
+    // No client read anything: the prewarm and the cascade under it did all of this.
+    await until(() => (scheduler.snapshot().keys === 1 + codes.length ? true : undefined))
+    await h.cistern.refresh.warmer.idle()
+    const now = Date.now()
+    expect(scheduler.nextRefresh('/ftc/2025/events')! - now).toBeGreaterThan(59 * 60_000)
+    for (const code of codes) {
+      expect(scheduler.nextRefresh(`/ftc/2025/matches/${code}`)! - now).toBeGreaterThan(29 * 60_000)
+      expect(await h.cistern.gateway.cache.peek(`/ftc/2025/matches/${code}`)).toBeDefined()
+    }
+    // Each path was fetched once: a cascade runs on a key's first copy only.
+    const paths = h.sim.calls.map((c) => new URL(c.url, 'http://x').pathname)
+    expect(paths.sort()).toEqual(
+      ['/v2.0/2025/events', ...codes.map((code) => `/v2.0/2025/matches/${code}`)].sort(),
+    )
+  }, 15_000)
+})

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { type PathPattern, PathPatternError, parsePathPattern } from '../path-pattern.js'
-import { cel, compileCel, duration, fraction, headerName, template, text } from './common.js'
+import { cel, compileCel, duration, fraction, headerName, oneOrMany, template, text } from './common.js'
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const
@@ -56,9 +56,15 @@ const changes = z
 const warm = z
   .strictObject({
     each: cel('The list to warm for, e.g. body.matches', 'list').optional(),
-    path: template('Gateway path to fetch, e.g. /ftc/{params.season}/match/{item.id}'),
+    path: oneOrMany(
+      template('Gateway path to fetch, e.g. /ftc/{params.season}/match/{item.id}'),
+      'a path',
+    ).meta({
+      description: 'Gateway path(s) to fetch for each item, e.g. /ftc/{params.season}/match/{item.id}',
+    }),
     all: z.boolean().default(false).meta({ description: 'Warm for every item, not only changed ones' }),
   })
+  .transform(({ path, ...rest }) => ({ ...rest, paths: path }))
   .meta({ description: 'Fetch derived URLs in the background after a refresh' })
 
 export const routeSchema = z.strictObject({

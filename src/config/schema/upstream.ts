@@ -33,15 +33,32 @@ const auth = z
     query: keyed(text('Query parameter name'))
       .optional()
       .meta({ description: 'A key sent as a query parameter' }),
+    oauth2: z
+      .strictObject({
+        tokenUrl: httpUrl('Token endpoint of the client-credentials grant', { query: true }),
+        clientId: text('Client id'),
+        clientSecret: secret('Client secret'),
+        scope: oneOrMany(text('Scope'), 'a scope')
+          .optional()
+          .meta({ description: 'Scopes to ask for (default: the client’s own)' }),
+        clientAuth: z
+          .enum(['basic', 'body'])
+          .default('basic')
+          .meta({ description: 'Send the client id and secret as HTTP Basic (RFC 6749) or as form fields' }),
+      })
+      .optional()
+      .meta({ description: 'OAuth 2.0 client credentials: cistern fetches, caches and renews the token' }),
   })
   .transform((input, ctx): AuthConfig => {
-    const given = (['basic', 'bearer', 'header', 'query'] as const).filter((k) => input[k] !== undefined)
+    const given = (['basic', 'bearer', 'header', 'query', 'oauth2'] as const).filter(
+      (k) => input[k] !== undefined,
+    )
     if (given.length !== 1) {
       ctx.addIssue({
         code: 'custom',
         message:
           given.length === 0
-            ? 'expected one of basic, bearer, header, query'
+            ? 'expected one of basic, bearer, header, query, oauth2'
             : `give only one of ${given.join(', ')}`,
         input,
       })
@@ -50,10 +67,15 @@ const auth = z
     if (input.basic) return { kind: 'basic', ...input.basic }
     if (input.bearer) return { kind: 'bearer', tokens: input.bearer }
     if (input.header) return { kind: 'header', ...input.header }
+    if (input.oauth2) {
+      const { scope, ...rest } = input.oauth2
+      return { kind: 'oauth2', ...rest, scope: scope?.join(' ') }
+    }
     return { kind: 'query', ...input.query! }
   })
   .meta({
-    description: 'How cistern authenticates to the upstream: exactly one of basic, bearer, header, query',
+    description:
+      'How cistern authenticates to the upstream: exactly one of basic, bearer, header, query, oauth2',
   })
 
 const reserve = z

@@ -36,6 +36,20 @@ export function forwardedHeaders(
 }
 
 /**
+ * The copy's Last-Modified, if it can safely be sent as If-Modified-Since. HTTP dates count whole
+ * seconds, so a copy fetched within the second its Last-Modified names may miss a change made later
+ * in that same second — and every If-Modified-Since with that date would be answered 304 until the
+ * resource changes again. Such a Last-Modified is weak (RFC 9110 §8.8.2.2, against the time the copy
+ * was fetched, since the upstream's Date is not kept): the copy is fetched whole once instead, and
+ * the new copy, fetched a second or more later, can be revalidated by date from then on.
+ */
+export function strongLastModified(lastModified: string | undefined, fetchedAt: number): string | undefined {
+  if (lastModified === undefined) return undefined
+  const at = Date.parse(lastModified)
+  return Number.isFinite(at) && at + 1000 <= fetchedAt ? lastModified : undefined
+}
+
+/**
  * The engine factory for a cached GET: a conditional request when a copy exists (a 304 refreshes it
  * for the price of a header), and storage rules from the route or, without a route ttl, from RFC 9111.
  * The client judges the answer (429, 5xx, a non-JSON 200 where JSON is expected) and throws
@@ -46,7 +60,8 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
     const headers = forwardedHeaders(call)
     const previous = ctx.previous
     if (previous?.value.etag !== undefined) headers['if-none-match'] = previous.value.etag
-    if (previous?.value.lastModified !== undefined) headers['if-modified-since'] = previous.value.lastModified
+    const lastModified = previous && strongLastModified(previous.value.lastModified, previous.entry.fetchedAt)
+    if (lastModified !== undefined) headers['if-modified-since'] = lastModified
     // A waiting client with a copy to fall back on gets the copy now rather than waiting out retries.
     const fallback = previous !== undefined && call.now() < previous.entry.expiresAt
     const response = await call.client.request({

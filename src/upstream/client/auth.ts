@@ -2,7 +2,8 @@ import type { AuthConfig } from '../../config/types.js'
 
 /**
  * Credentials cistern adds to upstream calls. A list of values is a key pool: the budget picks the
- * key for each call, and each key has its own budget and its own pause.
+ * key for each call, and each key has its own budget and its own pause. `oauth2` is one credential
+ * whose access token is fetched and renewed by the client (see oauth2.ts).
  */
 export type AuthSpec = AuthConfig | undefined
 
@@ -14,12 +15,16 @@ export function keyCount(auth: AuthSpec): number {
   return 1
 }
 
-/** Apply credential `keyIndex` to the outgoing headers or query. */
+/**
+ * Apply credential `keyIndex` to the outgoing headers or query. `accessToken`: the current OAuth 2.0
+ * token, which the client fetches (asynchronously) before it asks for the call's permit.
+ */
 export function applyAuth(
   auth: AuthSpec,
   keyIndex: number,
   headers: Record<string, string>,
   query: URLSearchParams,
+  accessToken?: string,
 ): void {
   switch (auth?.kind) {
     case undefined:
@@ -35,6 +40,10 @@ export function applyAuth(
       return
     case 'query':
       query.set(auth.name, auth.values[keyIndex % auth.values.length]!)
+      return
+    case 'oauth2':
+      if (accessToken === undefined) throw new Error('oauth2: no access token fetched for this call')
+      headers.authorization = `Bearer ${accessToken}`
       return
   }
 }

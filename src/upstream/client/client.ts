@@ -10,13 +10,16 @@ import { applyAuth, keyCount, secretQueryParams } from './auth.js'
 import { UpstreamFailure } from './failure.js'
 import { UpstreamHealth } from './health.js'
 import { type Judgement, judgeError, judgeResponse } from './judge.js'
+import { OAuth2Token } from './oauth2.js'
 import { joinUnderBase, parseBase, type UpstreamBase } from './target-url.js'
 import { type RawResponse, Transport } from './transport.js'
 import type { UpstreamClientOptions, UpstreamRequest, UpstreamResponse } from './types.js'
 
 export type { UpstreamClientOptions, UpstreamRequest, UpstreamResponse, UpstreamTimeouts } from './types.js'
 
-type Attempt = { response: RawResponse; keyIndex: number } | { failure: UpstreamFailure; verdict: Verdict }
+type Attempt =
+  | { response: RawResponse; keyIndex: number; accessToken: string | undefined }
+  | { failure: UpstreamFailure; verdict: Verdict }
 
 /**
  * One upstream. `request` answers with a usable response or throws UpstreamFailure, and in between:
@@ -36,6 +39,8 @@ export class UpstreamClient {
   readonly #maxWait: { foreground: number; background: number }
   readonly #retries: { max: number; backoffMs: number }
   readonly #secretParams: string[]
+  /** The OAuth 2.0 access token source, when the upstream's auth is oauth2. */
+  readonly #oauth2: OAuth2Token | undefined
   #nextKey = 0
 
   constructor(options: UpstreamClientOptions) {
@@ -54,6 +59,14 @@ export class UpstreamClient {
       maxResponseSize: options.maxResponseSize,
       ...(options.connections !== undefined && { connections: options.connections }),
     })
+    this.#oauth2 =
+      options.auth?.kind === 'oauth2'
+        ? new OAuth2Token(options.auth, {
+            upstream: options.name,
+            now: this.#now,
+            timeouts: options.timeouts,
+          })
+        : undefined
     this.health = new UpstreamHealth({
       name: options.name,
       url: redactUrl(options.url, this.#secretParams),
@@ -74,8 +87,17 @@ export class UpstreamClient {
     const deadline = started + this.#options.timeouts.total + extra
     const maxAttempts = isRetryableMethod(method) ? 1 + (request.retries ?? this.#retries.max) : 1
     let last: UpstreamFailure | undefined
+    let renewedToken = false
     for (let attempt = 1; ; attempt++) {
       const result = await this.#attempt(request, method, deadline, last)
+      if ('response' in result && result.response.status === 401 && result.accessToken && !renewedToken) {
+        // An expired or revoked token: fetch a new one and try once more, whatever the method (the
+        // upstream refused the call before acting on it). Not a retry: it spends no retry budget.
+        renewedToken = true
+        this.#oauth2!.reject(result.accessToken)
+        attempt--
+        continue
+      }
       if ('response' in result) {
         const durationMs = performance.now() - started
         return { ...result.response, keyIndex: result.keyIndex, durationMs, attempts: attempt }
@@ -100,8 +122,8 @@ export class UpstreamClient {
     return this.health.snapshot(recentCalls)
   }
 
-  close(): Promise<void> {
-    return this.#transport.close()
+  async close(): Promise<void> {
+    await Promise.all([this.#transport.close(), this.#oauth2?.close()])
   }
 
   /** One call, from the breaker to the judged answer. `last`: the previous attempt's failure. */
@@ -118,11 +140,28 @@ export class UpstreamClient {
       // A retry stopped by the breaker: the caller learns what really went wrong.
       throw last ?? error
     }
+    let accessToken: string | undefined
+    try {
+      // Before the permit: a slow token endpoint must not hold one of the upstream's slots.
+      accessToken = await this.#oauth2?.get()
+    } catch (error) {
+      // No token, no call: shown as the upstream's last error (GET /upstreams), not held against its breaker.
+      const failure = error instanceof UpstreamFailure ? error : undefined
+      this.health.notSent(
+        probe,
+        false,
+        failure && {
+          message: failure.message,
+          ...(failure.status !== undefined && { status: failure.status }),
+        },
+      )
+      throw last ?? error
+    }
     const permit = await this.#permit(request, deadline, probe, last)
     let path: string
     let headers: Record<string, string>
     try {
-      ;({ path, headers } = this.#target(request, permit.keyIndex))
+      ;({ path, headers } = this.#target(request, permit.keyIndex, accessToken))
     } catch (error) {
       permit.release()
       this.health.notSent(probe, false)
@@ -171,7 +210,7 @@ export class UpstreamClient {
     if (judgement.failure || !response) {
       return { failure: judgement.failure ?? this.#unexpected(), verdict: judgement.verdict }
     }
-    return { response, keyIndex: permit.keyIndex }
+    return { response, keyIndex: permit.keyIndex, accessToken }
   }
 
   /** A permit within the lane's wait (the probe never waits long: everyone else is refused meanwhile). */
@@ -203,10 +242,14 @@ export class UpstreamClient {
   }
 
   /** The path with query and the headers for one key of the pool (its credential applied). */
-  #target(request: UpstreamRequest, keyIndex: number): { path: string; headers: Record<string, string> } {
+  #target(
+    request: UpstreamRequest,
+    keyIndex: number,
+    accessToken: string | undefined,
+  ): { path: string; headers: Record<string, string> } {
     const query = new URLSearchParams(request.query)
     const headers: Record<string, string> = { 'accept-encoding': 'gzip, br', ...request.headers }
-    applyAuth(this.#options.auth, keyIndex, headers, query)
+    applyAuth(this.#options.auth, keyIndex, headers, query, accessToken)
     return { path: joinUnderBase(this.base, request.path, query), headers }
   }
 

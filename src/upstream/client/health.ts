@@ -70,10 +70,14 @@ export class UpstreamHealth {
     })
   }
 
-  /** The call never left (no permit in time, caller gone): it says nothing about the upstream. */
-  notSent(probe: boolean, refusedByBudget: boolean): void {
+  /**
+   * The call never left (no permit in time, caller gone, no OAuth token): it says nothing about the
+   * upstream itself. `error`, when it is worth showing an operator, becomes the last error.
+   */
+  notSent(probe: boolean, refusedByBudget: boolean, error?: { message: string; status?: number }): void {
     if (refusedByBudget) this.#refused.budget++
     if (probe) this.breaker.abandonProbe()
+    if (error) this.#lastError = { ...error, at: this.#options.now() }
   }
 
   /** 429s in a row on `keyIndex`, counting the one being judged. */
