@@ -1,5 +1,5 @@
 /**
- * `npm run example clash-of-clans`: a simulated Clash of Clans API (two keys, 40 calls/s each) with
+ * `npm run example -- clash-of-clans`: a simulated Clash of Clans API (two keys, 40 calls/s each) with
  * cistern in front of it, database-first. Prints what to try; runs until Ctrl-C.
  */
 import type { Cistern } from '../../src/app/cistern.js'

@@ -1,5 +1,5 @@
 /**
- * `npm run example guild-api`: the simulated Blizzard API, and guild-api using cistern's engine
+ * `npm run example -- guild-api`: the simulated Blizzard API, and guild-api using cistern's engine
  * in-process (no gateway) on a SQLite file. Prints what to try; runs until Ctrl-C.
  */
 import { mkdirSync } from 'node:fs'

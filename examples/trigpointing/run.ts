@@ -1,5 +1,5 @@
 /**
- * `npm run example trigpointing`: a simulated TrigpointingUK API with cistern in front of it, as the
+ * `npm run example -- trigpointing`: a simulated TrigpointingUK API with cistern in front of it, as the
  * team would run it instead of its Redis layer. Prints what to try; runs until Ctrl-C.
  */
 import type { Cistern } from '../../src/app/cistern.js'
