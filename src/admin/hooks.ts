@@ -14,6 +14,8 @@ export interface AdminHooks {
   queue?: () => Promise<QueueSnapshot> | QueueSnapshot
   /** GET /entries/{key}: when the scheduler will next refresh a key (epoch ms), if it will. */
   nextRefresh?: (key: string) => Promise<number | undefined> | number | undefined
+  /** GET /entries/{key}: why the key's `refresh.while` could not be evaluated, if it could not. */
+  whileError?: (key: string) => string | undefined
   /**
    * GET /changes: subscribe to change events (the same feed as the gateway's). `lastEventId` resumes
    * after a reconnect. Returns the unsubscribe function.
@@ -31,6 +33,8 @@ export interface QueueItem {
   priority: Priority
   /** When it is due (epoch ms). */
   dueAt: number
+  /** Why its `refresh.while` could not be evaluated last time (it stays scheduled meanwhile). */
+  whileError?: string
 }
 
 export interface QueueSnapshot {
@@ -38,6 +42,8 @@ export interface QueueSnapshot {
   items: QueueItem[]
   /** Per priority: how many are due now and how far behind the oldest due one is, ms. */
   priorities: Partial<Record<Priority, { depth: number; lagMs: number }>>
+  /** Kept keys whose `refresh.while` could not be evaluated, with the reason. */
+  whileErrors?: { key: string; route: string; error: string; since: number }[]
 }
 
 /** A change event as the refresh path publishes it; only `id` is required by the SSE framing. */

@@ -10,6 +10,7 @@ export const getQueue: AdminHandler = async (ctx, { res }) => {
     available: queue !== undefined,
     items: queue?.items ?? [],
     priorities: queue?.priorities ?? {},
+    whileErrors: queue?.whileErrors ?? [],
   })
 }
 
