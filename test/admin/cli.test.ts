@@ -82,7 +82,7 @@ describe('cistern CLI against a running gateway (built CLI)', () => {
   it('`cistern stats` prints a table, --json the API answer; the token can come from the environment', async () => {
     const table = await cli(['stats', '--admin', h.admin], { CISTERN_ADMIN_TOKEN: h.token })
     expect(table.code).toBe(0)
-    expect(table.stdout).toMatch(/^requests:\s+8 \(hits 0, stale 0, misses 8/m)
+    expect(table.stdout).toMatch(/^requests:\s+8 \(hits 0, stale 0, revalidated 0, misses 8, bypass 0/m)
     expect(table.stdout).toMatch(/^\/ftc\/:season\/teams\/:team\s+6\s+0\s+0\s+6\s+0\.0%/m)
     const json = await cli(['stats', '--json', ...admin])
     expect(JSON.parse(json.stdout)).toMatchObject({ totals: { requests: 8, misses: 8, upstreamCalls: 8 } })
