@@ -42,10 +42,12 @@ program
     (value: string, previous: string[]) => [...previous, value],
     [] as string[],
   )
-  .action(async (options: { config: string; sample: string[] }) => {
+  .option('--no-preflight', 'skip the machine checks (free ports, writable store), e.g. while cistern runs')
+  .action(async (options: { config: string; sample: string[]; preflight: boolean }) => {
     const { checkCommand } = await import('./check.js')
     const { problems } = await checkCommand(options.config, (line) => console.log(line), {
       samples: options.sample,
+      preflight: options.preflight,
     })
     if (problems > 0) process.exit(1)
   })
