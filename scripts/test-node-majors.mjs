@@ -27,6 +27,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const CACHE = join(ROOT, 'node_modules', '.cache')
 const required = process.env.CISTERN_REQUIRE_SERVICES === '1'
 const prepareOnly = process.argv.includes('--prepare')
+// Test files or filters given narrow the whole-suite runs (scripts/test.mjs passes its own on).
+const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('--'))
 const SQLITE_PRELOAD = join(ROOT, 'scripts', 'sqlite-addon.cjs')
 
 function skip(reason) {
@@ -147,14 +149,21 @@ for (const { major, tests } of RUNS) {
   const addon = all ? await sqliteAddonFor(major, node) : undefined
   if (prepareOnly) continue
   const version = execFileSync(node.bin, ['--version'], { encoding: 'utf8' }).trim()
-  console.log(`test-node-majors: ${all ? 'the whole suite' : tests.join(', ')} on Node ${version}`)
+  const what = all ? (filters.length ? filters.join(', ') : 'the whole suite') : tests.join(', ')
+  console.log(`test-node-majors: ${what} on Node ${version}`)
   // CISTERN_OTHER_NODE_MAJOR: tests of npm rather than of Node (installing the package) run once.
   const env = { ...process.env, CISTERN_OTHER_NODE_MAJOR: '1' }
   // Inherited by vitest's forks and by the processes tests start (the CLI, crash writers).
   if (addon) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require ${SQLITE_PRELOAD}`.trim()
-  execFileSync(node.bin, ['node_modules/vitest/vitest.mjs', 'run', ...(all ? [] : tests)], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env,
-  })
+  try {
+    execFileSync(node.bin, ['node_modules/vitest/vitest.mjs', 'run', ...(all ? filters : tests)], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env,
+    })
+  } catch (error) {
+    // vitest has printed the failures; a stack of this script would only bury them.
+    console.error(`test-node-majors: the run on Node ${version} failed`)
+    process.exit(error.status ?? 1)
+  }
 }
