@@ -143,6 +143,8 @@ export class Scheduler {
     const now = this.#now()
     for (const key of keys) {
       const job = this.#jobs.get(key)
+      // A one-shot refresh already queued for the key becomes a kept key all the same.
+      if (job && options.enroll && job.every === 0 && job.route.refresh) this.#keep(job, job.route)
       if (job?.running) job.again = true
       else if (job) {
         job.dueAt = Math.min(job.dueAt, now)
