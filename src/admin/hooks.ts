@@ -15,6 +15,8 @@ export interface AdminHooks {
   queue?: () => Promise<QueueSnapshot> | QueueSnapshot
   /** GET /entries/{key}: when the scheduler will next refresh a key (epoch ms), if it will. */
   nextRefresh?: (key: string) => Promise<number | undefined> | number | undefined
+  /** GET /entries/{key}: why the key's `refresh.while` could not be evaluated, if it could not. */
+  whileError?: (key: string) => string | undefined
   /**
    * GET /changes: answer with the change feed's event stream (the refresh path's SSE writer, with the
    * admin listener's own connection cap). Called once the admin token has been checked.
@@ -32,6 +34,8 @@ export interface QueueItem {
   priority: Priority
   /** When it is due (epoch ms). */
   dueAt: number
+  /** Why its `refresh.while` could not be evaluated last time (it stays scheduled meanwhile). */
+  whileError?: string
 }
 
 export interface QueueSnapshot {
@@ -39,6 +43,8 @@ export interface QueueSnapshot {
   items: QueueItem[]
   /** Per priority: how many are due now and how far behind the oldest due one is, ms. */
   priorities: Partial<Record<Priority, { depth: number; lagMs: number }>>
+  /** Kept keys whose `refresh.while` could not be evaluated, with the reason. */
+  whileErrors?: { key: string; route: string; error: string; since: number }[]
 }
 
 export interface EventsQuery {

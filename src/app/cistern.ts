@@ -7,6 +7,7 @@ import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gat
 import { selectorsOfPath } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
 import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
+import { listenError } from './listen-error.js'
 
 /**
  * The running system, assembled from a config: the gateway on the public listener and, as they
@@ -58,6 +59,8 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
     refresh = createRefresh(config, gatewayHost(gateway), {
       now: gateway.context.now,
       onError: (error, what) => setup.logger.warn({ err: error, what }, 'refresh path error'),
+      onWhileError: (info) =>
+        setup.logger.warn(info, 'refresh.while could not be evaluated: the key stays scheduled'),
       ...options.refresh,
     })
     const refresher = refresh
@@ -78,8 +81,12 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
     })
     gateway.context.extraHandlers.push(webhooks.handler, refresh.sseHandler)
     gateway.context.onRead = refresh.onRead
-    url = await gateway.listen()
-    admin = await setup.start(gateway)
+    url = await gateway.listen().catch((error: unknown) => {
+      throw listenError('listen', config.listen, error)
+    })
+    admin = await setup.start(gateway).catch((error: unknown) => {
+      throw listenError('admin.listen', config.admin.listen, error)
+    })
     if (admin) admin.admin.hooks.events ??= webhookEventsHook(webhooks)
     refresh.start(url)
     wireAdmin(admin?.admin, refresh)
@@ -122,7 +129,9 @@ function wireAdmin(admin: Admin | undefined, refresh: Refresh): void {
   if (!admin) return
   admin.hooks.queue = () => refresh.scheduler.queue()
   admin.hooks.nextRefresh = (key) => refresh.scheduler.nextRefresh(key)
-  admin.hooks.refresh = (selection) => refresh.refresh(selection)
+  admin.hooks.whileError = (key) => refresh.scheduler.whileError(key)?.message
+  // `cistern refresh --key` on a route with `refresh`: the key is kept warm from then on.
+  admin.hooks.refresh = (selection) => refresh.refresh(selection, { enroll: 'key' in selection })
   admin.hooks.changes = (req, res) => refresh.serveAdminChanges(req, res)
   refresh.feed.subscribe((event) => admin.recorder.changeEvent(event.route))
 }

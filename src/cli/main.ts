@@ -32,11 +32,24 @@ program
 
 program
   .command('check')
-  .description('validate the configuration and print the resolved routes')
+  .description(
+    'validate the configuration, print the resolved routes and webhooks, and check that the listen addresses are free and the store writable',
+  )
   .option('-c, --config <file>', 'configuration file', 'cistern.yaml')
-  .action(async (options: { config: string }) => {
+  .option(
+    '--sample <name=file.json>',
+    "evaluate a route's refresh.while / changes / warm.each, or a webhook's when, against this body (repeatable)",
+    (value: string, previous: string[]) => [...previous, value],
+    [] as string[],
+  )
+  .option('--no-preflight', 'skip the machine checks (free ports, writable store), e.g. while cistern runs')
+  .action(async (options: { config: string; sample: string[]; preflight: boolean }) => {
     const { checkCommand } = await import('./check.js')
-    await checkCommand(options.config, (line) => console.log(line))
+    const { problems } = await checkCommand(options.config, (line) => console.log(line), {
+      samples: options.sample,
+      preflight: options.preflight,
+    })
+    if (problems > 0) process.exit(1)
   })
 
 registerAdminCommands(program, (text) => console.log(text))

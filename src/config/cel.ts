@@ -10,6 +10,10 @@ import { Environment } from '@marcbachmann/cel-js'
  * - `headers`: request (webhooks) or response headers, lower-case names, strings;
  * - `now`: the current time as a CEL timestamp, so `timestamp(body.dateEnd) + duration("24h") > now`;
  * - `item`: one element of the `items` list (only in `changes.id`).
+ *
+ * Besides CEL's standard functions, `datetime(string)` reads the dates real APIs send: CEL's
+ * `timestamp()` accepts only RFC 3339 with a zone, while FTC Events sends `2025-03-01T00:00:00` and
+ * many APIs send `2025-03-01`. See `parseDateTime`.
  */
 export type CelVariableName = 'body' | 'params' | 'headers' | 'now' | 'item'
 
@@ -71,11 +75,43 @@ const TYPES: Record<CelVariableName, string> = {
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({})
 const environments = new Map<string, Environment>()
 
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/
+
+/**
+ * An ISO 8601 date or date-time, as APIs write them: `2025-03-01`, `2025-03-01T10:00`,
+ * `2025-03-01T10:00:00.123`, with `Z` or an offset, or without a zone — read as UTC, so the answer
+ * does not depend on the machine's time zone. Throws on anything else (a condition that cannot be
+ * evaluated is reported, never guessed).
+ */
+export function parseDateTime(text: string): Date {
+  const match = ISO_DATE_TIME.exec(text)
+  if (!match) {
+    throw new Error(`datetime() cannot read ${JSON.stringify(text.slice(0, 40))}: expected an ISO 8601 date`)
+  }
+  const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', , sign, oh = '0', om = '0'] = match
+  const parts = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number]
+  const ms = Number(fraction.padEnd(3, '0').slice(0, 3))
+  const utc = new Date(Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5], ms))
+  // Date.UTC rolls 2025-02-31 over into March: a field out of range is an error, not another date.
+  const valid =
+    utc.getUTCFullYear() === parts[0] &&
+    utc.getUTCMonth() === parts[1] - 1 &&
+    utc.getUTCDate() === parts[2] &&
+    utc.getUTCHours() === parts[3] &&
+    utc.getUTCMinutes() === parts[4] &&
+    utc.getUTCSeconds() === parts[5]
+  if (!valid) throw new Error(`datetime() cannot read ${JSON.stringify(text)}: a field is out of range`)
+  const offsetMin = sign ? (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0
+  return new Date(utc.getTime() - offsetMin * 60_000)
+}
+
 function environmentFor(variables: readonly CelVariableName[]): Environment {
   const key = [...variables].sort().join(',')
   let env = environments.get(key)
   if (!env) {
     env = new Environment({ limits: { maxAstNodes: 2000, maxDepth: 64 } })
+    env.registerFunction('datetime(string): google.protobuf.Timestamp', parseDateTime)
     for (const name of variables) env.registerVariable(name, TYPES[name])
     environments.set(key, env)
   }

@@ -19,6 +19,7 @@ export const DEFAULT_SQLITE_PATH = './.cistern/cache.db'
 const EVENT_FIELDS = ['id', 'route', 'key', 'url', 'at', 'previousFetchedAt', 'digest', 'previousDigest']
 const EVENT_LISTS = ['added', 'removed', 'changed', 'patch']
 const WILDCARD = new Set(['0.0.0.0', '::'])
+const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev']
 
 function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: Findings): StoreConfig {
   const { kind, memory, timeout } = input
@@ -33,7 +34,17 @@ function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: F
   if (kind === 'sqlite') {
     misplaced('url', 'redis or postgres')
     const path = input.path ?? DEFAULT_SQLITE_PATH
-    return { kind, memory, timeout, path: path === ':memory:' ? path : resolvePath(baseDir, path) }
+    const resolved = path === ':memory:' ? path : resolvePath(baseDir, path)
+    const pseudo = PSEUDO_FILESYSTEMS.find((root) => resolved === root || resolved.startsWith(`${root}/`))
+    if (pseudo) {
+      // Not only unusable: Node's recursive mkdir spins at full CPU under /proc instead of failing.
+      findings.add(
+        ['store', 'path'],
+        'value',
+        `${resolved} is under ${pseudo}, a kernel pseudo-filesystem where no database can live; choose a path on disk (e.g. ${DEFAULT_SQLITE_PATH})`,
+      )
+    }
+    return { kind, memory, timeout, path: resolved }
   }
   misplaced('path', 'sqlite')
   const schemes = kind === 'redis' ? ['redis:', 'rediss:'] : ['postgres:', 'postgresql:']

@@ -84,6 +84,10 @@ export function parseSource(text: string): SourceDocument {
     const message = (problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
     issues.push({ segments: [], kind: 'yaml', message, offset: problem.pos[0] })
   }
+  const unquoted = doc.errors.length > 0 ? unquotedVariable(text, doc.errors[0]!.pos[0]) : undefined
+  // `{ secret: ${X} }`: YAML reads the braces as a flow map, and one cause gives a cascade of
+  // parser errors; the cause, with its fix, is the one line worth reading.
+  if (unquoted) issues.splice(0, issues.length, unquoted)
   const position = (offset: number) => {
     const { line, col } = lines.linePos(offset)
     return { line, column: col }
@@ -143,6 +147,33 @@ function rangeStart(node: unknown): number | undefined {
   if (node && typeof node === 'object' && 'range' in node) {
     const range = (node as { range?: [number, number, number] | null }).range
     if (range) return range[0]
+  }
+  return undefined
+}
+
+const VARIABLE = /\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}"'\n]*)?\}/g
+
+/**
+ * An unquoted `${VAR}` on the line of the first syntax error, where it is inside a flow collection
+ * (`{ ... }` or `[ ... ]`): there `{` and `}` are YAML syntax, so the reference must be quoted.
+ */
+function unquotedVariable(text: string, offset: number): PendingIssue | undefined {
+  const lineStart = text.lastIndexOf('\n', Math.max(0, offset - 1)) + 1
+  const lineEnd = text.indexOf('\n', offset)
+  const line = text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd)
+  for (const match of line.matchAll(VARIABLE)) {
+    const before = line.slice(0, match.index)
+    const quotes = (before.match(/"/g)?.length ?? 0) + (before.match(/'/g)?.length ?? 0)
+    const inFlow =
+      before.lastIndexOf('{') > before.lastIndexOf('}') || before.lastIndexOf('[') > before.lastIndexOf(']')
+    if (quotes % 2 === 0 && inFlow) {
+      return {
+        segments: [],
+        kind: 'yaml',
+        message: `${match[0]} inside { ... } or [ ... ] is read as YAML braces: quote it ("${match[0]}")`,
+        offset: lineStart + match.index,
+      }
+    }
   }
   return undefined
 }

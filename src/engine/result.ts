@@ -7,7 +7,15 @@ export type CacheStatus = 'hit' | 'miss' | 'stale' | 'revalidated' | 'error-stal
 export interface CacheResult<T> {
   value: T
   status: CacheStatus
-  /** ms since the source last confirmed the value. */
+  /**
+   * Milliseconds since the source last confirmed the value. (HTTP's `Age` header is in seconds:
+   * `Math.floor(ageMs / 1000)`.)
+   */
+  ageMs: number
+  /**
+   * The same as `ageMs`: MILLISECONDS, not seconds like HTTP's `Age`.
+   * @deprecated Use `ageMs`, whose name says the unit; `age` stays for compatibility.
+   */
   age: number
   /** When the source last confirmed the value (ms since the epoch). */
   fetchedAt: number
@@ -50,6 +58,7 @@ export function result<T>(
   return {
     value: record.value,
     status,
+    ageMs: Math.max(0, now - entry.fetchedAt),
     age: Math.max(0, now - entry.fetchedAt),
     fetchedAt: entry.fetchedAt,
     entry,

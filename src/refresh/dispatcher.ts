@@ -16,6 +16,8 @@ export interface DispatcherDeps {
   drop: (job: Job) => void
   /** A refresh ended and the key stays: set its next due time and re-queue it. */
   reschedule: (job: Job, started: number) => void
+  /** A kept key's `while` could not be evaluated, for the first time or with a new error. */
+  whileFailed: (job: Job, message: string) => void
 }
 
 /**
@@ -96,10 +98,18 @@ export class Dispatcher {
     const policy = job.route.refresh?.while
     if (job.every > 0 && policy) {
       const data = () => this.#deps.policyData(job)
-      if (!checkWhile(policy, { lastReadAt: job.lastReadAt, now, data }).keep) {
+      const verdict = checkWhile(policy, { lastReadAt: job.lastReadAt, now, data })
+      if (verdict.keep === false) {
         this.#deps.drop(job)
         return
       }
+      if (verdict.keep === undefined) {
+        // No decision: the key stays on its last one (it is scheduled, so: keep), reported once per error.
+        if (job.whileError?.message !== verdict.error) {
+          job.whileError = { message: verdict.error, since: now }
+          this.#deps.whileFailed(job, verdict.error)
+        }
+      } else job.whileError = undefined
     }
     this.#deps.stats.dispatched(job.priority, now - job.dueAt)
     job.running = true

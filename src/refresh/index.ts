@@ -12,7 +12,7 @@ import { Notifier, type NotifyOptions } from './notify/notifier.js'
 import { OutboxStore } from './notify/outbox-store.js'
 import { type JobDeps, runRefresh } from './refresh-job.js'
 import { ScheduleStore } from './schedule-store.js'
-import { Scheduler, type SchedulerOptions } from './scheduler.js'
+import { Scheduler, type SchedulerDeps, type SchedulerOptions } from './scheduler.js'
 import { ChangeStreams, limitsOf, publicChangesHandler } from './sse.js'
 import type { ChangeEvent } from './types.js'
 import { Warmer, warmPaths } from './warm.js'
@@ -37,6 +37,8 @@ export interface RefreshOptions {
   notify?: NotifyOptions
   onChange?: (event: ChangeEvent) => void
   onError?: (error: unknown, what: string) => void
+  /** A kept key's `refresh.while` could not be evaluated (once per key and error); it stays scheduled. */
+  onWhileError?: SchedulerDeps['onWhileError']
 }
 
 /** What webhooks and POST /refresh may ask to refresh. */
@@ -58,8 +60,11 @@ export interface Refresh {
   serveAdminChanges(req: IncomingMessage, res: ServerResponse): void
   /** The two listeners' change streams: open, refused at the cap, dropped as too slow. */
   streamStats(): { public: ReturnType<ChangeStreams['stats']>; admin: ReturnType<ChangeStreams['stats']> }
-  /** Refresh a selection now, in the background lane, with change detection; tags and prefixes up to 10,000 keys. */
-  refresh(selector: RefreshSelector): Promise<{ queued: number }>
+  /**
+   * Refresh a selection now, in the background lane, with change detection; tags and prefixes up to
+   * 10,000 keys. `enroll`: keys of routes with `refresh` also join the schedule.
+   */
+  refresh(selector: RefreshSelector, options?: { enroll?: boolean }): Promise<{ queued: number }>
   /** Hook for the gateway's onRead. */
   onRead: Scheduler['onRead']
   /** Load the schedule, start the notifier, prewarm. Call once the gateway listens (its URL is known). */
@@ -130,6 +135,7 @@ export function createRefresh(
       },
       capOf: (upstream) => inFlightCap(config.upstreams[upstream]),
       onError,
+      ...(options.onWhileError && { onWhileError: options.onWhileError }),
     },
     { now, ...options.scheduler },
   )
@@ -146,7 +152,7 @@ export function createRefresh(
     const located = host.locate(key)
     if (!located || closed) return
     const { route, params } = located
-    if (route.refresh) scheduler.enroll(key, route)
+    if (route.refresh) scheduler.keep(key, route)
     if (!first || !route.warm) return
     host.peek(key).then(
       (seen) => {
@@ -166,14 +172,14 @@ export function createRefresh(
     serveAdminChanges: (req, res) => adminStreams.serve(req, res),
     streamStats: () => ({ public: publicStreams.stats(), admin: adminStreams.stats() }),
     onRead: (key, route) => scheduler.onRead(key, route),
-    async refresh(selector) {
+    async refresh(selector, refreshOptions = {}) {
       let keys: readonly string[]
       if ('key' in selector) keys = [selector.key]
       else if ('keys' in selector) keys = selector.keys
       else if ('path' in selector)
         keys = [host.keyOfPath(selector.path)].filter((k): k is string => k !== undefined)
       else keys = await host.listKeys(selector, 10_000)
-      return { queued: scheduler.refreshKeys(keys, (key) => host.locate(key)?.route) }
+      return { queued: scheduler.refreshKeys(keys, (key) => host.locate(key)?.route, refreshOptions) }
     },
     start(url) {
       if (started) return
@@ -181,6 +187,15 @@ export function createRefresh(
       baseUrl = url
       scheduler.start()
       notifier.start()
+      // A prewarmed key of a route with `refresh` is kept warm from start, not from its first read:
+      // the warmer fetches it now (if missing), the schedule refreshes it from then on.
+      for (const route of config.routes) {
+        if (!route.refresh) continue
+        for (const path of route.prewarm) {
+          const key = host.keyOfPath(path)
+          if (key !== undefined) scheduler.keep(key, route)
+        }
+      }
       warmer.warm(
         config.routes.flatMap((route) => route.prewarm),
         true,

@@ -8,13 +8,17 @@ export interface PolicyContext {
   data: () => { body: unknown; params: Record<string, string>; headers: Record<string, string> }
 }
 
-export type PolicyVerdict = { keep: true } | { keep: false; reason: 'cold' | 'condition' | 'error' }
+export type PolicyVerdict =
+  | { keep: true }
+  | { keep: false; reason: 'cold' | 'condition' }
+  /** The condition could not be evaluated (a missing field, a date CEL cannot parse): no decision. */
+  | { keep: undefined; error: string }
 
 /**
  * Whether a key stays in the schedule. `hot`: read within the window. `always`: yes. CEL: the
- * condition over the stored body, params, response headers and now; an evaluation error drops the
- * key (a condition that cannot be checked must not spend the budget forever) — the next read enrolls
- * it again.
+ * condition over the stored body, params, response headers and now. A condition that cannot be
+ * evaluated gives no decision: the scheduler keeps the key on its last one and reports the error,
+ * since dropping it silently would stop the refreshes a user configured without a word.
  */
 export function checkWhile(policy: WhilePolicy, ctx: PolicyContext): PolicyVerdict {
   switch (policy.kind) {
@@ -28,8 +32,8 @@ export function checkWhile(policy: WhilePolicy, ctx: PolicyContext): PolicyVerdi
         return policy.expression.test({ ...data, now: ctx.now })
           ? { keep: true }
           : { keep: false, reason: 'condition' }
-      } catch {
-        return { keep: false, reason: 'error' }
+      } catch (error) {
+        return { keep: undefined, error: error instanceof Error ? error.message : String(error) }
       }
     }
   }

@@ -21,6 +21,8 @@ export interface Job {
   gone: boolean
   /** Bumped on every push, so a key re-queued earlier or later leaves only one live node. */
   version: number
+  /** Why its `while` condition could not be evaluated last time (the key stays scheduled meanwhile). */
+  whileError?: { message: string; since: number }
 }
 
 interface Node {

@@ -23,6 +23,8 @@ export interface SchedulerDeps extends Pick<DispatcherDeps, 'run' | 'policyData'
   /** A key entered the schedule from a read (capture its baseline version). */
   enrolled?: (key: string) => void
   onError?: (error: unknown, what: string) => void
+  /** A key's `refresh.while` could not be evaluated (once per key and error); the key stays scheduled. */
+  onWhileError?: (info: { key: string; route: string; error: string }) => void
 }
 
 /**
@@ -50,6 +52,7 @@ export class Scheduler {
     this.#defaultPriority = config.refreshDefaults.priority
     this.#schedule = deps.schedule
     this.#enrolled = deps.enrolled
+    const onWhileError = deps.onWhileError ?? (() => {})
     this.#now = options.now ?? Date.now
     this.#options = {
       random: options.random ?? Math.random,
@@ -64,6 +67,7 @@ export class Scheduler {
       policyData: deps.policyData,
       capOf: deps.capOf,
       drop: (job) => this.#drop(job),
+      whileFailed: (job, error) => onWhileError({ key: job.key, route: job.route.name, error }),
       reschedule: (job, started) => {
         job.dueAt = job.again ? this.#now() : nextDueAt(job, started)
         job.again = false
@@ -108,43 +112,41 @@ export class Scheduler {
       this.#writer.touched(job)
       return
     }
-    // A key bound to a client's credentials can only be refreshed by that client.
-    if (!route.refresh || key.includes('#auth=') || this.#jobs.size >= this.#options.maxKeys) return
-    const added = this.#newJob(key, route, route.refresh.every, now + route.refresh.every, now)
-    added.reads = 1
-    this.#add(added)
-    this.#writer.persist(added)
-    this.#enrolled?.(key)
+    this.#enroll(key, route, now + (route.refresh?.every ?? 0), 1)
   }
 
   /**
-   * A key cistern fetched on its own (warm, prewarm) on a route with `refresh`: kept from now on, as
-   * if just read, but without counting a read (a `while: hot` key stays for one hot window unless a
-   * client reads it). A key already kept is left as it is.
+   * Keep `key` warm from now on, as if a client had just read it but without counting a read: a key
+   * cistern fetched on its own (warm, prewarm), whose first client may come much later, or one an
+   * operator refreshed by key. A `while: hot` key stays for one hot window unless a client reads it.
+   * Its first refresh falls due `delayMs` from now. Returns whether it is kept.
    */
-  enroll(key: string, route: RouteConfig): void {
+  keep(key: string, route: RouteConfig, delayMs = route.refresh?.every ?? 0): boolean {
     const job = this.#jobs.get(key)
     if (job) {
       if (job.every === 0 && route.refresh) this.#keep(job, route)
-      return
+      return true
     }
-    if (!route.refresh || key.includes('#auth=') || this.#jobs.size >= this.#options.maxKeys) return
-    const now = this.#now()
-    const added = this.#newJob(key, route, route.refresh.every, now + route.refresh.every, now)
-    this.#add(added)
-    this.#writer.persist(added)
-    this.#enrolled?.(key)
+    return this.#enroll(key, route, this.#now() + delayMs) !== undefined
   }
 
   /**
    * Refresh these keys as soon as the budget allows (webhooks, POST /refresh): kept keys fall due
-   * now; others run once at their route's priority. Returns how many were queued.
+   * now; others run once at their route's priority, or, with `enroll` and a route with `refresh`,
+   * join the schedule (an operator refreshing one key by hand wants it kept warm). Returns how many
+   * were queued.
    */
-  refreshKeys(keys: Iterable<string>, locate: (key: string) => RouteConfig | undefined): number {
+  refreshKeys(
+    keys: Iterable<string>,
+    locate: (key: string) => RouteConfig | undefined,
+    options: { enroll?: boolean } = {},
+  ): number {
     let queued = 0
     const now = this.#now()
     for (const key of keys) {
       const job = this.#jobs.get(key)
+      // A one-shot refresh already queued for the key becomes a kept key all the same.
+      if (job && options.enroll && job.every === 0 && job.route.refresh) this.#keep(job, job.route)
       if (job?.running) job.again = true
       else if (job) {
         job.dueAt = Math.min(job.dueAt, now)
@@ -152,7 +154,9 @@ export class Scheduler {
       } else {
         const route = locate(key)
         if (!route?.cache || key.includes('#auth=')) continue
-        this.#add(this.#newJob(key, route, 0, now, 0))
+        if (!(options.enroll && route.refresh && this.#enroll(key, route, now))) {
+          this.#add(this.#newJob(key, route, 0, now, 0))
+        }
       }
       queued++
     }
@@ -162,6 +166,11 @@ export class Scheduler {
   /** When a key is next refreshed, if it is scheduled. */
   nextRefresh(key: string): number | undefined {
     return this.#jobs.get(key)?.dueAt
+  }
+
+  /** Why a scheduled key's `while` could not be evaluated at its last refresh, if it could not. */
+  whileError(key: string): { message: string; since: number } | undefined {
+    return this.#jobs.get(key)?.whileError
   }
 
   snapshot(): SchedulerSnapshot {
@@ -186,6 +195,18 @@ export class Scheduler {
 
   #newJob(key: string, route: RouteConfig, every: number, dueAt: number, lastReadAt: number): Job {
     return newJob(key, route, route.refresh?.priority ?? this.#defaultPriority, every, dueAt, lastReadAt)
+  }
+
+  /** A new kept key, due at `dueAt`; undefined when it cannot be kept. */
+  #enroll(key: string, route: RouteConfig, dueAt: number, reads = 0): Job | undefined {
+    // A key bound to a client's credentials can only be refreshed by that client.
+    if (!route.refresh || key.includes('#auth=') || this.#jobs.size >= this.#options.maxKeys) return undefined
+    const added = this.#newJob(key, route, route.refresh.every, dueAt, this.#now())
+    added.reads = reads
+    this.#add(added)
+    this.#writer.persist(added)
+    this.#enrolled?.(key)
+    return added
   }
 
   #add(job: Job): void {

@@ -1,7 +1,13 @@
 import type { Priority } from '../config/types.js'
 import type { LagStats } from './lag-stats.js'
 import type { Job } from './queue.js'
-import { PRIORITIES, type PriorityStats, type QueueView, type SchedulerSnapshot } from './types.js'
+import {
+  PRIORITIES,
+  type PriorityStats,
+  type QueueView,
+  type SchedulerSnapshot,
+  type WhileErrorItem,
+} from './types.js'
 
 /** Counts, current lag and recent lag per priority. O(keys): for the admin API and scrapes. */
 export function snapshotOf(jobs: Iterable<Job>, stats: LagStats, now: number): SchedulerSnapshot {
@@ -35,7 +41,8 @@ export function snapshotOf(jobs: Iterable<Job>, stats: LagStats, now: number): S
 
 /** The soonest `limit` refreshes and, per priority, how many are due and how late the oldest is. */
 export function queueView(jobs: Iterable<Job>, now: number, limit: number): QueueView {
-  const all = [...jobs].filter((job) => !job.running)
+  const every = [...jobs]
+  const all = every.filter((job) => !job.running)
   all.sort((a, b) => a.dueAt - b.dueAt)
   const priorities: QueueView['priorities'] = {}
   for (const job of all) {
@@ -45,8 +52,20 @@ export function queueView(jobs: Iterable<Job>, now: number, limit: number): Queu
     lane.depth++
     lane.lagMs = Math.max(lane.lagMs, now - job.dueAt)
   }
-  const items = all
-    .slice(0, limit)
-    .map((job) => ({ key: job.key, route: job.route.name, priority: job.priority, dueAt: job.dueAt }))
-  return { items, priorities }
+  const items = all.slice(0, limit).map((job) => ({
+    key: job.key,
+    route: job.route.name,
+    priority: job.priority,
+    dueAt: job.dueAt,
+    ...(job.whileError && { whileError: job.whileError.message }),
+  }))
+  const whileErrors: WhileErrorItem[] = []
+  for (const job of every) {
+    if (whileErrors.length >= limit) break
+    if (job.whileError) {
+      const { message: error, since } = job.whileError
+      whileErrors.push({ key: job.key, route: job.route.name, error, since })
+    }
+  }
+  return { items, priorities, whileErrors }
 }

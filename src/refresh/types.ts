@@ -71,10 +71,25 @@ export interface QueueItem {
   priority: Priority
   /** When it is due (ms since the epoch). */
   dueAt: number
+  /** Why its `refresh.while` could not be evaluated last time (it stays scheduled meanwhile). */
+  whileError?: string
 }
 
-/** The admin API's GET /queue shape: the soonest refreshes and, per priority, due depth and lag. */
+/** A kept key whose `refresh.while` could not be evaluated at its last refresh. */
+export interface WhileErrorItem {
+  key: string
+  route: string
+  error: string
+  /** Since when this error has been seen (ms since the epoch). */
+  since: number
+}
+
+/**
+ * The admin API's GET /queue shape: the soonest refreshes, per priority due depth and lag, and the
+ * keys whose `while` cannot be evaluated (wherever they are in the queue).
+ */
 export interface QueueView {
   items: QueueItem[]
   priorities: Partial<Record<Priority, { depth: number; lagMs: number }>>
+  whileErrors: WhileErrorItem[]
 }

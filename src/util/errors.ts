@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'E_STORE_TIMEOUT'
   | 'E_CLOSED'
   | 'E_CONFIG'
+  /** A listener could not bind its address (in use, not allowed, not this machine's). */
+  | 'E_LISTEN'
   | 'E_BUDGET'
   | 'E_UPSTREAM_TIMEOUT'
   | 'E_UPSTREAM_UNAVAILABLE'

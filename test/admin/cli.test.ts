@@ -18,13 +18,22 @@ interface Run {
   stderr: string
 }
 
+/**
+ * A clean environment (no CISTERN_* from the test run), but this Node's options: on another Node
+ * major, scripts/test-node-majors.mjs preloads the SQLite addon built for it through NODE_OPTIONS.
+ */
+function baseEnv(): Record<string, string> {
+  const { PATH = '', NODE_OPTIONS } = process.env
+  return { PATH, ...(NODE_OPTIONS && { NODE_OPTIONS }) }
+}
+
 /** The built CLI, as an operator runs it (`npm test` builds dist first). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 15_000 },
+      { env: { ...baseEnv(), ...env }, timeout: 15_000 },
       (error, stdout, stderr) => resolve({ code: child.exitCode ?? (error ? 1 : 0), stdout, stderr }),
     )
   })
@@ -73,7 +82,7 @@ describe('cistern CLI against a running gateway (built CLI)', () => {
   it('`cistern stats` prints a table, --json the API answer; the token can come from the environment', async () => {
     const table = await cli(['stats', '--admin', h.admin], { CISTERN_ADMIN_TOKEN: h.token })
     expect(table.code).toBe(0)
-    expect(table.stdout).toMatch(/^requests:\s+8 \(hits 0, stale 0, misses 8/m)
+    expect(table.stdout).toMatch(/^requests:\s+8 \(hits 0, stale 0, revalidated 0, misses 8, bypass 0/m)
     expect(table.stdout).toMatch(/^\/ftc\/:season\/teams\/:team\s+6\s+0\s+0\s+6\s+0\.0%/m)
     const json = await cli(['stats', '--json', ...admin])
     expect(JSON.parse(json.stdout)).toMatchObject({ totals: { requests: 8, misses: 8, upstreamCalls: 8 } })
@@ -134,7 +143,7 @@ describe('cistern serve --log-level (built CLI)', () => {
     const yaml = `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nstore: { kind: memory }\nupstreams:\n  ftc: { url: "${sim.apiUrl}" }\nroutes:\n  - { path: /ftc/:season/events, upstream: ftc, to: /:season/events, ttl: 1h }\n`
     await writeFile(config, yaml)
     const proc = spawn(process.execPath, [CLI, 'serve', '-c', config, '--log-level', 'debug'], {
-      env: { PATH: process.env.PATH ?? '' },
+      env: baseEnv(),
     })
     child = proc
     let stdout = ''

@@ -63,7 +63,12 @@ describe('admin: queue, events and the change feed', () => {
 
   it('GET /queue and GET /events answer well-formed empties without their hooks', async () => {
     withHooks({ queue: undefined, events: undefined })
-    expect(await json(await h.api('/queue'))).toEqual({ available: false, items: [], priorities: {} })
+    expect(await json(await h.api('/queue'))).toEqual({
+      available: false,
+      items: [],
+      priorities: {},
+      whileErrors: [],
+    })
     expect(await json(await h.api('/events'))).toEqual({ available: false, events: [], cursor: null })
   })
 
@@ -81,6 +86,7 @@ describe('admin: queue, events and the change feed', () => {
       available: true,
       items: [item],
       priorities: { high: { depth: 1, lagMs: 250 } },
+      whileErrors: [],
     })
     expect(await json(await h.api('/events?limit=5&cursor=abc'))).toEqual({
       available: true,

@@ -84,4 +84,21 @@ describe('compileExpression', () => {
     const gt = compileExpression('body.n > 2.0 && body.n == 3')
     expect(gt.test({ body: { n: 3 } })).toBe(true)
   })
+
+  it('datetime() reads the dates APIs send (FTC: no zone) as UTC; timestamp() refuses them', () => {
+    const now = Date.parse('2025-03-01T12:00:00Z')
+    const live = compileExpression('datetime(body.dateEnd) + duration("24h") > now', { expect: 'bool' })
+    expect(live.test({ body: { dateEnd: '2025-03-01T00:00:00' }, now })).toBe(true)
+    expect(live.test({ body: { dateEnd: '2025-02-27T00:00:00' }, now })).toBe(false)
+    expect(live.test({ body: { dateEnd: '2025-03-01' }, now })).toBe(true)
+    const at = compileExpression('datetime(body.t)')
+    expect(at.evaluate({ body: { t: '2025-03-01T10:00:00.5+01:00' } })).toEqual(
+      new Date('2025-03-01T09:00:00.500Z'),
+    )
+    expect(at.evaluate({ body: { t: '2025-03-01T10:00' } })).toEqual(new Date('2025-03-01T10:00:00Z'))
+    expect(() => at.evaluate({ body: { t: '2025-02-31' } })).toThrow(/out of range/)
+    expect(() => at.evaluate({ body: { t: 'tomorrow' } })).toThrow(/expected an ISO 8601 date/)
+    const strict = compileExpression('timestamp(body.dateEnd) + duration("24h") > now')
+    expect(() => strict.test({ body: { dateEnd: '2025-03-01T00:00:00' }, now })).toThrow(ExpressionError)
+  })
 })

@@ -15,6 +15,16 @@ describe('getOrSet', () => {
     expect(factory).toHaveBeenCalledTimes(1)
   })
 
+  it('says the unit: ageMs is milliseconds (HTTP Age is seconds); age stays as its deprecated alias', async () => {
+    const { cache, clock } = cacheWithClock<number>()
+    await cache.getOrSet('k', () => 1, { ttl: '1h' })
+    clock.advance(90_500)
+    const result = await cache.getOrSet('k', () => 2, { ttl: '1h' })
+    expect(result.ageMs).toBe(90_500)
+    expect(Math.floor(result.ageMs / 1000)).toBe(90)
+    expect(result.age).toBe(result.ageMs)
+  })
+
   it('runs the factory exactly once for 10,000 concurrent callers of one missing key', async () => {
     const { cache } = cacheWithClock<string>()
     const gate = deferred<string>()

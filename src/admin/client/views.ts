@@ -3,14 +3,27 @@ import type { StatsBody } from '../routes/stats.js'
 import type { UpstreamBody } from '../routes/upstreams.js'
 import { bytes, count, fields, percent, seconds, table } from './format.js'
 
+/**
+ * Every request by its X-Cache-Status, in one order (the dashboard's card says the same): the parts
+ * add up to the request count.
+ */
+export function requestBreakdown(t: StatsBody['totals']): string {
+  return [
+    `hits ${t.hits}`,
+    `stale ${t.stale}`,
+    `revalidated ${t.revalidated}`,
+    `misses ${t.misses}`,
+    `bypass ${t.bypass}`,
+    `pass ${t.pass}`,
+    `errors ${t.errors}`,
+  ].join(', ')
+}
+
 /** `cistern stats`: totals, then one row per route. */
 export function statsView(stats: StatsBody): string {
   const t = stats.totals
   const summary = fields([
-    [
-      'requests',
-      `${t.requests} (hits ${t.hits}, stale ${t.stale}, misses ${t.misses}, pass ${t.pass}, errors ${t.errors})`,
-    ],
+    ['requests', `${t.requests} (${requestBreakdown(t)})`],
     ['hit rate', percent(t.hitRate)],
     [
       'upstream calls',
@@ -62,6 +75,9 @@ export function entryView(entry: EntryBody): string {
     ['stale until', entry.staleUntil ?? '-'],
     ['expires at', entry.expiresAt ?? '-'],
     ['next refresh', entry.nextRefresh ?? '-'],
+    ...(entry.whileError
+      ? [['while error', `${entry.whileError} (kept scheduled)`] as [string, string]]
+      : []),
     ['size', bytes(entry.size)],
     ['tags', entry.tags.join(', ') || '-'],
     ['etag', entry.etag ?? '-'],

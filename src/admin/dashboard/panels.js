@@ -36,7 +36,11 @@ export function renderCards(stats, rps) {
   setStat('requests', String(t.requests), t.requests)
   setStat('rps', `${rps === null ? '–' : rps.toFixed(1)} req/s`)
   setStat('hitRate', percent(t.hitRate), t.hitRate)
-  setStat('hits', `${t.hits} hits · ${t.stale} stale · ${t.misses} misses`)
+  // Every X-Cache-Status, as `cistern stats` lists them: the parts add up to the request count.
+  setStat(
+    'hits',
+    `${t.hits} hits · ${t.stale} stale · ${t.revalidated} revalidated · ${t.misses} misses · ${t.bypass} bypass · ${t.pass} pass · ${t.errors} errors`,
+  )
   setStat('upstreamCalls', String(t.upstreamCalls), t.upstreamCalls)
   setStat('upstreamErrors', `${t.upstreamErrors} failed · ${t.budgetRefusals} refused by budget`)
   setStat('callsSaved', String(t.callsSaved), t.callsSaved)
@@ -111,7 +115,13 @@ export function renderQueue(queue) {
     .map((item) =>
       el('li', {}, `${item.priority} ${item.key} due ${new Date(item.dueAt).toLocaleTimeString()}`),
     )
-  box.replaceChildren(table, el('ol', { class: 'feed' }, ...next))
+  // Keys whose refresh.while cannot be evaluated stay scheduled; say why, so nobody guesses.
+  const failing = (queue.whileErrors ?? [])
+    .slice(0, 8)
+    .map((item) => el('li', {}, `${item.key}: refresh.while cannot be evaluated: ${item.error}`))
+  const warnings =
+    failing.length > 0 ? [el('ol', { class: 'feed', 'data-while-errors': '' }, ...failing)] : []
+  box.replaceChildren(table, el('ol', { class: 'feed' }, ...next), ...warnings)
 }
 
 /** Newest first, at most 20. */

@@ -38,7 +38,12 @@ export const listEntries: AdminHandler = async (ctx, { res, url }) => {
 }
 
 /** The body of GET /entries/{key}. */
-export type EntryBody = ReturnType<typeof entryDetail> & { inMemory: boolean; nextRefresh: string | null }
+export type EntryBody = ReturnType<typeof entryDetail> & {
+  inMemory: boolean
+  nextRefresh: string | null
+  /** Why the key's `refresh.while` could not be evaluated at its last refresh; null when it could. */
+  whileError: string | null
+}
 
 /** The body of GET /entries. */
 export interface EntriesBody {
@@ -67,6 +72,7 @@ export const getEntry: AdminHandler = async (ctx, { res, param }) => {
     ...entryDetail(entry, ctx.now()),
     inMemory: memory !== undefined,
     nextRefresh: next === undefined ? null : new Date(next).toISOString(),
+    whileError: ctx.hooks.whileError?.(key) ?? null,
   }
   sendJson(res, 200, body)
 }

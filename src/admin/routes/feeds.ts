@@ -8,6 +8,7 @@ export const getQueue: AdminHandler = async (ctx, { res }) => {
     available: queue !== undefined,
     items: queue?.items ?? [],
     priorities: queue?.priorities ?? {},
+    whileErrors: queue?.whileErrors ?? [],
   })
 }
 

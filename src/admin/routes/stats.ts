@@ -1,6 +1,6 @@
 import type { AdminContext, AdminHandler } from '../context.js'
 import { sendJson } from '../server/http.js'
-import { type CountsView, sum, view } from '../stats/counters.js'
+import { type CountsView, totalView, view } from '../stats/counters.js'
 import { withTimeout } from './timeout.js'
 
 /**
@@ -32,7 +32,7 @@ export async function collectStats(ctx: AdminContext) {
   return {
     at: now,
     uptimeSeconds: Math.round((now - ctx.startedAt) / 1000),
-    totals: view(sum(counts.values())),
+    totals: totalView(counts.values()),
     store: {
       kind: ctx.config.store.kind,
       reachable: storeStats !== undefined,

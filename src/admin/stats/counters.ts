@@ -20,7 +20,10 @@ export interface Counts {
 export interface CountsView extends Counts {
   /** (hits + stale) / cacheable requests (all but pass); null before the first one. */
   hitRate: number | null
-  /** Requests answered without an upstream call of their own: requests − upstream calls, at least 0. */
+  /**
+   * Upstream calls the cache saved: per route, requests − upstream calls (background refreshes
+   * included), at least 0; for the totals, the sum of the routes' (so the rows add up to it).
+   */
   callsSaved: number
   /** callsSaved / requests; null before the first request. */
   usageReduction: number | null
@@ -73,9 +76,24 @@ export function countServed(counts: Counts, status: string, durationMs: number):
   }
 }
 
+/** One route's counts with the derived numbers. */
 export function view(counts: Counts): CountsView {
+  return derive(counts, Math.max(0, counts.requests - counts.upstreamCalls))
+}
+
+/**
+ * All routes together. Calls saved are summed per route, not computed from the summed counts: a
+ * route whose background refreshes outnumber its requests saves 0, and must not cancel out what
+ * the other routes saved.
+ */
+export function totalView(all: Iterable<Counts>): CountsView {
+  const routes = [...all]
+  const callsSaved = routes.reduce((saved, counts) => saved + view(counts).callsSaved, 0)
+  return derive(sum(routes), callsSaved)
+}
+
+function derive(counts: Counts, callsSaved: number): CountsView {
   const cacheable = counts.requests - counts.pass
-  const callsSaved = Math.max(0, counts.requests - counts.upstreamCalls)
   return {
     ...counts,
     durationMsTotal: round(counts.durationMsTotal),

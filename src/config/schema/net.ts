@@ -68,13 +68,20 @@ export function httpUrl(description: string, rules: UrlRules) {
         ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} ${why}`, input: value })
         return z.NEVER
       }
+      // `api.example.com/v1` or `localhost:8080`: the scheme is missing (the second even parses, as
+      // scheme "localhost:"); say what to add rather than only that it is wrong.
+      const noScheme = !value.includes('://') && !/^\s*$/.test(value)
+      const addScheme = `add https:// (https://${value.replace(/^\/+/, '')})`
       let url: URL
       try {
         url = new URL(value)
       } catch {
+        if (noScheme) return fail(`has no scheme: ${addScheme}`)
         return fail('is not a URL (expected e.g. https://api.example.com/v1)')
       }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail('must be an http or https URL')
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return fail(noScheme ? `has no scheme: ${addScheme}` : 'must be an http or https URL')
+      }
       if (url.username || url.password) return fail('must not contain credentials (use auth: instead)')
       if (url.hash || value.includes('#')) return fail('must not contain a fragment (#...)')
       if (!rules.query && (url.search || value.includes('?'))) {

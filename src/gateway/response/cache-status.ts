@@ -2,7 +2,8 @@
  * The headers that tell a client what cistern did: `Cache-Status` (RFC 9211), the conventional
  * `X-Cache-Status`, `Age` and `X-Cache-Fetched-At`.
  */
-export type XCacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | 'REVALIDATED' | 'PASS'
+/** `ERROR`: cistern answered an error itself (no copy to serve and the upstream failed). */
+export type XCacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | 'REVALIDATED' | 'PASS' | 'ERROR'
 
 export interface CacheStatusParts {
   /** `hit`, or a `fwd=` reason: uri-miss, miss, stale, request, bypass, method. */

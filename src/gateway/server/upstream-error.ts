@@ -7,12 +7,13 @@ import { sendError } from '../response/send.js'
  * No copy to stand in for the upstream: 504 for timeouts, 503 (with Retry-After) when down, 502 for
  * an answer over the size limit (`upstream_too_large`) or any other unusable one. The body names the
  * upstream by its config name only (UpstreamFailure.publicMessage): the address, port and URL of an
- * internal upstream are for the logs, which get the full error from the cache's events.
+ * internal upstream are for the logs, which get the full error from the cache's events. X-Cache-Status
+ * is `ERROR`, as the request is counted in stats and metrics: one status, one name.
  */
 export function sendUpstreamError(res: ServerResponse, error: unknown, cacheStatus: CacheStatusParts): void {
   const failure = error instanceof UpstreamFailure ? error : undefined
   const parts = { ...cacheStatus, ...(failure?.status !== undefined && { fwdStatus: failure.status }) }
-  const options = { cacheStatus: parts, xCacheStatus: 'MISS' } as const
+  const options = { cacheStatus: parts, xCacheStatus: 'ERROR' } as const
   if (!failure) {
     // Not an UpstreamFailure but an error on the way (a refused path, a throw while building the
     // entry): its words are internal, for the logs.
