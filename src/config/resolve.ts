@@ -22,7 +22,7 @@ const WILDCARD = new Set(['0.0.0.0', '::'])
 
 const MB = 1024 * 1024
 /** Below this a store holds little beyond its own schema: eviction would empty it on every write. */
-const MIN_STORE_SIZE = MB
+const MIN_STORE_SIZE = 1000 ** 2
 const DEFAULT_STORE_SIZE = 1000 ** 3
 
 function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: Findings): StoreConfig {
