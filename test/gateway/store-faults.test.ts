@@ -33,9 +33,14 @@ routes:
     stale: 7d
 `
 
-async function readyz(h: Harness): Promise<{ status: number; body: Record<string, any> }> {
+interface Readyz {
+  ok: boolean
+  store: { kind: string; ok: boolean; error?: string; recentFailures?: number }
+}
+
+async function readyz(h: Harness): Promise<{ status: number; body: Readyz }> {
   const res = await fetch(`${h.cistern.adminUrl}/readyz`, { headers: { authorization: `Bearer ${TOKEN}` } })
-  return { status: res.status, body: (await res.json()) as Record<string, any> }
+  return { status: res.status, body: (await res.json()) as Readyz }
 }
 
 const admin = { admin: { token: TOKEN, env: {} } }

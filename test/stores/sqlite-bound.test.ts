@@ -38,6 +38,9 @@ async function longestBlock<T>(work: () => Promise<T>): Promise<Block & { result
   // Let the probe take its first turn before the work starts.
   await new Promise((resolve) => setImmediate(resolve))
   const result = await work()
+  // The probe's next turn measures the stretch that ended with the work's last synchronous part.
+  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setImmediate(resolve))
   running = false
   return { ...longest, result }
 }

@@ -352,15 +352,24 @@ class SqliteStoreImpl implements SqliteStore {
    */
   private async evict(): Promise<void> {
     await this.flushAccess()
-    while (!this.closed && (this.stmts.usedPages.get() as number) > this.evictDownToPages) {
+    for (;;) {
+      if (this.closed) return
+      const used = this.stmts.usedPages.get() as number
+      if (used <= this.evictDownToPages) return
+      // No more rows than the share of the file above the mark: chunk sizes grow with their speed, and
+      // an unbounded one overshoots down to an empty store.
+      const { entries } = this.stmts.stats.get() as StoreStats
+      const share = Math.ceil(((used - this.evictDownToPages) / used) * entries)
       // Nothing left to evict: what remains is the schema itself.
-      if (this.evictChunk() === 0) return
+      if (this.evictChunk(0, Math.max(1, share)) === 0) return
       await nextTurn()
     }
   }
 
-  private evictChunk(atLeast = 0): number {
-    const evict = (limit: number) => ({ rows: this.stmts.evict.run(Math.max(limit, atLeast)).changes })
+  private evictChunk(atLeast: number, atMost = Number.POSITIVE_INFINITY): number {
+    const evict = (limit: number) => ({
+      rows: this.stmts.evict.run(Math.min(Math.max(limit, atLeast), atMost)).changes,
+    })
     return this.chunks.run(evict).rows
   }
 
