@@ -178,3 +178,37 @@ describe('sqlite store: size bound and chunked bulk work', () => {
     await store.close()
   }, 120_000)
 })
+
+describe('sqlite store: schema 1 to 2', () => {
+  it('a cache written before recency existed opens with every entry and its tags, and can be bounded', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cistern-migrate-'))
+    const path = join(dir, 'v1.db')
+    const store = sqliteStore({ path, sweepIntervalMs: 0, accessFlushMs: 0 })
+    const value = Buffer.alloc(3000, 9)
+    for (let i = 0; i < 400; i++) await store.set(makeEntry(`old:${i}`, { value, tags: [`t${i % 4}`] }))
+    await store.close()
+    // Take the file back to schema 1 as cistern 0.1 left it: no recency table, the old delete trigger.
+    const db = new Database(path)
+    db.exec(`
+      DROP TRIGGER entries_access_insert; DROP TRIGGER entries_access_write; DROP TRIGGER entries_after_delete;
+      DROP TABLE entry_access;
+      CREATE TRIGGER entries_after_delete AFTER DELETE ON entries BEGIN
+        UPDATE counters SET entries = entries - 1, bytes = bytes - old.size WHERE id = 0;
+        DELETE FROM entry_tags WHERE key = old.key;
+      END;
+      PRAGMA user_version = 1;`)
+    db.close()
+
+    const upgraded = sqliteStore({ path, sweepIntervalMs: 0, accessFlushMs: 0 })
+    expect(await upgraded.stats()).toMatchObject({ entries: 400, bytes: 400 * 3000 })
+    expect(Buffer.from(upgraded.getSync('old:123')!.value).equals(value)).toBe(true)
+    expect((await upgraded.list({ tag: 't1', limit: 1000 })).items).toHaveLength(100)
+    await upgraded.close()
+    const bounded = sqliteStore({ path, sweepIntervalMs: 0, accessFlushMs: 0, maxSize: 1 * MB })
+    await bounded.idle()
+    expect(bounded.usedBytes()).toBeLessThanOrEqual(1 * MB)
+    expect((await bounded.stats()).entries).toBeGreaterThan(100)
+    await bounded.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+})
