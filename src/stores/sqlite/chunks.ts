@@ -15,7 +15,7 @@ export class ChunkSizer {
   constructor(max: number, budgetMs = CHUNK_BUDGET_MS) {
     this.max = Math.max(1, Math.floor(max))
     this.budgetMs = budgetMs
-    this.#limit = Math.min(this.max, 64)
+    this.#limit = Math.min(this.max, 16)
   }
 
   /** Rows the next chunk may take. */
@@ -35,9 +35,10 @@ export class ChunkSizer {
   #record(rows: number, ms: number, limit: number): void {
     if (rows === 0) return
     const perRow = Math.max(ms / rows, 0.0005)
-    // Grow at most 2x per chunk (a lucky fast chunk says little), shrink at once (a slow one says a lot).
+    // Grow by at most a quarter per chunk, shrink at once: a row's cost drifts as bulk work goes on
+    // (freeing pages gets dearer as the free list grows), and a fast chunk says little of the next.
     const fits = Math.floor(this.budgetMs / perRow)
-    this.#limit = Math.max(1, Math.min(this.max, fits, limit * 2))
+    this.#limit = Math.max(1, Math.min(this.max, fits, Math.ceil(limit * 1.25)))
   }
 }
 
