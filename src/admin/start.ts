@@ -47,7 +47,9 @@ export function prepareAdmin(
     monitor,
     token,
     gatewayOptions(gatewayOptions) {
-      const store = monitor.wrapStore(gatewayOptions.store ?? openStore(config.store))
+      const onFault = (error: Error) =>
+        logger.warn({ err: error }, 'store fault: serving from memory and the upstream where the store fails')
+      const store = monitor.wrapStore(gatewayOptions.store ?? openStore(config.store, { onFault }))
       const outer = gatewayOptions.onServed
       const onServed = outer
         ? (route: string, status: string, ms: number) => {

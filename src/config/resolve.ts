@@ -21,15 +21,23 @@ const EVENT_LISTS = ['added', 'removed', 'changed', 'patch']
 const WILDCARD = new Set(['0.0.0.0', '::'])
 const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev']
 
+const MB = 1024 * 1024
+/** Below this a store holds little beyond its own schema: eviction would empty it on every write. */
+const MIN_STORE_SIZE = 1000 ** 2
+const DEFAULT_STORE_SIZE = 1000 ** 3
+
 function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: Findings): StoreConfig {
   const { kind, memory, timeout } = input
+  // The memory store's bound was the memory tier's (at least 64MB) before maxSize existed; it still is by default.
+  const maxSize = input.maxSize ?? (kind === 'memory' ? Math.max(memory, 64 * MB) : DEFAULT_STORE_SIZE)
+  if (maxSize < MIN_STORE_SIZE) findings.add(['store', 'maxSize'], 'value', 'must be at least 1MB')
   const misplaced = (key: 'path' | 'url', users: string) => {
     if (input[key] !== undefined) findings.add(['store', key], 'value', `is only used with kind: ${users}`)
   }
   if (kind === 'memory') {
     misplaced('path', 'sqlite')
     misplaced('url', 'redis or postgres')
-    return { kind, memory, timeout }
+    return { kind, memory, timeout, maxSize }
   }
   if (kind === 'sqlite') {
     misplaced('url', 'redis or postgres')
@@ -44,7 +52,7 @@ function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: F
         `${resolved} is under ${pseudo}, a kernel pseudo-filesystem where no database can live; choose a path on disk (e.g. ${DEFAULT_SQLITE_PATH})`,
       )
     }
-    return { kind, memory, timeout, path: resolved }
+    return { kind, memory, timeout, maxSize, path: resolved }
   }
   misplaced('path', 'sqlite')
   const schemes = kind === 'redis' ? ['redis:', 'rediss:'] : ['postgres:', 'postgresql:']
@@ -53,7 +61,7 @@ function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: F
   } else if (!schemes.some((scheme) => input.url!.startsWith(`${scheme}//`))) {
     findings.add(['store', 'url'], 'value', `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
   }
-  return { kind, memory, timeout, url: input.url ?? '' }
+  return { kind, memory, timeout, maxSize, url: input.url ?? '' }
 }
 
 function clash(a: ListenAddress, b: ListenAddress): boolean {

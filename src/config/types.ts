@@ -39,6 +39,8 @@ interface StoreCommon {
   memory: number
   /** Timeout of every store call, ms. */
   timeout: number
+  /** Bound on what the store keeps, bytes: least recently used entries are evicted beyond it. */
+  maxSize: number
 }
 export type StoreConfig =
   | (StoreCommon & { kind: 'memory' })

@@ -7,7 +7,7 @@ import { freshEntry } from './fetch/build-entry.js'
 import type { Factory } from './fetch/context.js'
 import { Flights } from './fetch/flight.js'
 import { softTimeout } from './fetch/soft-timeout.js'
-import { GuardedStore } from './guarded-store.js'
+import { GuardedStore, type GuardedStoreHealth } from './guarded-store.js'
 import { loadFromStore } from './load-from-store.js'
 import type { MemoryRecord, MemoryTier } from './memory-tier.js'
 import {
@@ -261,6 +261,11 @@ export class Cache<T = unknown> {
 
   get store(): Store | undefined {
     return this.#rawStore
+  }
+
+  /** The store's health as the engine sees it (recent failed calls included); undefined without a store. */
+  storeHealth(): GuardedStoreHealth | undefined {
+    return this.#store?.health()
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Selector, Store, TextEntry } from '../stores/store.js'
+import type { Selector, Store, StoreHealth, TextEntry } from '../stores/store.js'
 import { StoreError } from '../util/errors.js'
 import type { Entry } from './entry.js'
 import { publish } from './events.js'
@@ -6,6 +6,15 @@ import { publish } from './events.js'
 interface Pending {
   deadline: number
   expire(): void
+}
+
+/** A failed store call keeps the store reported unhealthy for this long (unless calls keep failing). */
+export const FAILURE_WINDOW_MS = 30_000
+
+/** What /readyz shows of the store: its own verdict, or recent failed calls. */
+export interface GuardedStoreHealth extends StoreHealth {
+  /** Failed or timed-out calls within the last FAILURE_WINDOW_MS. */
+  recentFailures: number
 }
 
 /**
@@ -18,6 +27,9 @@ export class GuardedStore {
   readonly #timeoutMs: number
   readonly #pending = new Set<Pending>()
   #sweeper: NodeJS.Timeout | undefined
+  /** Times of recent failures (at most 100 kept: enough to say "many"), oldest first. */
+  readonly #failures: number[] = []
+  #lastFailure = ''
 
   /**
    * A synchronous read when the store offers one (embedded stores): no promise and no deadline,
@@ -101,8 +113,27 @@ export class GuardedStore {
     })
   }
 
+  /**
+   * Unhealthy while the store says so (a damaged file found at open, a store that could not open) or
+   * while any call failed within the last FAILURE_WINDOW_MS: with a full disk reads still answer, so
+   * only the failed writes tell. Cheap and synchronous, for /readyz.
+   */
+  health(now = Date.now()): GuardedStoreHealth {
+    while (this.#failures.length > 0 && this.#failures[0]! <= now - FAILURE_WINDOW_MS) this.#failures.shift()
+    const recentFailures = this.#failures.length
+    const own = this.#store.health?.()
+    if (own && !own.ok) return { ...own, recentFailures }
+    if (recentFailures === 0) return { ok: true, recentFailures }
+    const seconds = FAILURE_WINDOW_MS / 1000
+    const reason = `${recentFailures}${recentFailures === 100 ? '+' : ''} store calls failed in the last ${seconds}s, the latest: ${this.#lastFailure}`
+    return { ok: false, reason, recentFailures }
+  }
+
   #report(key: string, operation: string, error: unknown): void {
     const wrapped = error instanceof StoreError ? error : new StoreError(this.#store.name, operation, error)
+    this.#failures.push(Date.now())
+    if (this.#failures.length > 100) this.#failures.shift()
+    this.#lastFailure = wrapped.message
     publish('error', () => ({ key, error: wrapped, phase: 'store' }))
   }
 

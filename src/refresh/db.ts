@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import type { StoreConfig } from '../config/types.js'
+import { isInMemory, isStorageFault, openSqliteFile, quickCheck } from '../stores/sqlite/open-file.js'
 
 /**
  * The refresh path's own durable state: the schedule (with each key's last seen version), the bounded
@@ -46,13 +46,40 @@ export function refreshDbPath(store: StoreConfig): string {
   return join(dirname(store.path), `${name}.refresh.db`)
 }
 
-export function openRefreshDb(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const db = new Database(path)
-  // WAL: readers never block the one writer; NORMAL: a process crash loses nothing committed.
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
-  db.pragma('busy_timeout = 1000')
-  db.exec(SCHEMA)
-  return db
+export interface RefreshDbOptions {
+  /** SQLite max_page_count on the connection: a full disk, simulated (tests). */
+  maxPageCount?: number
+  /** Told when the file cannot be used (disk full, I/O error, corrupt) and the state is kept in memory. */
+  onFault?: (error: Error) => void
+}
+
+/**
+ * Opens the refresh database. On a full disk or a damaged file the refresh path still runs, on an
+ * in-memory database (the schedule, change buffer and outbox then last until the next restart), and
+ * onFault says why; the file is left as it was.
+ */
+export function openRefreshDb(path: string, options: RefreshDbOptions = {}): Database.Database {
+  const open = (at: string) =>
+    openSqliteFile(at, {
+      busyTimeoutMs: 1000,
+      ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
+      prepare(db) {
+        // WAL: readers never block the one writer; NORMAL: a process crash loses nothing committed.
+        db.pragma('journal_mode = WAL')
+        db.pragma('synchronous = NORMAL')
+        db.exec(SCHEMA)
+      },
+    })
+  if (isInMemory(path)) return open(path)
+  try {
+    const db = open(path)
+    const problem = quickCheck(db)
+    if (problem === undefined) return db
+    db.close()
+    throw Object.assign(new Error(`${path}: ${problem}`), { code: 'SQLITE_CORRUPT' })
+  } catch (error) {
+    if (!isStorageFault(error)) throw error
+    options.onFault?.(error as Error)
+    return open(':memory:')
+  }
 }

@@ -81,7 +81,9 @@ export function createRefresh(
 ): Refresh {
   const now = options.now ?? Date.now
   const onError = options.onError ?? (() => {})
-  const db = openRefreshDb(options.dbPath ?? refreshDbPath(config.store))
+  const db = openRefreshDb(options.dbPath ?? refreshDbPath(config.store), {
+    onFault: (error) => onError(error, 'refresh database unusable, kept in memory until restart'),
+  })
   const schedule = new ScheduleStore(db)
   const log = new EventLog(db, options.bufferSize ?? 10_000)
   const feed = new ChangeFeed(log)

@@ -1,16 +1,42 @@
 import type { StoreConfig } from '../config/types.js'
-import { CisternError } from '../util/errors.js'
+import { CisternError, StoreError } from '../util/errors.js'
 import { memoryStore } from './memory/memory-store.js'
 import { sqliteStore } from './sqlite/index.js'
+import { isStorageFault, reasonOf } from './sqlite/open-file.js'
 import type { Store } from './store.js'
+import { unavailableStore } from './unavailable-store.js'
+
+export interface OpenStoreOptions {
+  /**
+   * Told when the store's file is at fault (disk full, I/O error, corrupt) and cistern runs without it;
+   * errors from background work (sweep, eviction) come here too.
+   */
+  onFault?: (error: Error) => void
+}
 
 /** The store a config names. Redis and Postgres drivers join here when they land. */
-export function openStore(config: StoreConfig): Store {
+export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Store {
   switch (config.kind) {
     case 'memory':
-      return memoryStore({ maxSize: Math.max(config.memory, 64 * 1024 * 1024) })
+      return memoryStore({ maxSize: config.maxSize })
     case 'sqlite':
-      return sqliteStore({ path: config.path })
+      try {
+        const store = sqliteStore({
+          path: config.path,
+          maxSize: config.maxSize,
+          ...(options.onFault && { onSweepError: options.onFault }),
+        })
+        const health = store.health()
+        if (!health.ok) options.onFault?.(new StoreError('sqlite', 'open', health.reason))
+        return store
+      } catch (error) {
+        // A full disk or a damaged file must not keep cistern from starting (a crash loop serves no
+        // one): run on memory and the upstream, and say so. A path that is simply wrong (a directory,
+        // another program's database, a file in use) stays an error at start.
+        if (!isStorageFault(error)) throw error
+        options.onFault?.(error as Error)
+        return unavailableStore('sqlite', reasonOf(error))
+      }
     default:
       throw new CisternError('E_CONFIG', `store.kind "${config.kind}" is not available in this build yet`)
   }

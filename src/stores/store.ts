@@ -37,6 +37,13 @@ export interface StoreStats {
   bytes: number
 }
 
+/** Whether a store can be trusted with reads and writes, and why not. */
+export interface StoreHealth {
+  ok: boolean
+  /** Present when not ok: what is wrong, for /readyz and the logs. */
+  reason?: string
+}
+
 /** An entry whose value was read as UTF-8 text: `text` is ready, the `value` bytes are made on first read. */
 export interface TextEntry extends Entry {
   readonly text: string
@@ -67,6 +74,11 @@ export interface Store {
   /** A page of entry metadata (never values), filtered by prefix or tag, ordered by key. */
   list(query: ListQuery): Promise<ListPage>
   stats(): Promise<StoreStats>
+  /**
+   * What the store knows is wrong with it beyond single failed calls, when it can tell: a damaged file
+   * found at open (SQLite's quick_check), a store that could not be opened at all. Synchronous and cheap.
+   */
+  health?(): StoreHealth
   /** Drop up to `limit` entries whose expiresAt <= now; resolves to how many were dropped. */
   sweep(now: number, limit: number): Promise<number>
   close(): Promise<void>

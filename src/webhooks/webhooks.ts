@@ -66,7 +66,12 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
       throw new CisternError('E_CONFIG', `webhooks[${i}] (${hook.name}): verify.secret: ${reason}`)
     }
   }
-  const store = deps.store ?? openEventStore(config)
+  const store =
+    deps.store ??
+    openEventStore(config, {
+      onFault: (error) =>
+        logger.warn({ err: error }, 'webhook event log unusable: events are kept in memory until restart'),
+    })
   const counters = new WebhookCounters(deps.onCount)
   const running = new Set<Promise<void>>()
   let draining = false
@@ -131,7 +136,15 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
     const hook = hooksByName.get(event.webhook)
     if (!hook) {
       const error = `webhook "${event.webhook}" is no longer configured`
-      store.finish(event.id, 'failed', [{ index: -1, matched: false, error }], now())
+      try {
+        store.finish(event.id, 'failed', [{ index: -1, matched: false, error }], now())
+      } catch (failure) {
+        // A full disk: the event stays pending and is looked at again at the next start.
+        logger.error(
+          { webhook: event.webhook, event: event.id, err: failure },
+          'webhook outcome could not be stored',
+        )
+      }
       continue
     }
     act({ id: event.id, hook, body: event.body, headers: event.headers ?? {}, params: event.params ?? {} })

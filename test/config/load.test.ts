@@ -33,6 +33,7 @@ describe('the full sample config', () => {
       path: join(dirname(FIXTURE), '.cistern/cache.db'),
       memory: 64_000_000,
       timeout: 1000,
+      maxSize: 1_000_000_000,
     })
     expect(config.limits).toEqual({ maxBodySize: 1_000_000, maxResponseSize: 32_000_000 })
     expect(config.refreshDefaults).toEqual({ hotWindow: 600_000, priority: 'normal' })

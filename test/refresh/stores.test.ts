@@ -26,10 +26,10 @@ const event = (n: number): ChangeEvent => ({
 
 describe('refresh: durable state', () => {
   it('the refresh database sits beside a SQLite store, in memory otherwise', () => {
-    expect(refreshDbPath({ kind: 'sqlite', path: '/srv/data/cache.db', memory: 1, timeout: 1 })).toBe(
-      '/srv/data/cache.refresh.db',
-    )
-    expect(refreshDbPath({ kind: 'memory', memory: 1, timeout: 1 })).toBe(':memory:')
+    expect(
+      refreshDbPath({ kind: 'sqlite', path: '/srv/data/cache.db', memory: 1, timeout: 1, maxSize: 1 }),
+    ).toBe('/srv/data/cache.refresh.db')
+    expect(refreshDbPath({ kind: 'memory', memory: 1, timeout: 1, maxSize: 1 })).toBe(':memory:')
   })
 
   it('the event buffer keeps the newest `capacity` events and resumes after an id, across a reopen', () => {

@@ -16,6 +16,7 @@ export async function transpileSqliteStore(root: string, outDir: string): Promis
     ...(await readdir(sqliteDir)).filter((f) => f.endsWith('.ts')).map((f) => join(sqliteDir, f)),
     join(root, 'src/stores/store.ts'),
     join(root, 'src/util/errors.ts'),
+    join(root, 'src/util/units.ts'),
   ]
   for (const file of files) {
     const source = await readFile(file, 'utf8')

@@ -1,7 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CisternConfig } from '../../src/config/types.js'
 import {
   type EventStore,
   eventLogPath,
@@ -9,7 +10,7 @@ import {
   SqliteEventStore,
   type WebhookEvent,
 } from '../../src/webhooks/index.js'
-import type { EventStoreLimits, NewEvent } from '../../src/webhooks/store/index.js'
+import { type EventStoreLimits, type NewEvent, openEventStore } from '../../src/webhooks/store/index.js'
 
 const HOUR = 3600_000
 const limits = (over: Partial<EventStoreLimits> = {}): EventStoreLimits => ({
@@ -134,5 +135,37 @@ describe('event log on SQLite', () => {
     expect(again.findDelivery('tba', 'kept', 0)).toBe(id)
     expect(again.append(accepted(7, 'next'))).toBeGreaterThan(id)
     again.close()
+  })
+
+  it('opens an up-to-date log without writing to it, so a full disk cannot stop a restart', async () => {
+    const path = join(dir, 'no-write.db')
+    const first = new SqliteEventStore(path, limits())
+    first.append(accepted(5, 'one'))
+    first.close()
+    const before = await readFile(path)
+    // Every write is refused on this connection, as on a disk with no room for the WAL.
+    const again = new SqliteEventStore(path, limits(), { maxPageCount: 1 })
+    expect(again.pending(10)).toHaveLength(1)
+    again.close()
+    expect((await readFile(path)).equals(before)).toBe(true)
+  })
+
+  it('a damaged log is refused at open and left as it was; openEventStore keeps events in memory', async () => {
+    const base = join(dir, 'damaged', 'cache.db')
+    const path = eventLogPath(base)
+    const log = new SqliteEventStore(path, limits())
+    for (let i = 0; i < 200; i++) log.append(accepted(i, `d${i}`))
+    log.close()
+    const bytes = await readFile(path)
+    bytes.fill(0xa5, 4096 * 2, 4096 * 4)
+    await writeFile(path, bytes)
+    expect(() => new SqliteEventStore(path, limits())).toThrow(/quick_check/)
+    const faults: Error[] = []
+    const config = { store: { kind: 'sqlite', path: base }, webhooks: [] } as unknown as CisternConfig
+    const fallback = openEventStore(config, { onFault: (error) => faults.push(error) })
+    expect(fallback.kind).toBe('memory')
+    expect(faults[0]?.message).toMatch(/quick_check/)
+    fallback.close()
+    expect((await readFile(path)).equals(bytes)).toBe(true)
   })
 })

@@ -9,18 +9,28 @@ export const getHealthz: AdminHandler = (ctx, { res }) => {
 
 /**
  * GET /readyz: ready to serve — the config is loaded (it is, or cistern would not run) and the store
- * answers a cheap call (its counters) within the store timeout. 503 otherwise, with the reason.
+ * answers a cheap call (its counters) within the store timeout, found its file sound at open
+ * (quick_check) and has had no failed call in the last 30 s (a full disk fails writes while reads still
+ * answer). 503 otherwise, with the reason; cistern keeps serving from memory and the upstream meanwhile.
  */
 export const getReadyz: AdminHandler = async (ctx, { res }) => {
   const store = ctx.gateway.cache.store
   const started = performance.now()
-  let storeCheck: { ok: boolean; ms: number; error?: string }
+  let storeCheck: { ok: boolean; ms: number; error?: string; recentFailures?: number }
   try {
     if (store) await withTimeout(store.stats(), ctx.config.store.timeout)
     storeCheck = { ok: true, ms: Math.round(performance.now() - started) }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     storeCheck = { ok: false, ms: Math.round(performance.now() - started), error: message }
+  }
+  const health = ctx.gateway.cache.storeHealth()
+  if (health) {
+    storeCheck.recentFailures = health.recentFailures
+    if (!health.ok) {
+      storeCheck.ok = false
+      storeCheck.error ??= health.reason
+    }
   }
   const body = {
     ok: storeCheck.ok,

@@ -22,6 +22,9 @@ const store = z
     url: text('redis:// or postgres:// URL').optional(),
     memory: size('Byte bound of the in-process tier in front of the store').prefault('64MB'),
     timeout: duration('Timeout of every store call').prefault('1s'),
+    maxSize: size(
+      'Bound on what the store keeps, least recently used evicted beyond it (sqlite default 1GB; memory: the larger of memory and 64MB)',
+    ).optional(),
   })
   .meta({ description: 'The store behind the memory tier' })
 

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3'
 
 /** 'cstn' as a 32-bit big-endian integer. */
 export const APPLICATION_ID = 0x6373746e
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /**
  * Migration n takes the schema from version n-1 to n. Append only: a shipped migration never
@@ -22,6 +22,10 @@ export const SCHEMA_VERSION = 1
  * and stays exact across processes and crashes (the counter update commits or rolls back with the
  * write). The delete trigger also drops the entry's tag rows, so every path that removes an entry
  * (delete, invalidate, sweep, or a later one) keeps entry_tags consistent without repeating itself.
+ *
+ * Migration 2 adds recency for size-bounded eviction (least recently used first) in its own small
+ * table: updating a column of `entries` would rewrite the whole row, value and overflow pages
+ * included. Triggers stamp a write as an access; reads are stamped in batches (see access.ts).
  */
 const MIGRATIONS: readonly string[] = [
   `
@@ -65,6 +69,27 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER entries_after_delete AFTER DELETE ON entries BEGIN
     UPDATE counters SET entries = entries - 1, bytes = bytes - old.size WHERE id = 0;
     DELETE FROM entry_tags WHERE key = old.key;
+  END;
+  `,
+  `
+  CREATE TABLE entry_access (
+    key TEXT PRIMARY KEY NOT NULL,
+    accessed_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX entry_access_lru ON entry_access (accessed_at);
+  INSERT INTO entry_access (key, accessed_at) SELECT key, stored_at FROM entries;
+
+  CREATE TRIGGER entries_access_insert AFTER INSERT ON entries BEGIN
+    INSERT OR REPLACE INTO entry_access (key, accessed_at) VALUES (new.key, new.stored_at);
+  END;
+  CREATE TRIGGER entries_access_write AFTER UPDATE OF stored_at ON entries BEGIN
+    UPDATE entry_access SET accessed_at = max(accessed_at, new.stored_at) WHERE key = new.key;
+  END;
+  DROP TRIGGER entries_after_delete;
+  CREATE TRIGGER entries_after_delete AFTER DELETE ON entries BEGIN
+    UPDATE counters SET entries = entries - 1, bytes = bytes - old.size WHERE id = 0;
+    DELETE FROM entry_tags WHERE key = old.key;
+    DELETE FROM entry_access WHERE key = old.key;
   END;
   `,
 ]

@@ -51,6 +51,22 @@ export const SQL = {
     (SELECT rowid FROM entries WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
   stats: 'SELECT entries, bytes FROM counters WHERE id = 0',
 
+  // Size bound. Pages in use (the file's pages less its free list) count everything on disk: values,
+  // keys, tags, indexes. Both numbers sit in the database header, so this costs no scan.
+  usedPages: `SELECT (SELECT page_count FROM pragma_page_count())
+    - (SELECT freelist_count FROM pragma_freelist_count())`,
+  touch: 'UPDATE entry_access SET accessed_at = max(accessed_at, ?) WHERE key = ?',
+  evict: `DELETE FROM entries WHERE key IN
+    (SELECT key FROM entry_access ORDER BY accessed_at LIMIT ?)`,
+
+  // Bulk invalidations walk their keys a chunk at a time (see invalidateInChunks).
+  rangeKeysFirst: `SELECT key FROM entries WHERE key >= :lower AND key < CAST(:upper AS TEXT)
+    ORDER BY key LIMIT :limit`,
+  rangeKeysAfter: `SELECT key FROM entries WHERE key > :after AND key < CAST(:upper AS TEXT)
+    ORDER BY key LIMIT :limit`,
+  tagKeysFirst: 'SELECT key FROM entry_tags WHERE tag = :tag ORDER BY key LIMIT :limit',
+  tagKeysAfter: 'SELECT key FROM entry_tags WHERE tag = :tag AND key > :after ORDER BY key LIMIT :limit',
+
   // Pages: the first starts at the prefix (>=), later ones after the cursor (>). CROSS JOIN keeps
   // entry_tags as the outer loop, so a tagged page walks the (tag, key) primary key in key order.
   listFirst: listSql(false, '>='),
@@ -82,11 +98,21 @@ const RAW: ReadonlySet<string> = new Set([
   'listTagAfter',
 ])
 
+/** Statements that answer one column, read as plain values. */
+const PLUCK: ReadonlySet<string> = new Set([
+  'usedPages',
+  'rangeKeysFirst',
+  'rangeKeysAfter',
+  'tagKeysFirst',
+  'tagKeysAfter',
+])
+
 export function prepareStatements(db: Database.Database): Statements {
   return Object.fromEntries(
     Object.entries(SQL).map(([name, sql]) => {
       const statement = db.prepare(sql)
-      return [name, RAW.has(name) ? statement.raw(true) : statement]
+      if (RAW.has(name)) return [name, statement.raw(true)]
+      return [name, PLUCK.has(name) ? statement.pluck(true) : statement]
     }),
   ) as Statements
 }

@@ -1,4 +1,5 @@
 import type { CisternConfig } from '../../config/types.js'
+import { isStorageFault } from '../../stores/sqlite/open-file.js'
 import type { EventStore, EventStoreLimits } from './event-store.js'
 import { MemoryEventStore } from './memory-events.js'
 import { SqliteEventStore } from './sqlite-events.js'
@@ -26,14 +27,37 @@ export function limitsFor(config: CisternConfig, kind: EventStore['kind']): Even
     : { keep, defaultKeep: WEEK, maxEvents: 10_000, maxRejected: 1_000, maxBytes: 16 * 1024 * 1024 }
 }
 
+export interface OpenEventStoreOptions {
+  /** Caps and retention beyond the config's (tests). */
+  limits?: Partial<EventStoreLimits>
+  /** SQLite max_page_count on the log's connection: a full disk, simulated (tests). */
+  maxPageCount?: number
+  /** Told when the SQLite log cannot be used (disk full, I/O error, corrupt) and events stay in memory. */
+  onFault?: (error: Error) => void
+}
+
 /**
  * The event log for the configured store: a SQLite file next to a SQLite store's database, else
- * memory (a memory store, `:memory:`, or a store kind without a shared event table yet).
+ * memory (a memory store, `:memory:`, or a store kind without a shared event table yet). A log file
+ * on a full disk or damaged is not a reason to stop: events are then kept in memory (verified and
+ * acted on as ever, but not across a restart) and onFault says why; the file is left as it was.
  */
-export function openEventStore(config: CisternConfig, overrides: Partial<EventStoreLimits> = {}): EventStore {
+export function openEventStore(config: CisternConfig, options: OpenEventStoreOptions = {}): EventStore {
   const { store } = config
   if (store.kind === 'sqlite' && store.path !== ':memory:') {
-    return new SqliteEventStore(eventLogPath(store.path), { ...limitsFor(config, 'sqlite'), ...overrides })
+    const path = eventLogPath(store.path)
+    try {
+      return new SqliteEventStore(
+        path,
+        { ...limitsFor(config, 'sqlite'), ...options.limits },
+        {
+          ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
+        },
+      )
+    } catch (error) {
+      if (!isStorageFault(error)) throw error
+      options.onFault?.(error as Error)
+    }
   }
-  return new MemoryEventStore({ ...limitsFor(config, 'memory'), ...overrides })
+  return new MemoryEventStore({ ...limitsFor(config, 'memory'), ...options.limits })
 }

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3'
+import { quickCheck } from '../../stores/sqlite/open-file.js'
+import { StoreError } from '../../util/errors.js'
 import type { ActionResult, EventPage, EventQuery, WebhookEvent, WebhookOutcome } from '../types.js'
 import {
   ACCEPTED,
@@ -26,10 +28,20 @@ export class SqliteEventStore implements EventStore {
   readonly #get: Database.Statement<[number], EventRow>
   readonly #lists = new Map<string, Database.Statement>()
 
-  constructor(path: string, limits: EventStoreLimits) {
+  /**
+   * Opens the log at `path`. A file that fails PRAGMA quick_check is refused (a StoreError with
+   * SQLITE_CORRUPT as its cause) and left as it is: openEventStore then keeps events in memory.
+   */
+  constructor(path: string, limits: EventStoreLimits, options: { maxPageCount?: number } = {}) {
     this.path = path
     this.#limits = limits
-    this.#db = openEventDatabase(path)
+    this.#db = openEventDatabase(path, options)
+    const problem = quickCheck(this.#db)
+    if (problem !== undefined) {
+      this.#db.close()
+      const cause = Object.assign(new Error(problem), { code: 'SQLITE_CORRUPT' })
+      throw new StoreError('webhook events', `open ${JSON.stringify(path)}`, cause, 'E_STORE_OPEN')
+    }
     this.#insert = this.#db.prepare(`
       INSERT INTO webhook_events (webhook, received_at, verified, outcome, reason, delivery_id, type, size,
         verification_key, duplicate_of, headers, params, body)

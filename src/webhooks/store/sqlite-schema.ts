@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs'
-import { dirname, extname } from 'node:path'
-import Database from 'better-sqlite3'
+import { extname } from 'node:path'
+import type Database from 'better-sqlite3'
+import { openSqliteFile } from '../../stores/sqlite/open-file.js'
 import type { ActionResult, WebhookEvent, WebhookOutcome } from '../types.js'
 
 /**
@@ -45,30 +45,29 @@ const MIGRATIONS: readonly string[] = [
 /**
  * Open (creating) the event log. WAL so readers (the admin API) never block the writer;
  * synchronous=FULL because an accepted event must survive power loss once its 2xx is sent, and
- * webhook volume is far too low for the extra fsync to matter.
+ * webhook volume is far too low for the extra fsync to matter. An up-to-date file is opened without
+ * a single write, so a full disk cannot stop a restart here.
  */
-export function openEventDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const db = new Database(path)
-  try {
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = FULL')
-    db.pragma('busy_timeout = 2000')
-    const version = db.pragma('user_version', { simple: true }) as number
-    if (version > MIGRATIONS.length) {
-      throw new Error(
-        `${path}: event log schema ${version} is newer than this cistern (${MIGRATIONS.length})`,
-      )
-    }
-    db.transaction(() => {
-      for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
-      db.pragma(`user_version = ${MIGRATIONS.length}`)
-    })()
-    return db
-  } catch (error) {
-    db.close()
-    throw error
-  }
+export function openEventDatabase(path: string, options: { maxPageCount?: number } = {}): Database.Database {
+  return openSqliteFile(path, {
+    busyTimeoutMs: 2000,
+    ...options,
+    prepare(db) {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      const version = db.pragma('user_version', { simple: true }) as number
+      if (version > MIGRATIONS.length) {
+        throw new Error(
+          `${path}: event log schema ${version} is newer than this cistern (${MIGRATIONS.length})`,
+        )
+      }
+      if (version === MIGRATIONS.length) return
+      db.transaction(() => {
+        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
+        db.pragma(`user_version = ${MIGRATIONS.length}`)
+      })()
+    },
+  })
 }
 
 export interface EventRow {
