@@ -14,9 +14,13 @@ import type {
 
 const WRITE_METHODS: readonly HttpMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE']
 
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+
 export interface RouteContext {
   upstreams: Readonly<Record<string, UpstreamConfig>>
   refreshDefaults: RefreshDefaults
+  /** limits.maxVariants, the default of a route's maxVariants. */
+  maxVariants: number
   findings: Findings
 }
 
@@ -138,6 +142,15 @@ export function resolveRoute(
     }
   })
 
+  // Credentials join a key only as a hash (unless the route is public, when they are not sent at all).
+  route.vary.forEach((name, i) => {
+    if (CREDENTIAL_HEADERS.includes(name))
+      findings.add(
+        [...at, 'vary', i],
+        'value',
+        `${name} may not join the key in the clear: a route that is not public keys on credentials (as a hash) already`,
+      )
+  })
   const { name: _name, upstream: _upstream, path: _path, to: _to, refresh: _refresh, ...rest } = route
   const refresh = resolveRefresh(route, at, ctx)
   const upstreamConfig = Object.hasOwn(ctx.upstreams, upstream) ? ctx.upstreams[upstream] : undefined
@@ -147,6 +160,7 @@ export function resolveRoute(
     upstream,
     to,
     ...rest,
+    maxVariants: route.maxVariants ?? ctx.maxVariants,
     ...(refresh ? { refresh } : {}),
     expect: route.expect ?? upstreamConfig?.expect ?? 'json',
   }

@@ -49,6 +49,8 @@ export interface LimitsConfig {
   maxBodySize: number
   /** Largest accepted upstream response body, bytes. */
   maxResponseSize: number
+  /** Default of a route's maxVariants. */
+  maxVariants: number
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -164,7 +166,10 @@ export interface RouteConfig {
   tags: Template[]
   /** Request headers that join the cache key (lower-case). */
   vary: string[]
-  query: { ignore: string[] }
+  /** `allow`: only these params join the key and reach the upstream (absent: all but `ignore`). */
+  query: { ignore: string[]; allow?: string[] }
+  /** Entries kept per path; over it an answer is served but not stored. */
+  maxVariants: number
   public: boolean
   bypass: boolean
   invalidates: Template[]

@@ -1,4 +1,5 @@
 import type { CisternConfig, Priority, RouteConfig } from '../config/types.js'
+import { isPrivateKey } from '../gateway/routing/cache-key.js'
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js'
 import { newJob, nextDueAt, resumedDueAt, ScheduleWriter } from './jobs.js'
 import { LagStats } from './lag-stats.js'
@@ -109,7 +110,7 @@ export class Scheduler {
       return
     }
     // A key bound to a client's credentials can only be refreshed by that client.
-    if (!route.refresh || key.includes('#auth=') || this.#jobs.size >= this.#options.maxKeys) return
+    if (!route.refresh || isPrivateKey(key) || this.#jobs.size >= this.#options.maxKeys) return
     const added = this.#newJob(key, route, route.refresh.every, now + route.refresh.every, now)
     added.reads = 1
     this.#add(added)
@@ -132,7 +133,7 @@ export class Scheduler {
         this.#dispatcher.push(job)
       } else {
         const route = locate(key)
-        if (!route?.cache || key.includes('#auth=')) continue
+        if (!route?.cache || isPrivateKey(key)) continue
         this.#add(this.#newJob(key, route, 0, now, 0))
       }
       queued++

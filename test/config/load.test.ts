@@ -33,7 +33,7 @@ describe('the full sample config', () => {
       memory: 64_000_000,
       timeout: 1000,
     })
-    expect(config.limits).toEqual({ maxBodySize: 1_000_000, maxResponseSize: 32_000_000 })
+    expect(config.limits).toEqual({ maxBodySize: 1_000_000, maxResponseSize: 32_000_000, maxVariants: 1000 })
     expect(config.refreshDefaults).toEqual({ hotWindow: 600_000, priority: 'normal' })
 
     const { ftc, coc, blizzard } = config.upstreams

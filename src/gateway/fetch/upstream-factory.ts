@@ -6,7 +6,8 @@ import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { StoredResponse } from '../response/stored-response.js'
 import { keepHeaders, mergeRevalidatedHeaders, upstreamTags } from '../response/upstream-headers.js'
 import { httpFreshness } from './http-freshness.js'
-import { forbidsSharedStorage, isCacheableStatus } from './interpret.js'
+import { isCacheableStatus, sharedStorageRefusal } from './interpret.js'
+import { NEGOTIATED, type Selection, selectingHeaders, selectionOf } from './response-vary.js'
 
 export interface UpstreamCall {
   route: RouteConfig
@@ -16,18 +17,51 @@ export interface UpstreamCall {
   path: string
   query: URLSearchParams
   clientHeaders: IncomingHttpHeaders
+  /** The upstream-Vary headers the entry's key holds (`#@vary:` parts). */
+  responseVary: readonly string[]
+  /** The upstream named negotiated headers this key does not hold: key on them from now on. */
+  learnResponseVary?: (names: readonly string[]) => void
+  /** Whether a new key may be stored (the route's maxVariants); absent: always. */
+  admitNewKey?: (key: string) => Promise<boolean>
   now: () => number
 }
 
-/** Client headers worth passing on a cached GET: content negotiation and the route's vary headers. */
+/** Why an answer was handed out but not stored, for Cache-Status `detail`. */
+export type NotStoredReason =
+  | 'no-store'
+  | 'private'
+  | 'set-cookie'
+  | 'status'
+  | 'cache-headers'
+  | 'vary-star'
+  | 'vary-new'
+  | 'max-variants'
+
+export interface NotStored {
+  reason: NotStoredReason
+  /** With `vary-new`: what the fetching request sent for the headers the answer varies on. */
+  selection?: Selection
+}
+
+/** Answers the factory handed out unstored, and why (a fresh StoredResponse per fetch, so no clash). */
+const notStored = new WeakMap<StoredResponse, NotStored>()
+
+export function whyNotStored(value: StoredResponse): NotStored | undefined {
+  return notStored.get(value)
+}
+
+/**
+ * Client headers worth passing on a cached GET: content negotiation and the route's vary headers.
+ * A client's credentials go only to an upstream without auth of its own, and never on a public route:
+ * its one entry is served to every client, so it must be what any of them would get.
+ */
 export function forwardedHeaders(
   call: Pick<UpstreamCall, 'route' | 'upstream' | 'clientHeaders'>,
 ): Record<string, string> {
   const headers: Record<string, string> = { ...call.upstream.headers }
-  const names = ['accept', 'accept-language', ...call.route.vary]
-  // With no credentials of its own configured, the upstream sees the client's (and the cache key
-  // carries a hash of them unless the route is public).
-  if (call.upstream.auth === undefined) names.push('authorization', 'cookie')
+  const names = [...NEGOTIATED, ...call.route.vary]
+  // Without credentials of its own, the upstream sees the client's (and the key carries a hash of them).
+  if (call.upstream.auth === undefined && !call.route.public) names.push('authorization', 'cookie')
   for (const name of names) {
     const value = call.clientHeaders[name]
     if (typeof value === 'string') headers[name] = value
@@ -49,6 +83,9 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
     if (previous?.value.lastModified !== undefined) headers['if-modified-since'] = previous.value.lastModified
     // A waiting client with a copy to fall back on gets the copy now rather than waiting out retries.
     const fallback = previous !== undefined && call.now() < previous.entry.expiresAt
+    // A key not stored yet counts against the route's maxVariants: asked of the store while the
+    // upstream answers, so it costs no time of its own.
+    const newKey = previous === undefined ? call.admitNewKey?.(ctx.key).catch(() => true) : undefined
     const response = await call.client.request({
       method: 'GET',
       path: call.path,
@@ -71,18 +108,47 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
       const merged = mergeRevalidatedHeaders(previous.value.headers, keepHeaders(response.headers))
       const updated = new StoredResponse(previous.value.status, merged, previous.value.body)
       ctx.setOptions({ meta: updated.meta, ...validators(updated) })
-      if (route.ttl === undefined)
-        applyHttpFreshness(ctx, call, previous.value.status, { ...Object.fromEntries(merged) })
+      if (route.ttl === undefined) {
+        const refusal = applyHttpFreshness(
+          ctx,
+          call,
+          previous.value.status,
+          Object.fromEntries(merged),
+          headers,
+        )
+        if (refusal !== undefined) ctx.doNotStore()
+      }
       return ctx.notModified(undefined, updated)
     }
     const stored = new StoredResponse(response.status, keepHeaders(response.headers), response.body)
     ctx.setOptions({ meta: stored.meta, tags: upstreamTags(response.headers), ...validators(stored) })
-    const storable =
-      isCacheableStatus(response.status) && (route.public || !forbidsSharedStorage(response.headers))
-    if (!storable) ctx.doNotStore()
-    else if (route.ttl === undefined) applyHttpFreshness(ctx, call, response.status, response.headers)
+    let refusal = storageRefusal(call, response, headers)
+    if (refusal === undefined && route.ttl === undefined)
+      refusal = applyHttpFreshness(ctx, call, response.status, response.headers, headers)
+    if (refusal === undefined && newKey !== undefined && !(await newKey)) refusal = { reason: 'max-variants' }
+    if (refusal !== undefined) {
+      ctx.doNotStore()
+      notStored.set(stored, refusal)
+    }
     return stored
   }
+}
+
+/** Why a shared cache may not keep this answer under this call's key, if it may not. */
+function storageRefusal(
+  call: UpstreamCall,
+  response: { status: number; headers: Record<string, string | string[] | undefined> },
+  sent: Record<string, string>,
+): NotStored | undefined {
+  if (!isCacheableStatus(response.status)) return { reason: 'status' }
+  const refusal = sharedStorageRefusal(response.headers)
+  if (refusal !== undefined) return { reason: refusal }
+  const selecting = selectingHeaders(response.headers.vary, call.route)
+  if (selecting === '*') return { reason: 'vary-star' }
+  const unkeyed = selecting.filter((name) => !call.responseVary.includes(name))
+  if (unkeyed.length === 0) return undefined
+  call.learnResponseVary?.(unkeyed)
+  return { reason: 'vary-new', selection: selectionOf(sent, selecting) }
 }
 
 function validators(stored: StoredResponse): { etag?: string; lastModified?: string } {
@@ -92,13 +158,16 @@ function validators(stored: StoredResponse): { etag?: string; lastModified?: str
   }
 }
 
+/** RFC 9111 storage and freshness from the upstream's headers, judged for the request cistern sent. */
 function applyHttpFreshness(
   ctx: FactoryContext<StoredResponse>,
   call: UpstreamCall,
   status: number,
   headers: Record<string, string | string[] | undefined>,
-): void {
-  const freshness = httpFreshness(call.clientHeaders, status, headers, call.route.staleIfError)
-  if (!freshness.storable) ctx.doNotStore()
-  else ctx.setOptions({ ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError })
+  sent: Record<string, string>,
+): NotStored | undefined {
+  const freshness = httpFreshness(sent, status, headers, call.route.staleIfError)
+  if (!freshness.storable) return { reason: 'cache-headers' }
+  ctx.setOptions({ ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError })
+  return undefined
 }

@@ -1,8 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Factory } from '../../engine/fetch/context.js'
 import type { GetOrSetOptions } from '../../engine/options.js'
+import type { Store } from '../../stores/store.js'
+import { learnResponseVary } from '../fetch/response-vary.js'
 import { upstreamFactory } from '../fetch/upstream-factory.js'
 import type { StoredResponse } from '../response/stored-response.js'
+import { pathOfKey } from '../routing/cache-key.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
 import { renderTags, upstreamTarget } from './targets.js'
@@ -10,7 +13,8 @@ import { renderTags, upstreamTarget } from './targets.js'
 /**
  * The engine call for one cached GET: the factory that asks the route's upstream, and the entry
  * options the route names. Shared by the request path and the refresh path, so a background refresh
- * stores exactly what a client miss would.
+ * stores exactly what a client miss would. `responseVary` names the upstream-Vary headers the key
+ * holds.
  */
 export function routeFetch(
   ctx: GatewayContext,
@@ -18,10 +22,12 @@ export function routeFetch(
   params: Record<string, string>,
   query: string,
   clientHeaders: IncomingHttpHeaders,
+  responseVary: readonly string[],
 ): { factory: Factory<StoredResponse>; options: GetOrSetOptions } {
   const config = route.config
   const upstream = ctx.upstreams.get(config.upstream)!
   const { path, query: upstreamQuery } = upstreamTarget(config, params, query, route.ignoredQuery)
+  const store = ctx.cache.store
   const factory = upstreamFactory({
     route: config,
     upstream: upstream.config,
@@ -29,6 +35,12 @@ export function routeFetch(
     path,
     query: upstreamQuery,
     clientHeaders,
+    responseVary,
+    learnResponseVary: (names) => learnResponseVary(route, names),
+    ...(store && {
+      admitNewKey: async (key) =>
+        (await countVariants(store, pathOfKey(key), config.maxVariants)) < config.maxVariants,
+    }),
     now: ctx.now,
   })
   const options = {
@@ -39,4 +51,27 @@ export function routeFetch(
     tags: renderTags(config.tags, params),
   }
   return { factory, options }
+}
+
+/**
+ * How many entries the store holds for one path (every query, vary and client variant), counted up
+ * to `limit`: the prefixes are indexed, so this reads at most `limit` rows of metadata.
+ */
+export async function countVariants(store: Store, path: string, limit: number): Promise<number> {
+  let count = 0
+  // The bare path is one entry; its query and variant prefixes (as selectorsOfPath names them) hold the many.
+  for (const prefix of [`${path}?`, `${path}#`]) {
+    let cursor: string | undefined
+    do {
+      const page = await store.list({
+        prefix,
+        limit: Math.min(1000, limit - count),
+        ...(cursor && { cursor }),
+      })
+      count += page.items.length
+      cursor = page.cursor
+    } while (cursor && count < limit)
+    if (count >= limit) break
+  }
+  return count
 }
