@@ -111,6 +111,18 @@ describe('gateway: keys cannot be forged, shared or grown without bound', () => 
       expect(answers.map((a) => a.acceptLanguage)).toEqual(langs)
     })
 
+    it('a background refresh of a variant asks the upstream with its header', async () => {
+      origin.headersFor.set('/lang/3', { vary: 'Accept-Language' })
+      await h.get('/lang/3', { 'accept-language': 'nb' })
+      await h.get('/lang/3', { 'accept-language': 'nb' })
+      expect(xcache(await h.get('/lang/3', { 'accept-language': 'nb' }))).toBe('HIT')
+      const outcome = await h.gateway.refreshKey('/lang/3#@vary:accept-language=nb')
+      expect(outcome.kind).toBe('refreshed')
+      expect(origin.calls.at(-1)!.url).toBe('/lang/3')
+      expect(origin.calls.at(-1)!.headers['accept-language']).toBe('nb')
+      expect(xcache(await h.get('/lang/3', { 'accept-language': 'nb' }))).toBe('HIT')
+    })
+
     it('Vary: * is never stored', async () => {
       origin.headersFor.set('/lang/star', { vary: '*' })
       expect(xcache(await h.get('/lang/star'))).toBe('MISS')
