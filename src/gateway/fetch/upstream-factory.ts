@@ -83,9 +83,6 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
     if (previous?.value.lastModified !== undefined) headers['if-modified-since'] = previous.value.lastModified
     // A waiting client with a copy to fall back on gets the copy now rather than waiting out retries.
     const fallback = previous !== undefined && call.now() < previous.entry.expiresAt
-    // A key not stored yet counts against the route's maxVariants: asked of the store while the
-    // upstream answers, so it costs no time of its own.
-    const newKey = previous === undefined ? call.admitNewKey?.(ctx.key).catch(() => true) : undefined
     const response = await call.client.request({
       method: 'GET',
       path: call.path,
@@ -125,12 +122,24 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
     let refusal = storageRefusal(call, response, headers)
     if (refusal === undefined && route.ttl === undefined)
       refusal = applyHttpFreshness(ctx, call, response.status, response.headers, headers)
-    if (refusal === undefined && newKey !== undefined && !(await newKey)) refusal = { reason: 'max-variants' }
+    // A key not stored yet counts against the route's maxVariants (only answers it would keep count).
+    if (refusal === undefined && previous === undefined && !(await admits(call, ctx.key)))
+      refusal = { reason: 'max-variants' }
     if (refusal !== undefined) {
       ctx.doNotStore()
       notStored.set(stored, refusal)
     }
     return stored
+  }
+}
+
+/** A store that cannot count does not stop an answer from being kept. */
+async function admits(call: UpstreamCall, key: string): Promise<boolean> {
+  if (call.admitNewKey === undefined) return true
+  try {
+    return await call.admitNewKey(key)
+  } catch {
+    return true
   }
 }
 

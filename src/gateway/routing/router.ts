@@ -1,5 +1,6 @@
 import { decodeParams } from '../../config/path-pattern.js'
 import type { HttpMethod, RouteConfig } from '../../config/types.js'
+import { VariantCap } from '../fetch/variant-cap.js'
 import type { ParamFilter } from './request-target.js'
 
 /** A route as the gateway serves it: the config plus lookups precomputed once. */
@@ -14,6 +15,8 @@ export interface Route {
    * route that changes while it serves; it only grows, and is bounded by the forwarded headers.
    */
   responseVary: readonly string[]
+  /** The route's maxVariants, with the per-path counts it remembers. */
+  variants: VariantCap
 }
 
 export type RouteMatch =
@@ -45,6 +48,7 @@ export class Router {
       methods: new Set<string>(config.methods),
       ignoredQuery: paramFilter(config.query),
       responseVary: [],
+      variants: new VariantCap(config.maxVariants),
     }))
   }
 

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Factory } from '../../engine/fetch/context.js'
 import type { GetOrSetOptions } from '../../engine/options.js'
-import type { Store } from '../../stores/store.js'
 import { learnResponseVary } from '../fetch/response-vary.js'
 import { upstreamFactory } from '../fetch/upstream-factory.js'
 import type { StoredResponse } from '../response/stored-response.js'
@@ -38,8 +37,7 @@ export function routeFetch(
     responseVary,
     learnResponseVary: (names) => learnResponseVary(route, names),
     ...(store && {
-      admitNewKey: async (key) =>
-        (await countVariants(store, pathOfKey(key), config.maxVariants)) < config.maxVariants,
+      admitNewKey: (key) => route.variants.admit(store, pathOfKey(key), ctx.now()),
     }),
     now: ctx.now,
   })
@@ -51,27 +49,4 @@ export function routeFetch(
     tags: renderTags(config.tags, params),
   }
   return { factory, options }
-}
-
-/**
- * How many entries the store holds for one path (every query, vary and client variant), counted up
- * to `limit`: the prefixes are indexed, so this reads at most `limit` rows of metadata.
- */
-export async function countVariants(store: Store, path: string, limit: number): Promise<number> {
-  let count = 0
-  // The bare path is one entry; its query and variant prefixes (as selectorsOfPath names them) hold the many.
-  for (const prefix of [`${path}?`, `${path}#`]) {
-    let cursor: string | undefined
-    do {
-      const page = await store.list({
-        prefix,
-        limit: Math.min(1000, limit - count),
-        ...(cursor && { cursor }),
-      })
-      count += page.items.length
-      cursor = page.cursor
-    } while (cursor && count < limit)
-    if (count >= limit) break
-  }
-  return count
 }
