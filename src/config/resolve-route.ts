@@ -14,7 +14,7 @@ import type {
 
 const WRITE_METHODS: readonly HttpMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE']
 
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+const CREDENTIAL_HEADERS = ['authorization', 'cookie']
 
 export interface RouteContext {
   upstreams: Readonly<Record<string, UpstreamConfig>>
@@ -142,18 +142,19 @@ export function resolveRoute(
     }
   })
 
+  const upstreamConfig = Object.hasOwn(ctx.upstreams, upstream) ? ctx.upstreams[upstream] : undefined
+  const credentials = [...new Set([...CREDENTIAL_HEADERS, ...(upstreamConfig?.clientCredentials ?? [])])]
   // Credentials join a key only as a hash (unless the route is public, when they are not sent at all).
   route.vary.forEach((name, i) => {
-    if (CREDENTIAL_HEADERS.includes(name))
+    if (credentials.includes(name) || name === 'proxy-authorization')
       findings.add(
         [...at, 'vary', i],
         'value',
-        `${name} may not join the key in the clear: a route that is not public keys on credentials (as a hash) already`,
+        `${name} carries credentials and may not join the key in the clear: routes key on credentials as a hash already (and public routes do not forward them)`,
       )
   })
   const { name: _name, upstream: _upstream, path: _path, to: _to, refresh: _refresh, ...rest } = route
   const refresh = resolveRefresh(route, at, ctx)
-  const upstreamConfig = Object.hasOwn(ctx.upstreams, upstream) ? ctx.upstreams[upstream] : undefined
   return {
     path: pattern.source,
     pattern,
@@ -161,6 +162,7 @@ export function resolveRoute(
     to,
     ...rest,
     maxVariants: route.maxVariants ?? ctx.maxVariants,
+    credentials,
     ...(refresh ? { refresh } : {}),
     expect: route.expect ?? upstreamConfig?.expect ?? 'json',
   }

@@ -104,6 +104,8 @@ export interface UpstreamConfig {
   auth?: AuthConfig
   /** Extra request headers (lower-case names). */
   headers: Record<string, string>
+  /** Client request headers that carry credentials besides Authorization and Cookie (lower-case). */
+  clientCredentials: string[]
   budget: BudgetConfig
   /** Total time for one call, ms. */
   timeout: number
@@ -170,6 +172,11 @@ export interface RouteConfig {
   query: { ignore: string[]; allow?: string[] }
   /** Entries kept per path; over it an answer is served but not stored. */
   maxVariants: number
+  /**
+   * Client headers that carry credentials on this route's upstream: Authorization, Cookie and the
+   * upstream's clientCredentials. Keyed as a hash, never in the clear; never forwarded on public routes.
+   */
+  credentials: string[]
   public: boolean
   bypass: boolean
   invalidates: Template[]

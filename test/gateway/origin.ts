@@ -19,7 +19,7 @@ export interface Origin {
 
 /**
  * A controlled upstream that echoes who asked: every answer is JSON naming the path, the query and
- * the caller's Authorization, Cookie, Accept-Language and Accept, with `Cache-Control: max-age=60`
+ * the caller's Authorization, Cookie, X-Api-Key, Accept-Language and Accept, with `Cache-Control: max-age=60`
  * unless a test sets other headers for the path. Tests see what reached the upstream, and whose
  * answer a client got.
  */
@@ -37,6 +37,7 @@ export async function startOrigin(): Promise<Origin> {
       query: url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
       authorization: req.headers.authorization ?? null,
       cookie: req.headers.cookie ?? null,
+      apiKey: req.headers['x-api-key'] ?? null,
       acceptLanguage: req.headers['accept-language'] ?? null,
       accept: req.headers.accept ?? null,
       n: calls.length,

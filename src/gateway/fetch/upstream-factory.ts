@@ -61,7 +61,7 @@ export function forwardedHeaders(
   const headers: Record<string, string> = { ...call.upstream.headers }
   const names = [...NEGOTIATED, ...call.route.vary]
   // Without credentials of its own, the upstream sees the client's (and the key carries a hash of them).
-  if (call.upstream.auth === undefined && !call.route.public) names.push('authorization', 'cookie')
+  if (call.upstream.auth === undefined && !call.route.public) names.push(...call.route.credentials)
   for (const name of names) {
     const value = call.clientHeaders[name]
     if (typeof value === 'string') headers[name] = value

@@ -36,6 +36,7 @@ export function cacheKey(
   vary: readonly string[],
   isPublic: boolean,
   responseVary: readonly string[] = NONE,
+  credentialHeaders: readonly string[] = DEFAULT_CREDENTIALS,
 ): string {
   let key = normalizedQuery === '' ? path : `${path}?${normalizedQuery}`
   for (let i = 0; i < vary.length; i++) {
@@ -50,13 +51,15 @@ export function cacheKey(
     if (value !== undefined) key += `=${escapePart(normalizeSelecting(headerText(value)))}`
   }
   if (!isPublic) {
-    const credentials = credentialsOf(headers)
+    const credentials = credentialsOf(headers, credentialHeaders)
     if (credentials !== undefined) key += AUTH_PART + credentialsHash(credentials)
   }
   return key
 }
 
 const NONE: readonly string[] = []
+/** Headers that carry a client's credentials on every upstream; an upstream may name more. */
+export const DEFAULT_CREDENTIALS: readonly string[] = ['authorization', 'cookie']
 
 /** The key a GET of `path?query` with these headers reads on `route`. */
 export function requestKey(route: Route, path: string, query: string, headers: IncomingHttpHeaders): string {
@@ -68,6 +71,7 @@ export function requestKey(route: Route, path: string, query: string, headers: I
     config.vary,
     config.public,
     route.responseVary,
+    config.credentials,
   )
 }
 
@@ -95,15 +99,25 @@ function unescapePart(text: string): string {
 }
 
 /**
- * Authorization and Cookie together, when the client sent either; length-prefixed, so no pair of
- * values can spell another pair.
+ * The client's credentials (Authorization, Cookie and any header the upstream names), when it sent
+ * any; each value length-prefixed, so no set of values can spell another.
  */
-export function credentialsOf(headers: IncomingHttpHeaders): string | undefined {
-  const { authorization, cookie } = headers
-  if (authorization === undefined && cookie === undefined) return undefined
-  const a = authorization === undefined ? '-' : `${authorization.length}:${authorization}`
-  const c = cookie === undefined ? '-' : `${cookie.length}:${cookie}`
-  return `${a}\n${c}`
+export function credentialsOf(
+  headers: IncomingHttpHeaders,
+  names: readonly string[] = DEFAULT_CREDENTIALS,
+): string | undefined {
+  let credentials = ''
+  let any = false
+  for (let i = 0; i < names.length; i++) {
+    const value = headers[names[i]!]
+    if (value === undefined) credentials += '-\n'
+    else {
+      const text = headerText(value)
+      credentials += `${text.length}:${text}\n`
+      any = true
+    }
+  }
+  return any ? credentials : undefined
 }
 
 function credentialsHash(credentials: string): string {
