@@ -15,6 +15,8 @@ export interface Route {
    * route that changes while it serves; it only grows, and is bounded by the forwarded headers.
    */
   responseVary: readonly string[]
+  /** Credential headers of the route's upstream besides Authorization and Cookie (clientCredentials). */
+  extraCredentials: readonly string[]
   /** The route's maxVariants, with the per-path counts it remembers. */
   variants: VariantCap
 }
@@ -48,6 +50,7 @@ export class Router {
       methods: new Set<string>(config.methods),
       ignoredQuery: paramFilter(config.query),
       responseVary: [],
+      extraCredentials: config.credentials.filter((name) => name !== 'authorization' && name !== 'cookie'),
       variants: new VariantCap(config.maxVariants),
     }))
   }
