@@ -100,6 +100,10 @@ describe('gateway: keys cannot be forged, shared or grown without bound', () => 
         expect((await json(de)).acceptLanguage).toBe('de')
         const fr = await h.get(`/${route}/1`, { 'accept-language': 'fr' })
         expect((await json(fr)).acceptLanguage).toBe('fr')
+        // The answer that taught the route is kept under its own key: German hits from the start.
+        const deAgain = await h.get(`/${route}/1`, { 'accept-language': 'de' })
+        expect(xcache(deAgain)).toBe('HIT')
+        expect((await json(deAgain)).acceptLanguage).toBe('de')
         for (const lang of ['de', 'fr', 'de', 'fr']) {
           const res = await h.get(`/${route}/1`, { 'accept-language': lang })
           expect((await json(res)).acceptLanguage).toBe(lang)

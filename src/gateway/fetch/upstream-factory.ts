@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RouteConfig, UpstreamConfig } from '../../config/types.js'
-import type { Factory, FactoryContext } from '../../engine/fetch/context.js'
+import type { Factory, FactoryContext, ResultOptions } from '../../engine/fetch/context.js'
 import type { UpstreamClient } from '../../upstream/client/client.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { StoredResponse } from '../response/stored-response.js'
@@ -41,6 +41,8 @@ export interface NotStored {
   reason: NotStoredReason
   /** With `vary-new`: what the fetching request sent for the headers the answer varies on. */
   selection?: Selection
+  /** With `vary-new`: the entry options the answer would be kept with (see keepUnderOwnKey). */
+  options?: ResultOptions
 }
 
 /** Answers the factory handed out unstored, and why (a fresh StoredResponse per fetch, so no clash). */
@@ -118,10 +120,27 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
       return ctx.notModified(undefined, updated)
     }
     const stored = new StoredResponse(response.status, keepHeaders(response.headers), response.body)
-    ctx.setOptions({ meta: stored.meta, tags: upstreamTags(response.headers), ...validators(stored) })
+    // Kept as well as handed to the engine: an answer stored under another key needs them too.
+    const overrides: ResultOptions = {
+      meta: stored.meta,
+      tags: upstreamTags(response.headers),
+      ...validators(stored),
+    }
+    ctx.setOptions(overrides)
     let refusal = storageRefusal(call, response, headers)
-    if (refusal === undefined && route.ttl === undefined)
-      refusal = applyHttpFreshness(ctx, call, response.status, response.headers, headers)
+    let keepable = refusal === undefined || refusal.reason === 'vary-new'
+    if (keepable && route.ttl === undefined) {
+      const freshness = httpFreshness(headers, response.status, response.headers, route.staleIfError)
+      if (!freshness.storable) {
+        keepable = false
+        refusal ??= { reason: 'cache-headers' }
+      } else {
+        const windows = { ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError }
+        ctx.setOptions(windows)
+        Object.assign(overrides, windows)
+      }
+    }
+    if (refusal?.reason === 'vary-new' && keepable) refusal.options = overrides
     // A key not stored yet counts against the route's maxVariants (only answers it would keep count).
     if (refusal === undefined && previous === undefined && !(await admits(call, ctx.key)))
       refusal = { reason: 'max-variants' }

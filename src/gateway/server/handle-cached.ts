@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ResultOptions } from '../../engine/fetch/context.js'
+import type { GetOrSetOptions } from '../../engine/options.js'
 import type { CacheResult } from '../../engine/result.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { clientWantsRevalidation } from '../fetch/http-freshness.js'
@@ -8,7 +10,7 @@ import { type CacheStatusParts, ttlSeconds, type XCacheStatus } from '../respons
 import { sendError } from '../response/send.js'
 import type { StoredResponse } from '../response/stored-response.js'
 import { writeCached } from '../response/write-cached.js'
-import { requestKey } from '../routing/cache-key.js'
+import { pathOfKey, requestKey } from '../routing/cache-key.js'
 import type { RequestTarget } from '../routing/request-target.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
@@ -73,10 +75,16 @@ function viaEngine(
     .then(
       (result) => {
         const notStored = result.stored ? undefined : whyNotStored(result.value)
-        if (notStored?.selection && attempt < 2 && !selectionMatches(notStored.selection, req.headers)) {
+        if (notStored?.selection) {
           const mine = requestKey(route, target.path, target.query, req.headers)
-          viaEngine(ctx, req, res, route, params, target, started, mine, force, attempt + 1)
-          return
+          if (!selectionMatches(notStored.selection, req.headers)) {
+            if (attempt < 2) {
+              viaEngine(ctx, req, res, route, params, target, started, mine, force, attempt + 1)
+              return
+            }
+          } else if (notStored.options && mine !== key && !result.collapsed) {
+            keepUnderOwnKey(ctx, route, mine, result.value, options, notStored.options)
+          }
         }
         const at = ctx.now()
         const [xStatus, parts] = describe(result, force, key, at, notStored?.reason)
@@ -94,6 +102,29 @@ function viaEngine(
       const message = error instanceof Error ? error.message : 'unexpected error'
       sendError(res, 500, 'internal_error', message)
     })
+}
+
+/**
+ * The answer that taught a route to key on a negotiated header could not be kept under the key it
+ * was fetched for (that key does not hold the header): it is kept under the request's key as the
+ * route builds it now, within the route's maxVariants, so the next request with the same header hits.
+ */
+function keepUnderOwnKey(
+  ctx: GatewayContext,
+  route: Route,
+  key: string,
+  value: StoredResponse,
+  options: GetOrSetOptions,
+  fromAnswer: ResultOptions,
+): void {
+  const store = ctx.cache.store
+  const admitted = store ? route.variants.admit(store, pathOfKey(key), ctx.now()) : Promise.resolve(true)
+  // As the engine merges them: the answer's options win, tags add up.
+  const tags = [...new Set([...(options.tags ?? []), ...(fromAnswer.tags ?? [])])]
+  admitted
+    .then((ok) => (ok ? ctx.cache.set(key, value, { ...options, ...fromAnswer, tags }) : undefined))
+    // Not keeping it costs one more upstream call later; the answer itself is already on its way.
+    .catch(() => undefined)
 }
 
 /** X-Cache-Status and the RFC 9211 Cache-Status parts for an engine result. */
