@@ -45,8 +45,27 @@ export async function checkCommand(
     for (const line of lines) print(line)
     problems.push(...errors)
   }
+  for (const warning of configWarnings(config)) print(`warning: ${warning}`)
   for (const problem of problems) print(`✗ ${problem}`)
   return { config, problems: problems.length }
+}
+
+/**
+ * Settings that load but probably do not mean what they say. A public route shares one entry
+ * between every client and forwards none of their credentials, so on an upstream without auth of its
+ * own it can only serve what the upstream shows anonymous callers.
+ */
+export function configWarnings(config: CisternConfig): string[] {
+  const warnings: string[] = []
+  for (const route of config.routes) {
+    const upstream = config.upstreams[route.upstream]
+    if (route.public && route.cache && upstream && upstream.auth === undefined) {
+      warnings.push(
+        `route ${route.name} is public but upstream ${upstream.name} has no auth: client credentials are not forwarded on a public route, so it fetches as an anonymous caller`,
+      )
+    }
+  }
+  return warnings
 }
 
 /** One row per route: methods, path, upstream target and what cistern does with each method. */

@@ -1,6 +1,7 @@
 import { type Cistern, startCistern } from '../app/cistern.js'
 import { loadConfig } from '../config/index.js'
 import type { LogLevel } from '../config/types.js'
+import { configWarnings } from './check.js'
 
 export interface ServeOptions {
   config: string
@@ -24,6 +25,7 @@ export async function serveCommand(options: ServeOptions): Promise<Cistern> {
     { url: cistern.url, admin: cistern.adminUrl, routes: config.routes.length, store: config.store.kind },
     'cistern listening',
   )
+  for (const warning of configWarnings(config)) cistern.logger.warn(warning)
   options.print(
     `cistern listening on ${cistern.url} (${config.routes.length} routes, store ${config.store.kind}); admin API and dashboard on ${cistern.adminUrl}`,
   )

@@ -14,9 +14,13 @@ import type {
 
 const WRITE_METHODS: readonly HttpMethod[] = ['POST', 'PUT', 'PATCH', 'DELETE']
 
+const CREDENTIAL_HEADERS = ['authorization', 'cookie']
+
 export interface RouteContext {
   upstreams: Readonly<Record<string, UpstreamConfig>>
   refreshDefaults: RefreshDefaults
+  /** limits.maxVariants, the default of a route's maxVariants. */
+  maxVariants: number
   findings: Findings
 }
 
@@ -136,15 +140,27 @@ export function resolveRoute(
     }
   })
 
+  const upstreamConfig = Object.hasOwn(ctx.upstreams, upstream) ? ctx.upstreams[upstream] : undefined
+  const credentials = [...new Set([...CREDENTIAL_HEADERS, ...(upstreamConfig?.clientCredentials ?? [])])]
+  // Credentials join a key only as a hash (unless the route is public, when they are not sent at all).
+  route.vary.forEach((name, i) => {
+    if (credentials.includes(name) || name === 'proxy-authorization')
+      findings.add(
+        [...at, 'vary', i],
+        'value',
+        `${name} carries credentials and may not join the key in the clear: routes key on credentials as a hash already (and public routes do not forward them)`,
+      )
+  })
   const { name: _name, upstream: _upstream, path: _path, to: _to, refresh: _refresh, ...rest } = route
   const refresh = resolveRefresh(route, at, ctx)
-  const upstreamConfig = Object.hasOwn(ctx.upstreams, upstream) ? ctx.upstreams[upstream] : undefined
   return {
     path: pattern.source,
     pattern,
     upstream,
     to,
     ...rest,
+    maxVariants: route.maxVariants ?? ctx.maxVariants,
+    credentials,
     ...(refresh ? { refresh } : {}),
     expect: route.expect ?? upstreamConfig?.expect ?? 'json',
   }

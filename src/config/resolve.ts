@@ -108,7 +108,12 @@ export function resolveConfig(parsed: ParsedConfig, file: string, baseDir: strin
   const upstreams: Record<string, UpstreamConfig> = {}
   for (const [name, upstream] of Object.entries(parsed.upstreams)) upstreams[name] = { name, ...upstream }
 
-  const context = { upstreams, refreshDefaults: parsed.refreshDefaults, findings }
+  const context = {
+    upstreams,
+    refreshDefaults: parsed.refreshDefaults,
+    maxVariants: parsed.limits.maxVariants,
+    findings,
+  }
   const routeNames = nameAll(parsed.routes, 'routes', findings)
   const routes: RouteConfig[] = parsed.routes.map((route, i) => ({
     name: routeNames[i]!,

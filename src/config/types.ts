@@ -53,6 +53,8 @@ export interface LimitsConfig {
   maxBodySize: number
   /** Largest accepted upstream response body, bytes. */
   maxResponseSize: number
+  /** Default of a route's maxVariants. */
+  maxVariants: number
 }
 
 /** How long and how many client connections the listeners keep (all durations > 0). */
@@ -143,6 +145,8 @@ export interface UpstreamConfig {
   auth?: AuthConfig
   /** Extra request headers (lower-case names). */
   headers: Record<string, string>
+  /** Client request headers that carry credentials besides Authorization and Cookie (lower-case). */
+  clientCredentials: string[]
   budget: BudgetConfig
   /** Total time for one call, ms. */
   timeout: number
@@ -210,7 +214,15 @@ export interface RouteConfig {
   tags: Template[]
   /** Request headers that join the cache key (lower-case). */
   vary: string[]
-  query: { ignore: string[] }
+  /** `allow`: only these params join the key and reach the upstream (absent: all but `ignore`). */
+  query: { ignore: string[]; allow?: string[] }
+  /** Entries kept per path; over it an answer is served but not stored. */
+  maxVariants: number
+  /**
+   * Client headers that carry credentials on this route's upstream: Authorization, Cookie and the
+   * upstream's clientCredentials. Keyed as a hash, never in the clear; never forwarded on public routes.
+   */
+  credentials: string[]
   public: boolean
   bypass: boolean
   invalidates: Template[]

@@ -10,7 +10,8 @@ export const MASK = '[REDACTED]'
 // Parameter names that are credentials whole, or whose words say so (`auth…`, `…token`, `…_key`).
 const EXACT = new Set(['key', 'sig', 'sid', 'pwd', 'pass', 'jwt', 'code_verifier'])
 const SECRET_WORD = /token|secret|passw|api[-_.]?key|session|signature|credential/
-const SECRET_PREFIX = /^auth/
+// `@auth` is the credentials part of a cache key (routing/cache-key.ts).
+const SECRET_PREFIX = /^@?auth/
 const SECRET_SUFFIX = /[-_.](?:key|sig|pwd|pass)$/
 
 /**

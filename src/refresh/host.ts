@@ -1,8 +1,7 @@
 import type { RouteConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
 import type { StoredResponse } from '../gateway/response/stored-response.js'
-import { cacheKey } from '../gateway/routing/cache-key.js'
-import { normalizeQuery } from '../gateway/routing/request-target.js'
+import { requestKey, pathOfKey as routePathOfKey, targetOfKey } from '../gateway/routing/cache-key.js'
 import type { RefreshOutcome } from '../gateway/server/refresh-key.js'
 import type { Seen } from './schedule-store.js'
 
@@ -33,12 +32,8 @@ export function seenOf(value: StoredResponse, entry: { digest: string; fetchedAt
   }
 }
 
-/** The path part of a key: before the query and the `#` variant parts. */
-export function pathOfKey(key: string): string {
-  const hash = key.indexOf('#')
-  const base = hash === -1 ? key : key.slice(0, hash)
-  return base
-}
+/** The request part of a key (`path?query`), before its variant parts. */
+export const pathOfKey = targetOfKey
 
 export function gatewayHost(gateway: Gateway): RefreshHost {
   const { cache, context } = gateway
@@ -50,18 +45,19 @@ export function gatewayHost(gateway: Gateway): RefreshHost {
     },
     invalidateTags: (tags, soft) => (tags.length ? cache.invalidate({ tags }, { soft }) : Promise.resolve(0)),
     locate(key) {
-      const base = pathOfKey(key)
-      const q = base.indexOf('?')
-      const match = context.router.match('GET', q === -1 ? base : base.slice(0, q))
+      const match = context.router.match('GET', routePathOfKey(key))
       return match.kind === 'route' ? { route: match.route.config, params: match.params } : undefined
     },
     keyOfPath(path) {
       const q = path.indexOf('?')
       const match = context.router.match('GET', q === -1 ? path : path.slice(0, q))
       if (match.kind !== 'route' || !match.route.config.cache) return undefined
-      const query = normalizeQuery(q === -1 ? '' : path.slice(q + 1), match.route.ignoredQuery)
-      const config = match.route.config
-      return cacheKey(q === -1 ? path : path.slice(0, q), query, {}, config.vary, config.public)
+      return requestKey(
+        match.route,
+        q === -1 ? path : path.slice(0, q),
+        q === -1 ? '' : path.slice(q + 1),
+        {},
+      )
     },
     async listKeys(selector, limit) {
       const store = cache.store

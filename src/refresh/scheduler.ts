@@ -1,4 +1,5 @@
 import type { CisternConfig, Priority, RouteConfig } from '../config/types.js'
+import { isPrivateKey } from '../gateway/routing/cache-key.js'
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js'
 import { newJob, nextDueAt, resumedDueAt, ScheduleWriter } from './jobs.js'
 import { LagStats } from './lag-stats.js'
@@ -153,7 +154,7 @@ export class Scheduler {
         this.#dispatcher.push(job)
       } else {
         const route = locate(key)
-        if (!route?.cache || key.includes('#auth=')) continue
+        if (!route?.cache || isPrivateKey(key)) continue
         if (!(options.enroll && route.refresh && this.#enroll(key, route, now))) {
           this.#add(this.#newJob(key, route, 0, now, 0))
         }
@@ -200,7 +201,7 @@ export class Scheduler {
   /** A new kept key, due at `dueAt`; undefined when it cannot be kept. */
   #enroll(key: string, route: RouteConfig, dueAt: number, reads = 0): Job | undefined {
     // A key bound to a client's credentials can only be refreshed by that client.
-    if (!route.refresh || key.includes('#auth=') || this.#jobs.size >= this.#options.maxKeys) return undefined
+    if (!route.refresh || isPrivateKey(key) || this.#jobs.size >= this.#options.maxKeys) return undefined
     const added = this.#newJob(key, route, route.refresh.every, dueAt, this.#now())
     added.reads = reads
     this.#add(added)

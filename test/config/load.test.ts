@@ -35,7 +35,7 @@ describe('the full sample config', () => {
       timeout: 1000,
       maxSize: 1_000_000_000,
     })
-    expect(config.limits).toEqual({ maxBodySize: 1_000_000, maxResponseSize: 32_000_000 })
+    expect(config.limits).toEqual({ maxBodySize: 1_000_000, maxResponseSize: 32_000_000, maxVariants: 1000 })
     expect(config.refreshDefaults).toEqual({ hotWindow: 600_000, priority: 'normal' })
 
     const { ftc, coc, blizzard } = config.upstreams

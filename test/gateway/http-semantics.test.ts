@@ -71,7 +71,7 @@ describe('gateway: HTTP semantics', () => {
     ['private', { 'cache-control': 'private, max-age=60' }],
     ['Set-Cookie', { 'set-cookie': 'sid=1' }],
   ] as const) {
-    it(`does not store upstream ${name} answers unless the route is public`, async () => {
+    it(`does not store upstream ${name} answers`, async () => {
       const { h, team } = await start(teamRoute(), { extraHeaders: headers })
       expect(xcache(await h.get(`/ftc/2025/teams/${team}`))).toBe('MISS')
       const second = await h.get(`/ftc/2025/teams/${team}`)

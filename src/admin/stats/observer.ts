@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { RouteConfig } from '../../config/types.js'
+import { redactKey } from '../../gateway/routing/cache-key.js'
 import { redactUrl } from '../../log/redact.js'
 import type { Lane } from '../../upstream/budget/types.js'
 import type { AdminRecorder, UpstreamCallReport } from '../hooks.js'
@@ -81,7 +82,7 @@ export class Observer implements AdminRecorder {
           durationMs: fetch.durationMs,
         })
     }
-    const key = redactUrl(fetch.key)
+    const key = redactUrl(redactKey(fetch.key))
     this.recentCalls.add({
       at: Date.now(),
       upstream,

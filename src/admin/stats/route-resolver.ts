@@ -1,3 +1,4 @@
+import { pathOfKey } from '../../gateway/routing/cache-key.js'
 import type { Router } from '../../gateway/routing/router.js'
 
 export interface KeyRoute {
@@ -43,13 +44,4 @@ export class RouteResolver {
     }
     return 'unknown'
   }
-}
-
-export function pathOfKey(key: string): string {
-  let end = key.length
-  const query = key.indexOf('?')
-  const variant = key.indexOf('#')
-  if (query !== -1) end = query
-  if (variant !== -1 && variant < end) end = variant
-  return key.slice(0, end)
 }

@@ -32,6 +32,12 @@ const limits = z
   .strictObject({
     maxBodySize: size('Largest client request body (413 above)').prefault('1MB'),
     maxResponseSize: size('Largest upstream response body accepted').prefault('32MB'),
+    maxVariants: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .meta({ description: 'Entries kept per path (queries, vary headers, clients); routes may override' }),
   })
   .meta({ description: 'Size limits' })
 

@@ -92,9 +92,21 @@ export const routeSchema = z.strictObject({
   tags: z.array(template('Tag template, e.g. team:{team}')).default([]),
   vary: z.array(headerName('Request header that joins the cache key')).default([]),
   query: z
-    .strictObject({ ignore: z.array(text('Query parameter ignored in the cache key')).default([]) })
+    .strictObject({
+      ignore: z.array(text('Query parameter ignored in the cache key')).default([]),
+      allow: z
+        .array(text('Query parameter that joins the cache key'))
+        .optional()
+        .meta({ description: 'Only these query parameters join the key and reach the upstream' }),
+    })
     .prefault({}),
-  public: z.boolean().default(false).meta({ description: 'Requests with Authorization may share entries' }),
+  maxVariants: z.number().int().min(1).optional().meta({
+    description: 'Entries kept per path (queries, vary headers, clients); default limits.maxVariants',
+  }),
+  public: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'One entry for every client: client credentials are not forwarded upstream' }),
   bypass: z.boolean().default(true).meta({ description: 'Clients may force revalidation (no-cache)' }),
   invalidates: z
     .array(template('Tag invalidated by a successful write'))

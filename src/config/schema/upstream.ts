@@ -142,6 +142,10 @@ export const upstreamSchema = z
       .record(headerName('Header name'), text('Header value'))
       .default({})
       .meta({ description: 'Extra headers sent with every call' }),
+    clientCredentials: z.array(headerName('Request header a client authenticates with')).default([]).meta({
+      description:
+        'Client headers treated like Authorization and Cookie: sent only to an upstream without auth, never on public routes, keyed as a hash',
+    }),
     budget: budget.prefault({}),
     timeout: duration('Total time for one call').prefault('10s'),
     timeouts: timeouts.prefault({}),

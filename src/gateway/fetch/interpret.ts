@@ -11,9 +11,17 @@ export function isCacheableStatus(status: number): boolean {
   return CACHEABLE.has(status)
 }
 
-/** Upstream says this response is for one client only, or not to be kept at all. */
-export function forbidsSharedStorage(headers: UpstreamResponse['headers']): boolean {
+/**
+ * Why the upstream says this answer is for one client only, or not to be kept at all: `no-store`,
+ * `private`, or a `Set-Cookie` (a session handed to whoever asked). Undefined when a shared cache may
+ * keep it.
+ */
+export function sharedStorageRefusal(
+  headers: UpstreamResponse['headers'],
+): 'no-store' | 'private' | 'set-cookie' | undefined {
   const cc = headers['cache-control']
   const text = (Array.isArray(cc) ? cc.join(',') : (cc ?? '')).toLowerCase()
-  return /(^|[\s,])(no-store|private)([\s,=]|$)/.test(text) || headers['set-cookie'] !== undefined
+  const directive = /(?:^|[\s,])(no-store|private)(?:[\s,=]|$)/.exec(text)
+  if (directive) return directive[1] as 'no-store' | 'private'
+  return headers['set-cookie'] !== undefined ? 'set-cookie' : undefined
 }

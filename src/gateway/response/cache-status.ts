@@ -1,3 +1,5 @@
+import { redactKey } from '../routing/cache-key.js'
+
 /**
  * The headers that tell a client what cistern did: `Cache-Status` (RFC 9211), the conventional
  * `X-Cache-Status`, `Age` and `X-Cache-Fetched-At`.
@@ -23,7 +25,7 @@ export function cacheStatusHeader(parts: CacheStatusParts): string {
   if (parts.ttl !== undefined) value += `; ttl=${parts.ttl}`
   if (parts.stored) value += '; stored'
   if (parts.collapsed) value += '; collapsed'
-  if (parts.key !== undefined) value += `; key=${sfString(parts.key)}`
+  if (parts.key !== undefined) value += `; key=${sfString(redactKey(parts.key))}`
   if (parts.detail !== undefined) value += `; detail=${sfString(parts.detail)}`
   return value
 }

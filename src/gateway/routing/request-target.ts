@@ -56,8 +56,13 @@ export function parseTarget(url: string | undefined): RequestTarget | TargetProb
   return { path, query }
 }
 
+/** Which query params a route leaves out (of its key and its upstream call). */
+export interface ParamFilter {
+  has(name: string): boolean
+}
+
 /** Query pairs, decoded, ignoring the named params; sorted by name then value for the cache key. */
-export function normalizeQuery(query: string, ignore: ReadonlySet<string>): string {
+export function normalizeQuery(query: string, ignore: ParamFilter): string {
   if (query === '') return ''
   const pairs: [string, string][] = []
   for (const [name, value] of new URLSearchParams(query)) {

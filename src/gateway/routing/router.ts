@@ -1,11 +1,24 @@
 import { decodeParams } from '../../config/path-pattern.js'
 import type { HttpMethod, RouteConfig } from '../../config/types.js'
+import { VariantCap } from '../fetch/variant-cap.js'
+import type { ParamFilter } from './request-target.js'
 
 /** A route as the gateway serves it: the config plus lookups precomputed once. */
 export interface Route {
   config: RouteConfig
   methods: ReadonlySet<string>
-  ignoredQuery: ReadonlySet<string>
+  /** Query params left out of the cache key and the upstream call: `query.ignore`, and all but `query.allow`. */
+  ignoredQuery: ParamFilter
+  /**
+   * Request headers this route's upstream has named in `Vary` (of those cistern forwards), learned
+   * from its answers: they join every key of the route (see response-vary.ts). The one part of a
+   * route that changes while it serves; it only grows, and is bounded by the forwarded headers.
+   */
+  responseVary: readonly string[]
+  /** Credential headers of the route's upstream besides Authorization and Cookie (clientCredentials). */
+  extraCredentials: readonly string[]
+  /** The route's maxVariants, with the per-path counts it remembers. */
+  variants: VariantCap
 }
 
 export type RouteMatch =
@@ -35,7 +48,10 @@ export class Router {
     this.routes = configs.map((config) => ({
       config,
       methods: new Set<string>(config.methods),
-      ignoredQuery: new Set(config.query.ignore),
+      ignoredQuery: paramFilter(config.query),
+      responseVary: [],
+      extraCredentials: config.credentials.filter((name) => name !== 'authorization' && name !== 'cookie'),
+      variants: new VariantCap(config.maxVariants),
     }))
   }
 
@@ -83,4 +99,12 @@ export class Router {
 /** Encode a param value for an upstream path; a splat's slashes stay separators. */
 export function encodePathValue(value: string): string {
   return value.includes('/') ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value)
+}
+
+/** `ignore` names are dropped; with `allow`, every name not in it is dropped too. */
+function paramFilter(query: RouteConfig['query']): ParamFilter {
+  const ignore = new Set(query.ignore)
+  const allow = query.allow && new Set(query.allow)
+  if (!allow) return ignore
+  return { has: (name) => ignore.has(name) || !allow.has(name) }
 }

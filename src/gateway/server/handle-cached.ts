@@ -1,14 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ResultOptions } from '../../engine/fetch/context.js'
+import type { GetOrSetOptions } from '../../engine/options.js'
 import type { CacheResult } from '../../engine/result.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { clientWantsRevalidation } from '../fetch/http-freshness.js'
+import { selectionMatches } from '../fetch/response-vary.js'
+import { type NotStoredReason, whyNotStored } from '../fetch/upstream-factory.js'
 import { type CacheStatusParts, ttlSeconds, type XCacheStatus } from '../response/cache-status.js'
 import { sendError } from '../response/send.js'
 import type { StoredResponse } from '../response/stored-response.js'
 import { writeCached } from '../response/write-cached.js'
-import { cacheKey } from '../routing/cache-key.js'
+import { pathOfKey, requestKey } from '../routing/cache-key.js'
 import type { RequestTarget } from '../routing/request-target.js'
-import { normalizeQuery } from '../routing/request-target.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
 import { routeFetch } from './route-fetch.js'
@@ -28,13 +31,7 @@ export function handleCached(
   started: number,
 ): void {
   const config = route.config
-  const key = cacheKey(
-    target.path,
-    normalizeQuery(target.query, route.ignoredQuery),
-    req.headers,
-    config.vary,
-    config.public,
-  )
+  const key = requestKey(route, target.path, target.query, req.headers)
   const force = config.bypass && clientWantsRevalidation(req.headers)
   const now = ctx.now()
   if (!force) {
@@ -50,13 +47,47 @@ export function handleCached(
       return
     }
   }
-  const { factory, options } = routeFetch(ctx, route, params, target.query, req.headers)
+  viaEngine(ctx, req, res, route, params, target, started, key, force, 0)
+}
+
+/**
+ * The engine's answer for `key`. An answer fetched for another request (a collapsed wait) that
+ * varies on a negotiated header this request sent differently is not this request's answer: it asks
+ * again, under the key that holds that header now (the route learned it from the answer). At most
+ * twice, since a route learns at most the negotiated headers.
+ */
+function viaEngine(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  params: Record<string, string>,
+  target: RequestTarget,
+  started: number,
+  key: string,
+  force: boolean,
+  attempt: number,
+): void {
+  const config = route.config
+  const { factory, options } = routeFetch(ctx, route, params, target.query, req.headers, route.responseVary)
   ctx.cache
     .getOrSet(key, factory, { ...options, forceRefresh: force })
     .then(
       (result) => {
+        const notStored = result.stored ? undefined : whyNotStored(result.value)
+        if (notStored?.selection) {
+          const mine = requestKey(route, target.path, target.query, req.headers)
+          if (!selectionMatches(notStored.selection, req.headers)) {
+            if (attempt < 2) {
+              viaEngine(ctx, req, res, route, params, target, started, mine, force, attempt + 1)
+              return
+            }
+          } else if (notStored.options && mine !== key && !result.collapsed) {
+            keepUnderOwnKey(ctx, route, mine, result.value, options, notStored.options)
+          }
+        }
         const at = ctx.now()
-        const [xStatus, parts] = describe(result, force, key, at)
+        const [xStatus, parts] = describe(result, force, key, at, notStored?.reason)
         writeCached(req, res, result.value, result.entry, at, xStatus, parts)
         ctx.onServed?.(config.name, xStatus, at - started)
         if (config.refresh && result.stored) ctx.onRead?.(key, config)
@@ -73,12 +104,36 @@ export function handleCached(
     })
 }
 
+/**
+ * The answer that taught a route to key on a negotiated header could not be kept under the key it
+ * was fetched for (that key does not hold the header): it is kept under the request's key as the
+ * route builds it now, within the route's maxVariants, so the next request with the same header hits.
+ */
+function keepUnderOwnKey(
+  ctx: GatewayContext,
+  route: Route,
+  key: string,
+  value: StoredResponse,
+  options: GetOrSetOptions,
+  fromAnswer: ResultOptions,
+): void {
+  const store = ctx.cache.store
+  const admitted = store ? route.variants.admit(store, pathOfKey(key), ctx.now()) : Promise.resolve(true)
+  // As the engine merges them: the answer's options win, tags add up.
+  const tags = [...new Set([...(options.tags ?? []), ...(fromAnswer.tags ?? [])])]
+  admitted
+    .then((ok) => (ok ? ctx.cache.set(key, value, { ...options, ...fromAnswer, tags }) : undefined))
+    // Not keeping it costs one more upstream call later; the answer itself is already on its way.
+    .catch(() => undefined)
+}
+
 /** X-Cache-Status and the RFC 9211 Cache-Status parts for an engine result. */
 function describe(
   result: CacheResult<StoredResponse>,
   forced: boolean,
   key: string,
   now: number,
+  notStored: NotStoredReason | undefined,
 ): [XCacheStatus, CacheStatusParts] {
   const ttl = ttlSeconds(result.entry.freshUntil, now)
   switch (result.status) {
@@ -108,6 +163,7 @@ function describe(
           ...(result.stored && { ttl, stored: true }),
           collapsed: result.collapsed,
           key,
+          ...(notStored !== undefined && { detail: `uncacheable: ${notStored}` }),
         },
       ]
   }

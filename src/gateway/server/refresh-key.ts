@@ -1,5 +1,6 @@
 import type { CacheResult } from '../../engine/result.js'
 import type { StoredResponse } from '../response/stored-response.js'
+import { parseKey } from '../routing/cache-key.js'
 import type { GatewayContext } from './context.js'
 import { routeFetch } from './route-fetch.js'
 
@@ -11,23 +12,21 @@ export type RefreshOutcome =
   | { kind: 'no-route' }
 
 /**
- * Refresh a stored key in the background lane. A key reads like its request (`path?query`, then
- * `#header=value` for the route's vary headers), so the route, params and headers come back from it.
+ * Refresh a stored key in the background lane. A key reads like its request (`path?query`, then its
+ * vary and upstream-Vary header parts), so the route, params and headers come back from it.
  */
 export async function refreshKey(ctx: GatewayContext, key: string): Promise<RefreshOutcome> {
-  const [base, ...variants] = key.split('#')
-  const headers: Record<string, string> = {}
-  for (const variant of variants) {
-    const eq = variant.indexOf('=')
-    const name = variant.slice(0, eq)
-    if (name === 'auth') return { kind: 'private' }
-    headers[name] = variant.slice(eq + 1)
-  }
-  const q = base!.indexOf('?')
-  const path = q === -1 ? base! : base!.slice(0, q)
-  const query = q === -1 ? '' : base!.slice(q + 1)
-  const match = ctx.router.match('GET', path)
+  const parsed = parseKey(key)
+  if (parsed.private) return { kind: 'private' }
+  const match = ctx.router.match('GET', parsed.path)
   if (match.kind !== 'route' || !match.route.config.cache) return { kind: 'no-route' }
-  const { factory, options } = routeFetch(ctx, match.route, match.params, query, headers)
+  const { factory, options } = routeFetch(
+    ctx,
+    match.route,
+    match.params,
+    parsed.query,
+    parsed.headers,
+    parsed.responseVary,
+  )
   return { kind: 'refreshed', result: await ctx.cache.refresh(key, factory, options) }
 }

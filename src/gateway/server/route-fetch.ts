@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Factory } from '../../engine/fetch/context.js'
 import type { GetOrSetOptions } from '../../engine/options.js'
+import { learnResponseVary } from '../fetch/response-vary.js'
 import { upstreamFactory } from '../fetch/upstream-factory.js'
 import type { StoredResponse } from '../response/stored-response.js'
+import { pathOfKey } from '../routing/cache-key.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
 import { renderTags, upstreamTarget } from './targets.js'
@@ -10,7 +12,8 @@ import { renderTags, upstreamTarget } from './targets.js'
 /**
  * The engine call for one cached GET: the factory that asks the route's upstream, and the entry
  * options the route names. Shared by the request path and the refresh path, so a background refresh
- * stores exactly what a client miss would.
+ * stores exactly what a client miss would. `responseVary` names the upstream-Vary headers the key
+ * holds.
  */
 export function routeFetch(
   ctx: GatewayContext,
@@ -18,10 +21,12 @@ export function routeFetch(
   params: Record<string, string>,
   query: string,
   clientHeaders: IncomingHttpHeaders,
+  responseVary: readonly string[],
 ): { factory: Factory<StoredResponse>; options: GetOrSetOptions } {
   const config = route.config
   const upstream = ctx.upstreams.get(config.upstream)!
   const { path, query: upstreamQuery } = upstreamTarget(config, params, query, route.ignoredQuery)
+  const store = ctx.cache.store
   const factory = upstreamFactory({
     route: config,
     upstream: upstream.config,
@@ -29,6 +34,11 @@ export function routeFetch(
     path,
     query: upstreamQuery,
     clientHeaders,
+    responseVary,
+    learnResponseVary: (names) => learnResponseVary(route, names),
+    ...(store && {
+      admitNewKey: (key) => route.variants.admit(store, pathOfKey(key), ctx.now()),
+    }),
     now: ctx.now,
   })
   const options = {

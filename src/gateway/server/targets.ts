@@ -1,5 +1,6 @@
 import type { Template } from '../../config/template.js'
 import type { RouteConfig } from '../../config/types.js'
+import type { ParamFilter } from '../routing/request-target.js'
 import { encodePathValue } from '../routing/router.js'
 
 /**
@@ -10,7 +11,7 @@ export function upstreamTarget(
   route: RouteConfig,
   params: Record<string, string>,
   clientQuery: string,
-  ignored: ReadonlySet<string>,
+  ignored: ParamFilter,
 ): { path: string; query: URLSearchParams } {
   const rendered = route.to.render(params, encodePathValue)
   if (rendered === undefined) throw new Error(`route ${route.name}: "to" references a missing param`)
