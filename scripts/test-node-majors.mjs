@@ -9,8 +9,8 @@
 // scripts/sqlite-addon.cjs.
 //
 //   node scripts/test-node-majors.mjs            download/build what is missing, then run
-//   node scripts/test-node-majors.mjs --prepare  download/build only (CI starts this early, in the
-//                                                background, so the build overlaps the main suite)
+//   node scripts/test-node-majors.mjs --prepare  download/build only (CI runs this before npm test,
+//                                                so no build competes with a running suite)
 //
 // Locally, a machine that cannot fetch them (offline, not linux-x64) skips with a loud message;
 // with CISTERN_REQUIRE_SERVICES=1 (CI) that is a failure.
