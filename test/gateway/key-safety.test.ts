@@ -73,6 +73,17 @@ describe('gateway: keys cannot be forged, shared or grown without bound', () => 
       expect(status(again)).not.toContain(current)
     })
 
+    it('a key made too long by client values is a 400 naming the limit, not an upstream error', async () => {
+      const calls = origin.calls.length
+      const res = await h.get('/forge/1', { 'x-a': 'a'.repeat(2000), 'x-b': '2' })
+      expect(res.status).toBe(400)
+      expect(xcache(res)).toBe('ERROR')
+      const body = (await res.json()) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe('key_too_long')
+      expect(body.error.message).toContain('1024')
+      expect(origin.calls.length).toBe(calls)
+    })
+
     it("a configured credential header keys like Authorization: as a hash, one client's entry each", async () => {
       const alice = await h.get('/forge/3', { 'x-api-key': 'alice-key' })
       expect((await json(alice)).apiKey).toBe('alice-key')

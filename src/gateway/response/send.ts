@@ -6,6 +6,7 @@ export type ErrorCodeName =
   | 'bad_request'
   | 'bad_path'
   | 'uri_too_long'
+  | 'key_too_long'
   | 'route_not_found'
   | 'method_not_allowed'
   | 'body_too_large'

@@ -3,6 +3,7 @@ import type { ResultOptions } from '../../engine/fetch/context.js'
 import type { GetOrSetOptions } from '../../engine/options.js'
 import type { CacheResult } from '../../engine/result.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { CisternError } from '../../util/errors.js'
 import { clientWantsRevalidation } from '../fetch/http-freshness.js'
 import { selectionMatches } from '../fetch/response-vary.js'
 import { type NotStoredReason, whyNotStored } from '../fetch/upstream-factory.js'
@@ -93,7 +94,13 @@ function viaEngine(
         if (config.refresh && result.stored) ctx.onRead?.(key, config)
       },
       (error: unknown) => {
-        sendUpstreamError(res, error, { outcome: 'uri-miss', key })
+        if (error instanceof CisternError && error.code === 'E_KEY_TOO_LONG') {
+          // The path, query and vary values a client sent make the key: its request, not the
+          // upstream, is at fault, and nothing was asked of the upstream.
+          sendError(res, 400, 'key_too_long', `${error.message}: send a shorter path, query or vary header`, {
+            xCacheStatus: 'ERROR',
+          })
+        } else sendUpstreamError(res, error, { outcome: 'uri-miss', key })
         ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
       },
     )
