@@ -3,7 +3,7 @@
  * cistern in front of it, database-first. Prints what to try; runs until Ctrl-C.
  */
 import type { Cistern } from '../../src/app/cistern.js'
-import { exampleFile, startExampleCistern } from '../start-example.js'
+import { startRecipe, stopOnSignal } from '../recipe.js'
 import { type ClashApi, startClashApi, tagOf } from './upstream.js'
 
 export const KEYS = ['coc-sim-key-1', 'coc-sim-key-2']
@@ -25,11 +25,16 @@ export interface StartOptions {
 
 export async function start(options: StartOptions = {}): Promise<ClashExample> {
   const api = await startClashApi({ keys: KEYS, perKeyPerSecond: 40, port: options.apiPort ?? 0 })
-  const launch = () =>
-    startExampleCistern(exampleFile(import.meta.url, 'cistern.yaml'), {
-      env: { COC_API_URL: `${api.url}/v1`, COC_KEY_1: KEYS[0]!, COC_KEY_2: KEYS[1]!, ...options.env },
-      ...(options.logLevel && { logLevel: options.logLevel }),
-    })
+  const launch = async () => {
+    const env = {
+      ...process.env,
+      COC_API_URL: `${api.url}/v1`,
+      COC_KEY_1: KEYS[0]!,
+      COC_KEY_2: KEYS[1]!,
+      ...options.env,
+    }
+    return (await startRecipe('clash-of-clans', env, { logLevel: options.logLevel ?? 'warn' })).cistern
+  }
   try {
     const example: ClashExample = {
       api,
@@ -78,10 +83,5 @@ their ttl has passed; the test runs the same config with a 1 s player ttl to sho
   curl -s -X POST ${example.api.url}/_sim/up
 
 Ctrl-C stops both.`)
-  const stop = async () => {
-    await example.close()
-    process.exit(0)
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  stopOnSignal(example.close)
 }

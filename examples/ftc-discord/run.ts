@@ -7,33 +7,34 @@ import { randomBytes } from 'node:crypto'
 import { startRecipe, stopOnSignal } from '../recipe.js'
 import { startDiscordChannel, startFtcApi } from './upstream.js'
 
-const credentials = { username: 'ftclink', password: randomBytes(12).toString('hex') }
-const tbaSecret = process.env.TBA_WEBHOOK_SECRET ?? randomBytes(16).toString('hex')
-const ftc = await startFtcApi(credentials, {
-  port: Number(process.env.SIM_PORT ?? 9300),
-  latencyMs: 300,
-  changeEveryMs: 15_000,
-})
-const discord = await startDiscordChannel()
-discord.onMessage = (content) => console.log(`[discord] ${content}`)
-const { cistern } = await startRecipe('ftc-discord', {
-  FTC_API_URL: ftc.apiUrl,
-  FTC_USERNAME: credentials.username,
-  FTC_API_KEY: credentials.password,
-  TBA_WEBHOOK_SECRET: tbaSecret,
-  DISCORD_WEBHOOK_URL: discord.url,
-  ...process.env,
-})
+export async function main(): Promise<void> {
+  const credentials = { username: 'ftclink', password: randomBytes(12).toString('hex') }
+  const tbaSecret = process.env.TBA_WEBHOOK_SECRET ?? randomBytes(16).toString('hex')
+  const ftc = await startFtcApi(credentials, {
+    port: Number(process.env.SIM_PORT ?? 9300),
+    latencyMs: 300,
+    changeEveryMs: 15_000,
+  })
+  const discord = await startDiscordChannel()
+  discord.onMessage = (content) => console.log(`[discord] ${content}`)
+  const { cistern } = await startRecipe('ftc-discord', {
+    FTC_API_URL: ftc.apiUrl,
+    FTC_USERNAME: credentials.username,
+    FTC_API_KEY: credentials.password,
+    TBA_WEBHOOK_SECRET: tbaSecret,
+    DISCORD_WEBHOOK_URL: discord.url,
+    ...process.env,
+  })
 
-const url = cistern.url
-const admin = cistern.adminUrl
-const auth = `-H 'Authorization: Bearer ${cistern.admin?.token ?? ''}'`
-const season = 2025
-const live = ftc.liveEvents()[0]!
-const past = ftc.events(season).find((e) => !e.live)!
-const team = ftc.teamNumbers(season)[0]!
-const body = `{"message_type": "match_score", "message_data": {"event_key": "${live.code}", "match_key": "${live.code}_qm1"}}`
-console.log(`
+  const url = cistern.url
+  const admin = cistern.adminUrl
+  const auth = `-H 'Authorization: Bearer ${cistern.admin?.token ?? ''}'`
+  const season = 2025
+  const live = ftc.liveEvents()[0]!
+  const past = ftc.events(season).find((e) => !e.live)!
+  const team = ftc.teamNumbers(season)[0]!
+  const body = `{"message_type": "match_score", "message_data": {"event_key": "${live.code}", "match_key": "${live.code}_qm1"}}`
+  console.log(`
 cistern ${url}  →  simulated FTC Events API ${ftc.apiUrl} (Basic auth, Last-Modified only, 300 ms)
 Discord channel ${discord.url} (its messages are printed here as [discord] ...)
 
@@ -54,4 +55,9 @@ Scores change every 15 s; the next poll posts the change to Discord. A TBA webho
 
 Ctrl-C stops everything.`)
 
-stopOnSignal(cistern, ftc, discord)
+  stopOnSignal(async () => {
+    await cistern.close(2000)
+    await ftc.close()
+    await discord.close()
+  })
+}

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { sqliteStore } from '../../src/index.js'
+import { stopOnSignal } from '../recipe.js'
 import { bnetOf, type GuildApp, GuildDb, type RosterSource, startGuildApp } from './app.js'
 import { type BlizzardApi, startBlizzardApi } from './blizzard.js'
 import { createGuildCache, type GuildCache } from './cache.js'
@@ -126,10 +127,5 @@ Roster sync from Blizzard: the member list and guild 1's permission checks are d
   curl -s -X POST ${url}/guilds/1/sync; echo
 
 Ctrl-C stops both.`)
-  const stop = async () => {
-    await example.close()
-    process.exit(0)
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  stopOnSignal(example.close)
 }

@@ -6,32 +6,33 @@
 import { startRecipe, stopOnSignal } from '../recipe.js'
 import { startNifSim } from './upstream.js'
 
-const sim = await startNifSim({
-  port: Number(process.env.SIM_PORT ?? 9200),
-  latencyMs: 150,
-  clientId: 'cistern-demo',
-  clientSecret: 'demo-secret',
-})
-const { cistern } = await startRecipe('nif-precache', {
-  NIF_API_URL: sim.apiUrl,
-  NIF_TOKEN_URL: sim.tokenUrl,
-  NIF_CLIENT_ID: 'cistern-demo',
-  NIF_CLIENT_SECRET: 'demo-secret',
-  ...process.env,
-})
-const live = sim.data.matches.filter((m) => m.matchStatusId === 1)
-let next = 0
-const goals = setInterval(() => {
-  const match = live[next++ % live.length]
-  if (match) sim.data.score(match.matchId)
-}, 20_000)
-goals.unref()
+export async function main(): Promise<void> {
+  const sim = await startNifSim({
+    port: Number(process.env.SIM_PORT ?? 9200),
+    latencyMs: 150,
+    clientId: 'cistern-demo',
+    clientSecret: 'demo-secret',
+  })
+  const { cistern } = await startRecipe('nif-precache', {
+    NIF_API_URL: sim.apiUrl,
+    NIF_TOKEN_URL: sim.tokenUrl,
+    NIF_CLIENT_ID: 'cistern-demo',
+    NIF_CLIENT_SECRET: 'demo-secret',
+    ...process.env,
+  })
+  const live = sim.data.matches.filter((m) => m.matchStatusId === 1)
+  let next = 0
+  const goals = setInterval(() => {
+    const match = live[next++ % live.length]
+    if (match) sim.data.score(match.matchId)
+  }, 20_000)
+  goals.unref()
 
-const url = cistern.url
-const admin = cistern.adminUrl
-const auth = `-H 'Authorization: Bearer ${cistern.admin?.token ?? ''}'`
-const root = sim.data.tournaments.find((t) => t.parentTournamentId === null && t.seasonId === 1512025)!
-console.log(`
+  const url = cistern.url
+  const admin = cistern.adminUrl
+  const auth = `-H 'Authorization: Bearer ${cistern.admin?.token ?? ''}'`
+  const root = sim.data.tournaments.find((t) => t.parentTournamentId === null && t.seasonId === 1512025)!
+  console.log(`
 cistern ${url}  →  simulated data.nif.no ${sim.apiUrl} (OAuth token from ${sim.tokenUrl})
 
 At start cistern fetched a token, prewarmed both sports' seasons, and from them every 2024+ season's
@@ -51,4 +52,8 @@ Prometheus (cistern_upstream_up is the team's UP/DOWN) and the upstream call log
 
 Ctrl-C stops both.`)
 
-stopOnSignal(cistern, sim)
+  stopOnSignal(async () => {
+    await cistern.close(2000)
+    await sim.close()
+  })
+}

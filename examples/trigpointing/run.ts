@@ -3,7 +3,7 @@
  * team would run it instead of its Redis layer. Prints what to try; runs until Ctrl-C.
  */
 import type { Cistern } from '../../src/app/cistern.js'
-import { exampleFile, startExampleCistern } from '../start-example.js'
+import { startRecipe, stopOnSignal } from '../recipe.js'
 import { startTrigpointingApi, type TrigpointingApi } from './upstream.js'
 
 export interface TrigpointingExample {
@@ -24,12 +24,17 @@ export interface StartOptions {
 export async function start(options: StartOptions = {}): Promise<TrigpointingExample> {
   const api = await startTrigpointingApi(options.apiPort ?? 0)
   try {
-    const cistern = await startExampleCistern(exampleFile(import.meta.url, 'cistern.yaml'), {
-      env: { TUK_API_URL: api.url, ...options.env },
-      ...(options.now && { now: options.now }),
-      ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
-      ...(options.logLevel && { logLevel: options.logLevel }),
-    })
+    const { cistern } = await startRecipe(
+      'trigpointing',
+      { ...process.env, TUK_API_URL: api.url, ...options.env },
+      {
+        logLevel: options.logLevel ?? 'warn',
+        start: () => ({
+          ...(options.now && { now: options.now }),
+          ...(options.adminToken !== undefined && { admin: { token: options.adminToken } }),
+        }),
+      },
+    )
     return {
       api,
       cistern,
@@ -71,10 +76,5 @@ Admin (the old /v1/admin/cache endpoints), on the admin listener:
   dashboard: ${admin}/?token=${token}
 
 Ctrl-C stops both.`)
-  const stop = async () => {
-    await close()
-    process.exit(0)
-  }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  stopOnSignal(close)
 }
