@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SimUpstream, startSimUpstream } from '../../examples/sim-upstream/index.js'
+import { childEnv } from '../support/child-env.js'
 import { type AdminHarness, startAdminHarness } from './helpers.js'
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
@@ -18,22 +19,13 @@ interface Run {
   stderr: string
 }
 
-/**
- * A clean environment (no CISTERN_* from the test run), but this Node's options: on another Node
- * major, scripts/test-node-majors.mjs preloads the SQLite addon built for it through NODE_OPTIONS.
- */
-function baseEnv(): Record<string, string> {
-  const { PATH = '', NODE_OPTIONS } = process.env
-  return { PATH, ...(NODE_OPTIONS && { NODE_OPTIONS }) }
-}
-
 /** The built CLI, as an operator runs it (`npm test` builds dist first). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...baseEnv(), ...env }, timeout: 15_000 },
+      { env: { ...childEnv(), ...env }, timeout: 15_000 },
       (error, stdout, stderr) => resolve({ code: child.exitCode ?? (error ? 1 : 0), stdout, stderr }),
     )
   })
@@ -143,7 +135,7 @@ describe('cistern serve --log-level (built CLI)', () => {
     const yaml = `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nstore: { kind: memory }\nupstreams:\n  ftc: { url: "${sim.apiUrl}" }\nroutes:\n  - { path: /ftc/:season/events, upstream: ftc, to: /:season/events, ttl: 1h }\n`
     await writeFile(config, yaml)
     const proc = spawn(process.execPath, [CLI, 'serve', '-c', config, '--log-level', 'debug'], {
-      env: baseEnv(),
+      env: childEnv(),
     })
     child = proc
     let stdout = ''

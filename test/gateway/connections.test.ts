@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type SimUpstream, startSimUpstream } from '../../examples/sim-upstream/index.js'
 import { connectionCaps } from '../../src/gateway/server/listener-limits.js'
 import { createCisternLogger } from '../../src/log/index.js'
+import { childEnv } from '../support/child-env.js'
 import { type Harness, startHarness } from './harness.js'
 
 /** A raw connection that records what it receives and when the server closes it. */
@@ -235,7 +236,7 @@ describe('a process with a small open-file limit (ulimit -n 256)', () => {
       '/bin/sh',
       ['-c', `ulimit -n 256 && exec "${process.execPath}" "${CLI}" serve -c "${config}"`],
       {
-        env: { PATH: process.env.PATH ?? '' },
+        env: childEnv(),
       },
     )
     child = proc

@@ -220,13 +220,17 @@ describe('hostile clients', () => {
   })
 
   describe('header floods and injection', () => {
-    it('2500 headers: node keeps the first 2000, the answer is ordinary', async () => {
+    it('2500 headers: an ordinary answer (Node 20 keeps the first 2000) or a JSON 431 (Node 24)', async () => {
       const many = Array.from({ length: 2500 }, (_, i) => `h${i}:1\r\n`).join('')
       const answer = await send(
         port,
         `GET /ftc/2025/teams/${team} HTTP/1.1\r\nHost: x\r\n${many}Connection: close\r\n\r\n`,
       )
-      expect(status(answer)).toBe(200)
+      // Node 24's parser counts the header bytes where Node 20 drops the headers past 2000: either
+      // way nothing crashes and the answer is one cistern meant.
+      expect([200, 431]).toContain(status(answer))
+      if (status(answer) === 431) expect(answer.text).toContain('"headers_too_large"')
+      await stillServing()
     })
 
     it('headers over 16 KB: JSON 431, connection closed', async () => {
