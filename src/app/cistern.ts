@@ -6,7 +6,7 @@ import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
 import { selectorsOfPath } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
-import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
+import { createWebhooks, openWebhookLog, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 import { listenError } from './listen-error.js'
 import { Parts } from './parts.js'
 
@@ -32,8 +32,9 @@ export interface Cistern {
   readonly logger: Logger
   /**
    * Stop everything, in the reverse of the start order, each part waiting up to `graceMs` for its work:
-   * the admin listener, webhook actions (then their event log), the refresh path (its streams,
-   * scheduler and notifier), then the gateway (its listener, upstream pools and the store).
+   * the admin listener, webhook actions, the refresh path (its streams, scheduler and notifier; due
+   * work stays in its database), the gateway (its listener, upstream pools and the store), and last
+   * the webhook event log, so deliveries until the listener stops are still stored.
    */
   close(graceMs?: number): Promise<void>
 }
@@ -61,6 +62,10 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
   const parts = new Parts()
   parts.add(setup)
   try {
+    // The webhook event log is opened before the gateway, so it closes after the gateway has stopped
+    // listening: a delivery during shutdown is still stored (`pending`) and acted on at the next start.
+    const eventLog = openWebhookLog(config, logger)
+    parts.add({ close: async () => eventLog.close() })
     // The gateway and the two parts built on it need each other: the refresh path and webhooks work
     // through the gateway (its cache, its refreshKey), while the gateway hands them its own paths
     // (webhooks in, /_cistern/changes) and its reads of kept routes. So the gateway is made first and
@@ -96,6 +101,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
         now: gateway.context.now,
         refresher: options.refresher ?? refreshRequester(refresh),
         logger,
+        store: eventLog,
         onCount: (webhook, name) => monitor.observer.webhookEvent(webhook, name),
       }),
     )

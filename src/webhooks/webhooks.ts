@@ -21,7 +21,10 @@ export interface WebhooksDeps {
   now?: () => number
   /** Default: cistern's logger at config.log.level, secrets scrubbed like every other line. */
   logger?: WebhookLogger
-  /** Use this event log instead of the one the config implies. */
+  /**
+   * Use this event log instead of the one the config implies. Its opener closes it: close() then
+   * leaves it open, so deliveries are still stored (as `pending`) until the listener has stopped.
+   */
   store?: EventStore
   /** Hears every counter increment (the admin recorder's webhookEvent). */
   onCount?: (webhook: string, name: WebhookCounterName) => void
@@ -52,8 +55,8 @@ export interface Webhooks {
    */
   drain(graceMs?: number): Promise<void>
   /**
-   * Drain (up to `graceMs`, default 0), then close the event log: deliveries from then on are answered
-   * 503 with Retry-After, so the sender delivers them again. Safe before start and more than once.
+   * Drain (up to `graceMs`, default 0) and stop pruning; then close the event log unless it was given
+   * (deliveries from then on are answered 503 with Retry-After). Safe before start and more than once.
    */
   close(graceMs?: number): Promise<void>
 }
@@ -75,12 +78,8 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
       throw new CisternError('E_CONFIG', `webhooks[${i}] (${hook.name}): verify.secret: ${reason}`)
     }
   }
-  const store =
-    deps.store ??
-    openEventStore(config, {
-      onFault: (error) =>
-        logger.warn({ err: error }, 'webhook event log unusable: events are kept in memory until restart'),
-    })
+  const ownsStore = deps.store === undefined
+  const store = deps.store ?? openWebhookLog(config, logger)
   const counters = new WebhookCounters(deps.onCount)
   const running = new Set<Promise<void>>()
   let started = false
@@ -212,10 +211,18 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
       // No await when there is nothing to wait for: a close() nobody awaits still closes the log now.
       if (graceMs > 0 && running.size > 0) await drain(graceMs)
       draining = true
-      if (closed) return
-      closed = true
       clearInterval(timer)
+      if (closed || !ownsStore) return
+      closed = true
       store.close()
     },
   }
+}
+
+/** The event log the config implies; a fault is logged and the log carries on in memory. */
+export function openWebhookLog(config: CisternConfig, logger: WebhookLogger): EventStore {
+  return openEventStore(config, {
+    onFault: (error) =>
+      logger.warn({ err: error }, 'webhook event log unusable: events are kept in memory until restart'),
+  })
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCistern } from '../../src/app/cistern.js'
 import { type Closable, Parts } from '../../src/app/parts.js'
 import { parseConfig } from '../../src/config/index.js'
-import { createWebhooks } from '../../src/webhooks/index.js'
+import { createWebhooks, openWebhookLog } from '../../src/webhooks/index.js'
 import {
   captureLogger,
   config,
@@ -106,6 +106,38 @@ describe('webhooks: start', () => {
     await closing
     // The action finished and its outcome was stored before the log closed.
     expect(calls).toHaveLength(1)
+  })
+})
+
+describe('webhooks: close', () => {
+  const cfg = config(HOOKS_YAML, HOOKS_ENV)
+  const delivery = async () => {
+    const payload = '{"message_type": "match_score", "message_data": {"event_key": "2024casj"}}'
+    const hmac = (await octokitSign(TBA_SECRET, payload)).slice('sha256='.length)
+    return [Buffer.from(payload), { 'x-tba-hmac': hmac }] as const
+  }
+
+  it('leaves a given event log open: a delivery after close is stored pending, not acted on', async () => {
+    const log = openWebhookLog(cfg, captureLogger())
+    const cache = recordingCache()
+    const webhooks = createWebhooks(cfg, {
+      cache,
+      refresher: recordingRefresher(),
+      logger: captureLogger(),
+      store: log,
+    })
+    try {
+      await webhooks.start()
+      await webhooks.close(1_000)
+      const reply = webhooks.receive(hook(cfg, 'tba'), ...(await delivery()))
+      expect(reply.status).toBe(200)
+      await new Promise((resolve) => setImmediate(resolve))
+      await webhooks.idle()
+      expect(log.get((reply.body as { id: number }).id)?.outcome).toBe('pending')
+      expect(cache.calls).toEqual([])
+    } finally {
+      log.close()
+    }
   })
 })
 
