@@ -5,6 +5,7 @@ import type { CisternConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
 import { Scrubber } from '../log/redact.js'
 import { secretParamsOf, secretsOf } from '../log/secrets.js'
+import type { Part } from '../util/lifecycle.js'
 import type { AdminContext } from './context.js'
 import type { AdminHooks, AdminRecorder } from './hooks.js'
 import { registerGauges } from './metrics/gauges.js'
@@ -27,7 +28,7 @@ export interface AdminOptions {
 }
 
 /** The admin listener: API, /metrics and dashboard on config.admin.listen, behind the bearer token. */
-export interface Admin {
+export interface Admin extends Part {
   /** The hooks it was made with, read on every request (so a test may swap one for a while). */
   readonly hooks: AdminHooks
   /** Counters other modules feed (change events, webhook events, upstream calls). */

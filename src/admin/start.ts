@@ -4,6 +4,7 @@ import type { Gateway, GatewayOptions } from '../gateway/gateway.js'
 import { connectionCaps } from '../gateway/server/listener-limits.js'
 import { createCisternLogger } from '../log/logger.js'
 import { openStore } from '../stores/open-store.js'
+import type { Closable } from '../util/lifecycle.js'
 import { type Admin, createAdmin } from './admin.js'
 import type { AdminHooks } from './hooks.js'
 import { createMonitor, type Monitor } from './monitor.js'
@@ -25,7 +26,7 @@ export interface AdminStartOptions {
  * and the monitor; then the gateway options that feed them (onServed, a timed store); then, once
  * the gateway and the parts behind the hooks exist, the admin listener itself (not started).
  */
-export interface AdminSetup {
+export interface AdminSetup extends Closable {
   readonly logger: Logger
   readonly monitor: Monitor
   readonly token: AdminToken | undefined

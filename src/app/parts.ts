@@ -1,17 +1,4 @@
-/**
- * The lifecycle the parts of a running cistern share (the gateway, the refresh path, webhooks, the
- * admin listener): created with everything they need, then started, then closed. `close` must be
- * safe before `start` (a later part failed to start) and more than once.
- */
-export interface Part extends Closable {
-  start(): Promise<void>
-}
-
-/** Something opened at creation that only needs closing (the admin side's monitor). */
-export interface Closable {
-  /** Release what it holds, waiting up to `graceMs` for work under way. */
-  close(graceMs: number): Promise<void>
-}
+import type { Closable } from '../util/lifecycle.js'
 
 /**
  * The parts made so far, in the order startCistern made and started them. Closing goes the other

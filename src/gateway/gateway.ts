@@ -7,6 +7,7 @@ import { createCache } from '../engine/create-cache.js'
 import { openStore } from '../stores/open-store.js'
 import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
+import type { Part } from '../util/lifecycle.js'
 import { responseCodec, type StoredResponse } from './response/stored-response.js'
 import { Router } from './routing/router.js'
 import { answerClientErrors } from './server/client-error.js'
@@ -28,7 +29,7 @@ export interface GatewayOptions {
   onRead?: GatewayContext['onRead']
 }
 
-export interface Gateway {
+export interface Gateway extends Part {
   readonly config: CisternConfig
   readonly context: GatewayContext
   readonly cache: Cache<StoredResponse>

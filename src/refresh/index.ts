@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
+import type { Part } from '../util/lifecycle.js'
 import { inFlightCap } from './capacity.js'
 import { parseBody } from './change.js'
 import { openRefreshDb, refreshDbPath } from './db.js'
@@ -54,7 +55,7 @@ export type RefreshSelector =
   | { prefix: string }
   | { path: string }
 
-export interface Refresh {
+export interface Refresh extends Part {
   readonly scheduler: Scheduler
   readonly feed: ChangeFeed
   readonly notifier: Notifier

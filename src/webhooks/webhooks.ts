@@ -2,6 +2,7 @@ import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { createCisternLogger } from '../log/logger.js'
 import { CisternError } from '../util/errors.js'
+import type { Part } from '../util/lifecycle.js'
 import { type Invalidator, outcomeOf, runActions, softInvalidationRefresher } from './actions.js'
 import { type WebhookCounterName, WebhookCounters } from './counters.js'
 import { createWebhookHandler } from './handler.js'
@@ -32,7 +33,7 @@ export interface WebhooksDeps {
   pruneIntervalMs?: number
 }
 
-export interface Webhooks {
+export interface Webhooks extends Part {
   /** For gateway.context.extraHandlers. */
   readonly handler: ExtraHandler
   /** The event log's read side, for the admin API's GET /events. */

@@ -6,8 +6,9 @@ import { sign as octokitSign } from '@octokit/webhooks-methods'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCistern } from '../../src/app/cistern.js'
-import { type Closable, Parts } from '../../src/app/parts.js'
+import { Parts } from '../../src/app/parts.js'
 import { parseConfig } from '../../src/config/index.js'
+import type { Closable } from '../../src/util/lifecycle.js'
 import { createWebhooks, openWebhookLog } from '../../src/webhooks/index.js'
 import {
   captureLogger,
