@@ -5,6 +5,7 @@ import type { CisternConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
 import { Scrubber } from '../log/redact.js'
 import { secretParamsOf, secretsOf } from '../log/secrets.js'
+import type { Part } from '../util/lifecycle.js'
 import type { AdminContext } from './context.js'
 import type { AdminHooks, AdminRecorder } from './hooks.js'
 import { registerGauges } from './metrics/gauges.js'
@@ -21,14 +22,14 @@ export interface AdminOptions {
   monitor: Monitor
   logger: Logger
   token: AdminToken
-  /** Hooks known at start; more can be assigned later on `admin.hooks`. */
+  /** What the admin API reads of the other parts (the refresh path, webhooks); see AdminHooks. */
   hooks?: AdminHooks
   now?: () => number
 }
 
 /** The admin listener: API, /metrics and dashboard on config.admin.listen, behind the bearer token. */
-export interface Admin {
-  /** Assign hooks here (`admin.hooks.queue = ...`); they are read on every request. */
+export interface Admin extends Part {
+  /** The hooks it was made with, read on every request (so a test may swap one for a while). */
   readonly hooks: AdminHooks
   /** Counters other modules feed (change events, webhook events, upstream calls). */
   readonly recorder: AdminRecorder
@@ -36,8 +37,12 @@ export interface Admin {
   readonly token: string
   readonly tokenSource: AdminToken['source']
   readonly server: Server
-  listen(): Promise<string>
-  close(): Promise<void>
+  /** The bound URL once started; empty before. */
+  readonly url: string
+  /** Listen on config.admin.listen (port 0 picks a free one). */
+  start(): Promise<void>
+  /** End the SSE streams, stop accepting; a request still running after `graceMs` (at most 1 s) is cut. */
+  close(graceMs?: number): Promise<void>
 }
 
 export function createAdmin(options: AdminOptions): Admin {
@@ -72,6 +77,7 @@ export function createAdmin(options: AdminOptions): Admin {
   })
   monitor.metrics.beforeScrape.push(() => gauges.newScrape())
   const server = createAdminServer(ctx, options.token.value)
+  let url = ''
   return {
     hooks,
     recorder: monitor.observer,
@@ -79,15 +85,20 @@ export function createAdmin(options: AdminOptions): Admin {
     token: options.token.value,
     tokenSource: options.token.source,
     server,
-    listen: () => listen(server, config.admin.listen),
-    async close() {
+    get url() {
+      return url
+    },
+    async start() {
+      url = await listen(server, config.admin.listen)
+    },
+    async close(graceMs = 1_000) {
       // SSE streams never end on their own: end them so close() does not wait for clients.
       for (const stream of streams) stream.end()
       streams.clear()
       if (!server.listening) return
       await new Promise<void>((resolve) => {
         // A request still running after a second is cut: the admin API has nothing worth waiting for.
-        const deadline = setTimeout(() => server.closeAllConnections(), 1_000)
+        const deadline = setTimeout(() => server.closeAllConnections(), Math.min(graceMs, 1_000))
         deadline.unref()
         server.close(() => {
           clearTimeout(deadline)

@@ -3,10 +3,9 @@ import type { Priority } from '../config/types.js'
 import type { Lane } from '../upstream/budget/types.js'
 
 /**
- * What other parts of cistern plug into the admin API. Every field is optional and read at request
- * time, so the refresh scheduler and the webhook receiver can assign theirs after startCistern has
- * built the admin listener (`cistern.admin.hooks.queue = () => ...`). Until a hook is set, its
- * endpoint answers an empty, well-formed result with `available: false`.
+ * What other parts of cistern plug into the admin API, given to createAdmin: startCistern builds the
+ * refresh path and webhooks first and passes theirs. Every field is optional and read at request
+ * time; without a hook, its endpoint answers an empty, well-formed result with `available: false`.
  */
 export interface AdminHooks {
   /** POST /refresh: queue background refreshes of the selection; resolves to how many were queued. */

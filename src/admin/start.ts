@@ -4,6 +4,7 @@ import type { Gateway, GatewayOptions } from '../gateway/gateway.js'
 import { connectionCaps } from '../gateway/server/listener-limits.js'
 import { createCisternLogger } from '../log/logger.js'
 import { openStore } from '../stores/open-store.js'
+import type { Closable } from '../util/lifecycle.js'
 import { type Admin, createAdmin } from './admin.js'
 import type { AdminHooks } from './hooks.js'
 import { createMonitor, type Monitor } from './monitor.js'
@@ -13,6 +14,7 @@ import { subscribeUpstreamCalls } from './stats/upstream-calls.js'
 export interface AdminStartOptions {
   /** Used when neither admin.token nor CISTERN_ADMIN_TOKEN is set (else a random one is made). */
   token?: string
+  /** Hooks of your own; each one given replaces the one startCistern would wire. */
   hooks?: AdminHooks
   /** Environment to read CISTERN_ADMIN_TOKEN from (default process.env). */
   env?: NodeJS.ProcessEnv
@@ -22,15 +24,19 @@ export interface AdminStartOptions {
  * The admin side's part of startCistern, in the order startup needs it: first the token (so a
  * non-loopback admin address without one refuses to start before anything is opened), the logger
  * and the monitor; then the gateway options that feed them (onServed, a timed store); then, once
- * the gateway listens, the admin listener itself.
+ * the gateway and the parts behind the hooks exist, the admin listener itself (not started).
  */
-export interface AdminSetup {
+export interface AdminSetup extends Closable {
   readonly logger: Logger
   readonly monitor: Monitor
   readonly token: AdminToken | undefined
   gatewayOptions(options: GatewayOptions): GatewayOptions
-  start(gateway: Gateway): Promise<{ admin: Admin; url: string } | undefined>
-  close(): void
+  /** The monitor counts each of the gateway's upstream calls (their `onCall`) from now until close. */
+  observe(gateway: Gateway): void
+  /** The admin listener over `gateway` with these hooks (the caller's own win); undefined with `admin: false`. */
+  createAdmin(gateway: Gateway, hooks: AdminHooks): Admin | undefined
+  /** Stop observing (the cache events, the upstream calls). */
+  close(graceMs?: number): Promise<void>
 }
 
 export function prepareAdmin(
@@ -64,21 +70,21 @@ export function prepareAdmin(
       }
       return { ...gatewayOptions, store, onServed, onConnectionDropped }
     },
-    async start(gateway) {
+    observe(gateway) {
       unsubscribers.push(subscribeUpstreamCalls(gateway.upstreams.values(), monitor.observer))
+    },
+    createAdmin(gateway, hooks) {
       if (!adminOptions || !token) return undefined
-      const admin = createAdmin({
+      return createAdmin({
         config,
         gateway,
         monitor,
         logger,
         token,
-        ...(adminOptions.hooks && { hooks: adminOptions.hooks }),
+        hooks: { ...hooks, ...adminOptions.hooks },
       })
-      const url = await admin.listen()
-      return { admin, url }
     },
-    close() {
+    async close() {
       for (const unsubscribe of unsubscribers.splice(0)) unsubscribe()
     },
   }

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino'
 import type { Admin } from '../admin/admin.js'
-import type { EventsPage, EventsQuery } from '../admin/hooks.js'
+import type { AdminHooks, EventsPage, EventsQuery } from '../admin/hooks.js'
 import { type AdminStartOptions, prepareAdmin } from '../admin/start.js'
 import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
 import { selectorsOfPath } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
-import { createWebhooks, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
+import { createWebhooks, openWebhookLog, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 import { listenError } from './listen-error.js'
+import { Parts } from './parts.js'
 
 /**
  * The running system, assembled from a config: the gateway on the public listener and, as they
@@ -29,7 +30,12 @@ export interface Cistern {
   readonly adminUrl: string | undefined
   /** pino, secrets scrubbed from every line. */
   readonly logger: Logger
-  /** Stop everything: listeners first, then background work, then upstream pools and the store. */
+  /**
+   * Stop everything, in the reverse of the start order, each part waiting up to `graceMs` for its work:
+   * the admin listener, webhook actions, the refresh path (its streams, scheduler and notifier; due
+   * work stays in its database), the gateway (its listener, upstream pools and the store), and last
+   * the webhook event log, so deliveries until the listener stops are still stored.
+   */
   close(graceMs?: number): Promise<void>
 }
 
@@ -48,92 +54,117 @@ export interface StartOptions extends GatewayOptions {
 }
 
 export async function startCistern(config: CisternConfig, options: StartOptions = {}): Promise<Cistern> {
-  // Resolves the admin token first: a non-loopback admin address without one refuses to start here.
+  // Resolves the admin token first: a non-loopback admin address without one refuses to start here,
+  // before anything is opened. The logger and the monitor are made here too: every part reports to them.
   const setup = prepareAdmin(config, options)
-  const gateway = createGateway(config, setup.gatewayOptions(options))
-  let webhooks: Webhooks | undefined
-  let refresh: Refresh | undefined
-  let url: string
-  let admin: Awaited<ReturnType<typeof setup.start>>
+  const { logger, monitor } = setup
+  // Each part is registered as it is made; a failure closes those made so far, latest first.
+  const parts = new Parts()
+  parts.add(setup)
   try {
-    refresh = createRefresh(config, gatewayHost(gateway), {
-      now: gateway.context.now,
-      onError: (error, what) => setup.logger.warn({ err: error, what }, 'refresh path error'),
-      onWhileError: (info) =>
-        setup.logger.warn(info, 'refresh.while could not be evaluated: the key stays scheduled'),
-      ...options.refresh,
-    })
-    const refresher = refresh
-    webhooks = createWebhooks(config, {
-      cache: gateway.cache,
-      now: gateway.context.now,
-      refresher: options.refresher ?? {
-        async refresh(selector) {
-          const selectors =
-            'key' in selector && selector.key.startsWith('/') ? selectorsOfPath(selector.key) : [selector]
-          let queued = 0
-          for (const one of selectors) queued += (await refresher.refresh(one)).queued
-          return queued
-        },
-      },
-      logger: setup.logger,
-      onCount: (webhook, name) => setup.monitor.observer.webhookEvent(webhook, name),
-    })
-    gateway.context.extraHandlers.push(webhooks.handler, refresh.sseHandler)
-    gateway.context.onRead = refresh.onRead
-    url = await gateway.listen().catch((error: unknown) => {
+    // The webhook event log is opened before the gateway, so it closes after the gateway has stopped
+    // listening: a delivery during shutdown is still stored (`pending`) and acted on at the next start.
+    const eventLog = openWebhookLog(config, logger)
+    parts.add({ close: async () => eventLog.close() })
+    // The gateway and the two parts built on it need each other: the refresh path and webhooks work
+    // through the gateway (its cache, its refreshKey), while the gateway hands them its own paths
+    // (webhooks in, /_cistern/changes) and its reads of kept routes. So the gateway is made first and
+    // reaches them through `later`, which is filled below, before the gateway starts listening: no
+    // request can find it empty.
+    const later: { refresh?: Refresh; webhooks?: Webhooks } = {}
+    const gateway = parts.add(
+      createGateway(config, {
+        ...setup.gatewayOptions(options),
+        extraHandlers: [
+          (req, res, path) => later.webhooks?.handler(req, res, path) ?? false,
+          (req, res, path) => later.refresh?.sseHandler(req, res, path) ?? false,
+        ],
+        onRead: (key, route) => later.refresh?.onRead(key, route),
+      }),
+    )
+    setup.observe(gateway)
+    const refresh = parts.add(
+      createRefresh(config, gatewayHost(gateway), {
+        now: gateway.context.now,
+        // Read when a change event is built: the gateway has started by then.
+        baseUrl: () => gateway.url,
+        onChange: (event) => monitor.observer.changeEvent(event.route),
+        onError: (error, what) => logger.warn({ err: error, what }, 'refresh path error'),
+        onWhileError: (info) =>
+          logger.warn(info, 'refresh.while could not be evaluated: the key stays scheduled'),
+        ...options.refresh,
+      }),
+    )
+    const webhooks = parts.add(
+      createWebhooks(config, {
+        cache: gateway.cache,
+        now: gateway.context.now,
+        refresher: options.refresher ?? refreshRequester(refresh),
+        logger,
+        store: eventLog,
+        onCount: (webhook, name) => monitor.observer.webhookEvent(webhook, name),
+      }),
+    )
+    later.refresh = refresh
+    later.webhooks = webhooks
+    const admin = setup.createAdmin(gateway, adminHooks(refresh, webhooks))
+    if (admin) parts.add(admin)
+
+    await gateway.start().catch((error: unknown) => {
       throw listenError('listen', config.listen, error)
     })
-    admin = await setup.start(gateway).catch((error: unknown) => {
+    // Change events carry the gateway's URL, so the refresh path starts once it is bound.
+    await refresh.start()
+    // Deliveries that came in since the gateway started were stored; they are acted on from here.
+    await webhooks.start()
+    await admin?.start().catch((error: unknown) => {
       throw listenError('admin.listen', config.admin.listen, error)
     })
-    if (admin) admin.admin.hooks.events ??= webhookEventsHook(webhooks)
-    refresh.start(url)
-    wireAdmin(admin?.admin, refresh)
+    return {
+      config,
+      gateway,
+      webhooks,
+      refresh,
+      url: gateway.url,
+      admin,
+      adminUrl: admin?.url,
+      logger,
+      close: (graceMs = 10_000) => parts.close(graceMs),
+    }
   } catch (error) {
     // A webhook secret the scheme cannot use, or a port in use: release what was opened.
-    webhooks?.close()
-    await refresh?.close(0)
-    setup.close()
-    await gateway.close(0)
+    await parts.close(0)
     throw error
   }
-  const background = refresh
-  const hooks = webhooks
+}
+
+/**
+ * Webhook `refresh` actions, through the refresh path (change detection included): a gateway path
+ * covers its query and header variants, as a write does.
+ */
+function refreshRequester(refresh: Refresh): NonNullable<WebhooksDeps['refresher']> {
   return {
-    config,
-    gateway,
-    webhooks: hooks,
-    refresh: background,
-    url,
-    admin: admin?.admin,
-    adminUrl: admin?.url,
-    logger: setup.logger,
-    async close(graceMs = 10_000) {
-      await admin?.admin.close()
-      // Webhook actions use the cache, so they finish (or are left pending for the next start)
-      // before the gateway closes it; deliveries during shutdown are still stored.
-      await hooks.drain(graceMs)
-      // Change streams end and the scheduler stops before the gateway closes the cache and upstreams;
-      // due refreshes and undelivered notifications stay in the refresh database for the next start.
-      await background.close(graceMs)
-      await gateway.close(graceMs)
-      hooks.close()
-      setup.close()
+    async refresh(selector) {
+      const selectors =
+        'key' in selector && selector.key.startsWith('/') ? selectorsOfPath(selector.key) : [selector]
+      let queued = 0
+      for (const one of selectors) queued += (await refresh.refresh(one)).queued
+      return queued
     },
   }
 }
 
-/** The admin API reads the queue, the change feed and the refresh trigger through its hooks. */
-function wireAdmin(admin: Admin | undefined, refresh: Refresh): void {
-  if (!admin) return
-  admin.hooks.queue = () => refresh.scheduler.queue()
-  admin.hooks.nextRefresh = (key) => refresh.scheduler.nextRefresh(key)
-  admin.hooks.whileError = (key) => refresh.scheduler.whileError(key)?.message
-  // `cistern refresh --key` on a route with `refresh`: the key is kept warm from then on.
-  admin.hooks.refresh = (selection) => refresh.refresh(selection, { enroll: 'key' in selection })
-  admin.hooks.changes = (req, res) => refresh.serveAdminChanges(req, res)
-  refresh.feed.subscribe((event) => admin.recorder.changeEvent(event.route))
+/** What the admin API reads of the refresh path and the webhook event log. */
+function adminHooks(refresh: Refresh, webhooks: Webhooks): AdminHooks {
+  return {
+    queue: () => refresh.scheduler.queue(),
+    nextRefresh: (key) => refresh.scheduler.nextRefresh(key),
+    whileError: (key) => refresh.scheduler.whileError(key)?.message,
+    // `cistern refresh --key` on a route with `refresh`: the key is kept warm from then on.
+    refresh: (selection) => refresh.refresh(selection, { enroll: 'key' in selection }),
+    changes: (req, res) => refresh.serveAdminChanges(req, res),
+    events: webhookEventsHook(webhooks),
+  }
 }
 
 /** GET /events from the webhook event log; a cursor that is not one of ours reads as the end. */

@@ -7,10 +7,11 @@ import { createCache } from '../engine/create-cache.js'
 import { openStore } from '../stores/open-store.js'
 import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
+import type { Part } from '../util/lifecycle.js'
 import { responseCodec, type StoredResponse } from './response/stored-response.js'
 import { Router } from './routing/router.js'
 import { answerClientErrors } from './server/client-error.js'
-import type { GatewayContext } from './server/context.js'
+import type { ExtraHandler, GatewayContext } from './server/context.js'
 import { createHandler } from './server/handler.js'
 import { capConnections, connectionCaps, listenerOptions } from './server/listener-limits.js'
 import { type RefreshOutcome, refreshKey } from './server/refresh-key.js'
@@ -22,19 +23,28 @@ export interface GatewayOptions {
   onServed?: GatewayContext['onServed']
   /** Hears each client connection closed at once because `server.maxConnections` were open. */
   onConnectionDropped?: () => void
+  /** cistern's own paths on the public listener (webhooks in, the change feed), asked before routing. */
+  extraHandlers?: readonly ExtraHandler[]
+  /** Hears reads of cached routes with a `refresh` policy (the refresh scheduler's enrolment). */
+  onRead?: GatewayContext['onRead']
 }
 
-export interface Gateway {
+export interface Gateway extends Part {
   readonly config: CisternConfig
   readonly context: GatewayContext
   readonly cache: Cache<StoredResponse>
   readonly upstreams: ReadonlyMap<string, Upstream>
   readonly server: Server
+  /** The bound URL once started (`http://127.0.0.1:8080`); empty before. */
+  readonly url: string
   /** Ask the upstream for a stored key again now, in the background lane (schedulers, webhooks). */
   refreshKey(key: string): Promise<RefreshOutcome>
-  /** Start listening on config.listen (port 0 picks a free one); resolves to the bound URL. */
-  listen(): Promise<string>
-  /** Stop accepting, let in-flight requests finish (up to `graceMs`), then close upstreams and the store. */
+  /** Start listening on config.listen (port 0 picks a free one); `url` then holds the bound URL. */
+  start(): Promise<void>
+  /**
+   * Stop accepting, let in-flight requests finish (up to `graceMs`), then close upstreams and the
+   * store. Safe before start (it then only closes upstreams and the store) and more than once.
+   */
   close(graceMs?: number): Promise<void>
 }
 
@@ -59,7 +69,8 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     upstreams,
     now,
     ...(options.onServed && { onServed: options.onServed }),
-    extraHandlers: [],
+    ...(options.onRead && { onRead: options.onRead }),
+    extraHandlers: [...(options.extraHandlers ?? [])],
   }
   const handler = createHandler(context)
   const server = createServer(listenerOptions(config.server), handler)
@@ -77,6 +88,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
   })
   let closing: Promise<void> | undefined
+  let url = ''
 
   return {
     config,
@@ -84,15 +96,19 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     cache,
     upstreams,
     server,
+    get url() {
+      return url
+    },
     refreshKey: (key) => refreshKey(context, key),
-    listen: () =>
+    start: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject)
         // A deep accept queue: a burst of new clients must not overflow it into SYN retransmits.
         server.listen({ port: config.listen.port, host: config.listen.host, backlog: 4096 }, () => {
           server.off('error', reject)
           const { address, port } = server.address() as AddressInfo
-          resolve(`http://${address.includes(':') ? `[${address}]` : address}:${port}`)
+          url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`
+          resolve()
         })
       }),
     close(graceMs = 10_000) {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
+import type { Part } from '../util/lifecycle.js'
 import { inFlightCap } from './capacity.js'
 import { parseBody } from './change.js'
 import { openRefreshDb, refreshDbPath } from './db.js'
@@ -27,6 +28,11 @@ export * from './types.js'
 
 export interface RefreshOptions {
   now?: () => number
+  /**
+   * The gateway's URL, read each time a change event is built (its `url`); the gateway starts before
+   * the refresh path, so it is known by then. Default: none (event URLs are paths).
+   */
+  baseUrl?: () => string
   /** The refresh database; default: `<store>.refresh.db` beside a SQLite store, else in memory. */
   dbPath?: string
   /** Change events kept for Last-Event-ID resumption. */
@@ -49,7 +55,7 @@ export type RefreshSelector =
   | { prefix: string }
   | { path: string }
 
-export interface Refresh {
+export interface Refresh extends Part {
   readonly scheduler: Scheduler
   readonly feed: ChangeFeed
   readonly notifier: Notifier
@@ -68,8 +74,11 @@ export interface Refresh {
   /** Hook for the gateway's onRead. */
   onRead: Scheduler['onRead']
   /** Load the schedule, start the notifier, prewarm. Call once the gateway listens (its URL is known). */
-  start(baseUrl: string): void
-  /** Stop everything and close the database; pending work stays in it for the next start. */
+  start(): Promise<void>
+  /**
+   * Stop everything and close the database; pending work stays in it for the next start. Safe before
+   * start and more than once.
+   */
   close(graceMs?: number): Promise<void>
 }
 
@@ -98,7 +107,6 @@ export function createRefresh(
   const warmer = new Warmer(host, { onWarmed: (key, first) => adopt(key, first) })
   const publicStreams = new ChangeStreams(feed, limitsOf(config.feed))
   const adminStreams = new ChangeStreams(feed, limitsOf(config.feed))
-  let baseUrl = ''
   const deps: JobDeps = {
     host,
     db,
@@ -107,7 +115,7 @@ export function createRefresh(
     feed,
     notifier,
     warmer,
-    baseUrl: () => baseUrl,
+    baseUrl: options.baseUrl ?? (() => ''),
     secretParams: secretParamsOf(config),
     now,
     onError,
@@ -183,10 +191,9 @@ export function createRefresh(
       else keys = await host.listKeys(selector, 10_000)
       return { queued: scheduler.refreshKeys(keys, (key) => host.locate(key)?.route, refreshOptions) }
     },
-    start(url) {
-      if (started) return
+    async start() {
+      if (started || closed) return
       started = true
-      baseUrl = url
       scheduler.start()
       notifier.start()
       // A prewarmed key of a route with `refresh` is kept warm from start, not from its first read:

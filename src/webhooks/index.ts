@@ -11,4 +11,4 @@ export {
 } from './store/index.js'
 export * from './types.js'
 export { createVerifier, type HeaderMap, type Verifier, type VerifyResult } from './verify/index.js'
-export { createWebhooks, type Webhooks, type WebhooksDeps } from './webhooks.js'
+export { createWebhooks, openWebhookLog, type Webhooks, type WebhooksDeps } from './webhooks.js'

@@ -2,6 +2,7 @@ import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { createCisternLogger } from '../log/logger.js'
 import { CisternError } from '../util/errors.js'
+import type { Part } from '../util/lifecycle.js'
 import { type Invalidator, outcomeOf, runActions, softInvalidationRefresher } from './actions.js'
 import { type WebhookCounterName, WebhookCounters } from './counters.js'
 import { createWebhookHandler } from './handler.js'
@@ -21,7 +22,10 @@ export interface WebhooksDeps {
   now?: () => number
   /** Default: cistern's logger at config.log.level, secrets scrubbed like every other line. */
   logger?: WebhookLogger
-  /** Use this event log instead of the one the config implies. */
+  /**
+   * Use this event log instead of the one the config implies. Its opener closes it: close() then
+   * leaves it open, so deliveries are still stored (as `pending`) until the listener has stopped.
+   */
   store?: EventStore
   /** Hears every counter increment (the admin recorder's webhookEvent). */
   onCount?: (webhook: string, name: WebhookCounterName) => void
@@ -29,7 +33,7 @@ export interface WebhooksDeps {
   pruneIntervalMs?: number
 }
 
-export interface Webhooks {
+export interface Webhooks extends Part {
   /** For gateway.context.extraHandlers. */
   readonly handler: ExtraHandler
   /** The event log's read side, for the admin API's GET /events. */
@@ -38,6 +42,12 @@ export interface Webhooks {
   readonly store: EventStore
   /** One delivery without HTTP (the handler's core): verify, store, answer, schedule actions. */
   receive(hook: WebhookConfig, raw: Buffer, headers: HeaderMap, params?: Record<string, string>): Reply
+  /**
+   * Act on the events stored but not acted on before (the last run's, and any delivered since this
+   * object was made), then on each delivery as it comes; start pruning the log. Before start,
+   * deliveries are verified and stored as `pending` only, so none is acted on twice.
+   */
+  start(): Promise<void>
   /** Resolves when every action started so far has finished. */
   idle(): Promise<void>
   /**
@@ -45,8 +55,11 @@ export interface Webhooks {
    * the next start) and wait up to `graceMs` for the running ones.
    */
   drain(graceMs?: number): Promise<void>
-  /** Close the event log. Call after the listener has stopped. */
-  close(): void
+  /**
+   * Drain (up to `graceMs`, default 0) and stop pruning; then close the event log unless it was given
+   * (deliveries from then on are answered 503 with Retry-After). Safe before start and more than once.
+   */
+  close(graceMs?: number): Promise<void>
 }
 
 const PRUNE_EVERY_APPENDS = 1000
@@ -66,14 +79,11 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
       throw new CisternError('E_CONFIG', `webhooks[${i}] (${hook.name}): verify.secret: ${reason}`)
     }
   }
-  const store =
-    deps.store ??
-    openEventStore(config, {
-      onFault: (error) =>
-        logger.warn({ err: error }, 'webhook event log unusable: events are kept in memory until restart'),
-    })
+  const ownsStore = deps.store === undefined
+  const store = deps.store ?? openWebhookLog(config, logger)
   const counters = new WebhookCounters(deps.onCount)
   const running = new Set<Promise<void>>()
+  let started = false
   let draining = false
   let closed = false
   let appends = 0
@@ -122,7 +132,7 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
   }
 
   function act(accepted: Accepted): void {
-    if (draining) return
+    if (!started || draining) return
     // setImmediate: the reply is written before any action's synchronous work starts.
     const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => perform(accepted))
@@ -130,32 +140,40 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
     running.add(task)
   }
 
-  // Events stored but not acted on before the last stop: act on them now.
-  const hooksByName = new Map(config.webhooks.map((hook) => [hook.name, hook]))
-  for (const event of store.pending(RESUME_LIMIT)) {
-    const hook = hooksByName.get(event.webhook)
-    if (!hook) {
-      const error = `webhook "${event.webhook}" is no longer configured`
-      try {
-        store.finish(event.id, 'failed', [{ index: -1, matched: false, error }], now())
-      } catch (failure) {
-        // A full disk: the event stays pending and is looked at again at the next start.
-        logger.error(
-          { webhook: event.webhook, event: event.id, err: failure },
-          'webhook outcome could not be stored',
-        )
+  /** Events stored but not acted on (before the last stop, or before start): act on them now. */
+  function resume(): void {
+    const hooksByName = new Map(config.webhooks.map((hook) => [hook.name, hook]))
+    for (const event of store.pending(RESUME_LIMIT)) {
+      const hook = hooksByName.get(event.webhook)
+      if (!hook) {
+        const error = `webhook "${event.webhook}" is no longer configured`
+        try {
+          store.finish(event.id, 'failed', [{ index: -1, matched: false, error }], now())
+        } catch (failure) {
+          // A full disk: the event stays pending and is looked at again at the next start.
+          logger.error(
+            { webhook: event.webhook, event: event.id, err: failure },
+            'webhook outcome could not be stored',
+          )
+        }
+        continue
       }
-      continue
+      act({ id: event.id, hook, body: event.body, headers: event.headers ?? {}, params: event.params ?? {} })
     }
-    act({ id: event.id, hook, body: event.body, headers: event.headers ?? {}, params: event.params ?? {} })
   }
-  prune()
-  const timer = setInterval(prune, deps.pruneIntervalMs ?? 60_000)
-  // Housekeeping must never keep the process alive.
-  timer.unref()
+  let timer: NodeJS.Timeout | undefined
 
   const idle = async () => {
     while (running.size > 0) await Promise.allSettled([...running])
+  }
+  async function drain(graceMs = 10_000): Promise<void> {
+    draining = true
+    let timeout: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timeout = setTimeout(resolve, graceMs)
+    })
+    await Promise.race([idle(), deadline])
+    clearTimeout(timeout)
   }
 
   return {
@@ -178,21 +196,34 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
       if (accepted) act(accepted)
       return reply
     },
-    idle,
-    async drain(graceMs = 10_000) {
-      draining = true
-      let timeout: NodeJS.Timeout | undefined
-      const deadline = new Promise<void>((resolve) => {
-        timeout = setTimeout(resolve, graceMs)
-      })
-      await Promise.race([idle(), deadline])
-      clearTimeout(timeout)
+    async start() {
+      if (started || closed) return
+      started = true
+      resume()
+      prune()
+      timer = setInterval(prune, deps.pruneIntervalMs ?? 60_000)
+      // Housekeeping must never keep the process alive.
+      timer.unref()
     },
-    close() {
+    idle,
+    drain,
+    async close(graceMs = 0) {
       if (closed) return
-      closed = true
+      // No await when there is nothing to wait for: a close() nobody awaits still closes the log now.
+      if (graceMs > 0 && running.size > 0) await drain(graceMs)
+      draining = true
       clearInterval(timer)
+      if (closed || !ownsStore) return
+      closed = true
       store.close()
     },
   }
+}
+
+/** The event log the config implies; a fault is logged and the log carries on in memory. */
+export function openWebhookLog(config: CisternConfig, logger: WebhookLogger): EventStore {
+  return openEventStore(config, {
+    onFault: (error) =>
+      logger.warn({ err: error }, 'webhook event log unusable: events are kept in memory until restart'),
+  })
 }

@@ -32,6 +32,7 @@ describe('webhooks: the logger they make for themselves', () => {
       },
     }
     const webhooks = createWebhooks(cfg, { cache })
+    await webhooks.start()
     try {
       const raw = Buffer.from(JSON.stringify({ event: 'USMIDEM3' }))
       const signature = createHmac('sha256', SECRET).update(raw).digest('hex')

@@ -85,6 +85,7 @@ function harness() {
   const refresher = recordingRefresher()
   const logger = captureLogger()
   const webhooks = createWebhooks(cfg, { cache, refresher, logger, now: () => NOW })
+  void webhooks.start()
   return { cache, refresher, webhooks }
 }
 

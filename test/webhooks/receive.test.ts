@@ -25,6 +25,8 @@ function setup(start = Date.now()) {
   const refresher = recordingRefresher()
   const logger = captureLogger()
   const webhooks = createWebhooks(cfg, { cache, refresher, logger, now: () => now })
+  // start() only resumes stored events and starts pruning: nothing to wait for on an empty log.
+  void webhooks.start()
   return {
     webhooks,
     cache,
