@@ -1,7 +1,8 @@
+import type { Entry } from '../model/entry.js'
+import { isFresh, isServableOnError, isServableStale } from '../model/freshness.js'
 import type { Selector, Store } from '../stores/store.js'
 import { CisternError } from '../util/errors.js'
 import type { Codec } from './codec.js'
-import type { Entry } from './entry.js'
 import { publish } from './events.js'
 import { freshEntry } from './fetch/build-entry.js'
 import type { Factory } from './fetch/context.js'
@@ -18,7 +19,6 @@ import {
   resolveEntryOptions,
   resolveOptions,
 } from './options.js'
-import { isFresh, isServableOnError, isServableStale } from './policy/freshness.js'
 import { type CacheResult, checkKey, result } from './result.js'
 
 export type InvalidateSelector = Selector | { tags: readonly string[] }

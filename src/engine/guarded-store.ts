@@ -1,6 +1,6 @@
+import type { Entry } from '../model/entry.js'
 import type { Selector, Store, StoreHealth, TextEntry } from '../stores/store.js'
 import { StoreError } from '../util/errors.js'
-import type { Entry } from './entry.js'
 import { publish } from './events.js'
 
 interface Pending {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type EntryInfo, entryInfo } from '../../engine/entry.js'
+import { type EntryInfo, entryInfo } from '../../model/entry.js'
 import type { AdminContext, AdminHandler } from '../context.js'
 import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../server/http.js'
 import { entryDetail, entrySummary } from './entry-view.js'
