@@ -17,10 +17,9 @@ export type StatsBody = Awaited<ReturnType<typeof collectStats>>
 
 export async function collectStats(ctx: AdminContext) {
   const counts = ctx.observer.routes()
-  const store = ctx.gateway.cache.store
   const timeout = ctx.config.store.timeout
   const [storeStats, census] = await Promise.all([
-    store ? withTimeout(store.stats(), timeout).catch(() => undefined) : undefined,
+    ctx.gateway.cache.storeStats().catch(() => undefined),
     withTimeout(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
   ])
   const routes: Record<string, CountsView & { entries: number; bytes: number }> = {}
