@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { countVariants, VariantCap } from '../../src/gateway/fetch/variant-cap.js'
+import { countVariants, VariantCap } from '../../src/gateway/routing/variant-cap.js'
 import type { Entry } from '../../src/model/entry.js'
 import { memoryStore } from '../../src/stores/memory/index.js'
 
