@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { AdminContext, AdminHandler } from '../context.js'
-import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../server/http.js'
+import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../http.js'
 import { entryDetail, entrySummary } from './entry-view.js'
 
 const MAX_LIMIT = 1000

@@ -1,5 +1,5 @@
 import type { AdminHandler } from '../context.js'
-import { sendJson } from '../server/http.js'
+import { sendJson } from '../http.js'
 
 /** GET /healthz: the process is up and answering. */
 export const getHealthz: AdminHandler = (ctx, { res }) => {

@@ -1,5 +1,5 @@
 import type { AdminContext, AdminHandler } from '../context.js'
-import { sendJson } from '../server/http.js'
+import { sendJson } from '../http.js'
 import { type CountsView, totalView, view } from '../stats/counters.js'
 import { withTimeout } from './timeout.js'
 
