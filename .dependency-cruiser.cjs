@@ -58,6 +58,13 @@ module.exports = {
       to: { path: '^src/', pathNot: folder(['engine', 'stores', 'model', 'util']) },
     },
     {
+      name: 'no-unresolvable',
+      comment: 'Every import in src resolves (a moved file left behind would otherwise pass unseen)',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { couldNotResolve: true },
+    },
+    {
       name: 'no-file-cycle',
       severity: 'error',
       from: { path: '^src/' },
@@ -65,7 +72,9 @@ module.exports = {
     },
     {
       name: 'no-folder-cycle',
-      comment: 'No two folders (at any depth) import each other, directly or around a loop',
+      // dependency-cruiser's folder scope: sibling folders at any depth (engine and stores,
+      // gateway/routing and gateway/fetch); a folder and its own subfolders are one unit.
+      comment: 'No two folders import each other, directly or around a loop',
       severity: 'error',
       scope: 'folder',
       from: { path: '^src/' },
@@ -73,7 +82,7 @@ module.exports = {
     },
   ],
   options: {
-    includeOnly: '^src/',
+    doNotFollow: { path: 'node_modules' },
     // Type-only imports count: `import type { Entry }` ties a store to wherever Entry lives.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
