@@ -11,7 +11,6 @@ import type { AdminHooks, AdminRecorder } from './hooks.js'
 import { registerGauges } from './metrics/gauges.js'
 import type { Metrics } from './metrics/metrics.js'
 import type { Monitor } from './monitor.js'
-import { withTimeout } from './routes/timeout.js'
 import type { AdminToken } from './server/auth.js'
 import { createAdminServer } from './server/server.js'
 import { Census } from './stats/census.js'
@@ -56,7 +55,7 @@ export function createAdmin(options: AdminOptions): Admin {
     hooks,
     observer: monitor.observer,
     metrics: monitor.metrics,
-    census: new Census(gateway.cache.store ?? { list: async () => ({ items: [] }) }, monitor.resolver),
+    census: new Census(gateway.cache, monitor.resolver),
     logger,
     scrubber: new Scrubber([...secretsOf(config), options.token.value], secretParamsOf(config)),
     startedAt: now(),
@@ -68,10 +67,7 @@ export function createAdmin(options: AdminOptions): Admin {
     now,
     queue: async () => (hooks.queue ? await hooks.queue() : undefined),
     tiers: async () => {
-      const store = gateway.cache.store
-      const stats = store
-        ? await withTimeout(store.stats(), config.store.timeout).catch(() => undefined)
-        : undefined
+      const stats = await gateway.cache.storeStats().catch(() => undefined)
       return { memory: gateway.cache.memoryStats(), ...(stats && { store: stats }) }
     },
   })

@@ -1,7 +1,8 @@
-import type { Selector, Store } from '../stores/store.js'
+import { type Entry, type EntryInfo, entryInfo } from '../model/entry.js'
+import { isFresh, isServableOnError, isServableStale } from '../model/freshness.js'
+import type { ListPage, ListQuery, Selector, Store, StoreStats } from '../stores/store.js'
 import { CisternError } from '../util/errors.js'
 import type { Codec } from './codec.js'
-import type { Entry } from './entry.js'
 import { publish } from './events.js'
 import { freshEntry } from './fetch/build-entry.js'
 import type { Factory } from './fetch/context.js'
@@ -18,7 +19,6 @@ import {
   resolveEntryOptions,
   resolveOptions,
 } from './options.js'
-import { isFresh, isServableOnError, isServableStale } from './policy/freshness.js'
 import { type CacheResult, checkKey, result } from './result.js'
 
 export type InvalidateSelector = Selector | { tags: readonly string[] }
@@ -259,8 +259,38 @@ export class Cache<T = unknown> {
     }
   }
 
-  get store(): Store | undefined {
-    return this.#rawStore
+  /** Whether a store sits behind the memory tier: without one, listings are empty and there are no store counters. */
+  get hasStore(): boolean {
+    return this.#store !== undefined
+  }
+
+  /**
+   * A page of the store's entry metadata (values are never loaded), ordered by key. Each page has
+   * LIST_TIMEOUT_FACTOR store timeouts to answer; a failed or late page rejects with a StoreError.
+   * Without a store: an empty page.
+   */
+  async list(query: ListQuery): Promise<ListPage> {
+    this.#checkOpen()
+    return this.#store ? this.#store.list(query) : { items: [] }
+  }
+
+  /** The store's counters within the store timeout (a failure rejects with a StoreError); undefined without a store. */
+  async storeStats(): Promise<StoreStats | undefined> {
+    this.#checkOpen()
+    return this.#store?.stats()
+  }
+
+  /**
+   * One entry's metadata, whatever its freshness: as the store holds it (read within the store
+   * timeout; a failing store reads as missing), else as the memory tier holds it. Never calls a
+   * factory and never loads the entry into memory.
+   */
+  async inspect(key: string): Promise<EntryInfo | undefined> {
+    this.#checkOpen()
+    const stored = this.#store && (await this.#store.get(key, this.#now()))
+    if (stored) return entryInfo(stored)
+    const memory = this.#memory.get(key)
+    return memory && entryInfo(memory.entry)
   }
 
   /** The store's health as the engine sees it (recent failed calls included); undefined without a store. */

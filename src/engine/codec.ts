@@ -1,5 +1,5 @@
+import type { EntryInfo } from '../model/entry.js'
 import { CisternError } from '../util/errors.js'
-import type { EntryInfo } from './entry.js'
 
 /**
  * How values become bytes and back. The memory tier keeps the decoded value too, so a memory hit

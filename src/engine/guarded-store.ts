@@ -1,7 +1,18 @@
-import type { Selector, Store, StoreHealth, TextEntry } from '../stores/store.js'
+import type { Entry } from '../model/entry.js'
+import type {
+  ListPage,
+  ListQuery,
+  Selector,
+  Store,
+  StoreHealth,
+  StoreStats,
+  TextEntry,
+} from '../stores/store.js'
 import { StoreError } from '../util/errors.js'
-import type { Entry } from './entry.js'
 import { publish } from './events.js'
+
+/** The fallback of a call whose failure rejects instead of degrading. */
+const REJECT = Symbol('reject')
 
 interface Pending {
   deadline: number
@@ -10,6 +21,12 @@ interface Pending {
 
 /** A failed store call keeps the store reported unhealthy for this long (unless calls keep failing). */
 export const FAILURE_WINDOW_MS = 30_000
+
+/**
+ * A page of a listing reads up to 1000 rows of metadata, not one entry: it gets this many store
+ * timeouts to answer.
+ */
+export const LIST_TIMEOUT_FACTOR = 5
 
 /** What /readyz shows of the store: its own verdict, or recent failed calls. */
 export interface GuardedStoreHealth extends StoreHealth {
@@ -77,18 +94,46 @@ export class GuardedStore {
     return this.#call(label, 'invalidate', () => this.#store.invalidate(selector, { soft, now }), fallback)
   }
 
-  #call<R>(key: string, operation: string, call: () => Promise<R>, fallback: R): Promise<R> {
-    return new Promise<R>((resolve) => {
+  /**
+   * A page of entry metadata. Unlike reads, a failure or a missed deadline rejects (with a
+   * StoreError): a listing has no "missing" to degrade to, and its callers report the failure.
+   */
+  list(query: ListQuery): Promise<ListPage> {
+    const label = JSON.stringify(query)
+    return this.#call(
+      label,
+      'list',
+      () => this.#store.list(query),
+      REJECT,
+      this.#timeoutMs * LIST_TIMEOUT_FACTOR,
+    )
+  }
+
+  /** The store's counters; a failure or a missed deadline rejects, as for list(). */
+  stats(): Promise<StoreStats> {
+    return this.#call('', 'stats', () => this.#store.stats(), REJECT)
+  }
+
+  /** `fallback` answers a failed call; REJECT passes the failure (a StoreError) on to the caller instead. */
+  #call<R>(
+    key: string,
+    operation: string,
+    call: () => Promise<R>,
+    fallback: R | typeof REJECT,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       let settled = false
       const fail = (error: unknown) => {
-        this.#report(key, operation, error)
-        resolve(fallback)
+        const reported = this.#report(key, operation, error)
+        if (fallback === REJECT) reject(reported)
+        else resolve(fallback)
       }
       const pending: Pending = {
-        deadline: Date.now() + this.#timeoutMs,
+        deadline: Date.now() + timeoutMs,
         expire: () => {
           settled = true
-          const reason = `no answer within ${this.#timeoutMs}ms`
+          const reason = `no answer within ${timeoutMs}ms`
           fail(new StoreError(this.#store.name, operation, reason, 'E_STORE_TIMEOUT'))
         },
       }
@@ -129,12 +174,13 @@ export class GuardedStore {
     return { ok: false, reason, recentFailures }
   }
 
-  #report(key: string, operation: string, error: unknown): void {
+  #report(key: string, operation: string, error: unknown): StoreError {
     const wrapped = error instanceof StoreError ? error : new StoreError(this.#store.name, operation, error)
     this.#failures.push(Date.now())
     if (this.#failures.length > 100) this.#failures.shift()
     this.#lastFailure = wrapped.message
     publish('error', () => ({ key, error: wrapped, phase: 'store' }))
+    return wrapped
   }
 
   #track(pending: Pending): void {

@@ -1,11 +1,15 @@
+// The entry model and its pure policy live below the engine, where the stores share them; the
+// library exports the same names from here as before they moved.
+export type { Entry, EntryInfo, EntryMeta, JsonValue } from '../model/entry.js'
+export { ageOf, isExpired, isFresh, isServableOnError, isServableStale, ttlLeft } from '../model/freshness.js'
+export { softPurge } from '../model/soft-purge.js'
+export { computeWindows, jitteredTtl, type WindowOptions } from '../model/windows.js'
 export { Cache, type InvalidateSelector } from './cache.js'
 export { bytesCodec, type Codec, jsonCodec } from './codec.js'
 export { type CreateCacheOptions, createCache, DEFAULT_MAX_KEY_LENGTH } from './create-cache.js'
 export { digestOf } from './digest.js'
-export type { Entry, EntryInfo, EntryMeta, JsonValue } from './entry.js'
 export { type CacheEventMap, type CacheEventName, channels } from './events.js'
 export type { Factory, FactoryContext, ResultOptions } from './fetch/context.js'
 export type { MemoryRecord } from './memory-tier.js'
 export type { EntryOptions, GetOrSetOptions } from './options.js'
-export * from './policy/index.js'
 export type { CacheResult, CacheStatus } from './result.js'

@@ -1,5 +1,5 @@
+import type { Entry } from '../model/entry.js'
 import type { Codec } from './codec.js'
-import type { Entry } from './entry.js'
 import { publish } from './events.js'
 import type { GuardedStore } from './guarded-store.js'
 import type { MemoryRecord, MemoryTier } from './memory-tier.js'

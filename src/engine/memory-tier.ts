@@ -1,9 +1,9 @@
-import { ByteLru } from '../stores/memory/byte-lru.js'
-import { entryCost } from '../stores/memory/memory-store.js'
+import { entryCost } from '../model/cost.js'
+import type { Entry } from '../model/entry.js'
+import { softPurge } from '../model/soft-purge.js'
 import type { Selector } from '../stores/store.js'
+import { ByteLru } from '../util/byte-lru.js'
 import type { Codec } from './codec.js'
-import type { Entry } from './entry.js'
-import { softPurge } from './policy/soft-purge.js'
 
 /** A memory-tier record: the entry as stored plus its decoded value, so a hit never decodes. */
 export interface MemoryRecord<T> {

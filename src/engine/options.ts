@@ -1,6 +1,6 @@
+import type { EntryMeta } from '../model/entry.js'
 import type { Duration } from '../util/units.js'
 import { parseDuration } from '../util/units.js'
-import type { EntryMeta } from './entry.js'
 
 /** Per-call options of getOrSet / set / wrap. Durations are ms numbers or strings such as `5m`. */
 export interface EntryOptions {

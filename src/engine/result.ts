@@ -1,5 +1,5 @@
+import type { EntryInfo } from '../model/entry.js'
 import { CisternError } from '../util/errors.js'
-import type { EntryInfo } from './entry.js'
 import type { MemoryRecord } from './memory-tier.js'
 
 export type CacheStatus = 'hit' | 'miss' | 'stale' | 'revalidated' | 'error-stale'

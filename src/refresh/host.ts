@@ -60,12 +60,11 @@ export function gatewayHost(gateway: Gateway): RefreshHost {
       )
     },
     async listKeys(selector, limit) {
-      const store = cache.store
-      if (!store) return []
+      if (!cache.hasStore) return []
       const keys: string[] = []
       let cursor: string | undefined
       do {
-        const page = await store.list({
+        const page = await cache.list({
           ...selector,
           limit: Math.min(1000, limit - keys.length),
           ...(cursor && { cursor }),

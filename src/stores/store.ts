@@ -1,4 +1,4 @@
-import type { Entry, EntryInfo } from '../engine/entry.js'
+import type { Entry, EntryInfo } from '../model/entry.js'
 
 /**
  * The store boundary. A store persists entries and indexes them by tag and by key prefix; it knows
@@ -82,13 +82,4 @@ export interface Store {
   /** Drop up to `limit` entries whose expiresAt <= now; resolves to how many were dropped. */
   sweep(now: number, limit: number): Promise<number>
   close(): Promise<void>
-}
-
-/** The smallest key strictly greater than every key starting with `prefix` (for index range scans). */
-export function prefixUpperBound(prefix: string): string | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    const code = prefix.charCodeAt(i)
-    if (code < 0xffff) return prefix.slice(0, i) + String.fromCharCode(code + 1)
-  }
-  return undefined
 }

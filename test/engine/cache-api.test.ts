@@ -131,6 +131,74 @@ describe('two tiers', () => {
   })
 })
 
+describe('store views: list, storeStats, inspect', () => {
+  it('lists and counts what the store holds, and inspects an entry without its value', async () => {
+    // The real clock: the memory store lists what has not expired by Date.now().
+    const cache = createCache<{ n: number }>({ store: memoryStore() })
+    await cache.set('team:1', { n: 1 }, { ttl: '1h', tags: ['teams'] })
+    await cache.set('team:2', { n: 2 }, { ttl: '1h' })
+    await cache.set('event:1', { n: 3 }, { ttl: '1h' })
+    expect(cache.hasStore).toBe(true)
+    const page = await cache.list({ prefix: 'team:', limit: 10 })
+    expect(page.items.map((item) => item.key)).toEqual(['team:1', 'team:2'])
+    expect(page.items[0]).not.toHaveProperty('value')
+    expect(await cache.storeStats()).toMatchObject({ entries: 3 })
+    const info = await cache.inspect('team:1')
+    expect(info).toMatchObject({ key: 'team:1', tags: ['teams'] })
+    expect(info).not.toHaveProperty('value')
+    expect(await cache.inspect('team:9')).toBeUndefined()
+  })
+
+  it('without a store: empty listings, no counters, and inspect reads the memory tier', async () => {
+    const { cache } = cacheWithClock<number>()
+    await cache.set('k', 1, { ttl: '1h' })
+    expect(cache.hasStore).toBe(false)
+    expect(await cache.list({ limit: 10 })).toEqual({ items: [] })
+    expect(await cache.storeStats()).toBeUndefined()
+    expect(await cache.inspect('k')).toMatchObject({ key: 'k' })
+  })
+
+  it('a hanging store: listings and counters reject with E_STORE_TIMEOUT, inspect reads as missing', async () => {
+    const base = memoryStore()
+    const hang = () => new Promise<never>(() => {})
+    const hanging: Store = {
+      name: 'hanging',
+      get: hang,
+      set: (entry) => base.set(entry),
+      delete: hang,
+      invalidate: hang,
+      list: hang,
+      stats: hang,
+      sweep: hang,
+      close: () => base.close(),
+    }
+    const cache = createCache<number>({ store: hanging, storeTimeout: 20 })
+    const started = Date.now()
+    await expect(cache.list({ limit: 10 })).rejects.toMatchObject({ code: 'E_STORE_TIMEOUT' })
+    await expect(cache.storeStats()).rejects.toMatchObject({ code: 'E_STORE_TIMEOUT' })
+    expect(await cache.inspect('k')).toBeUndefined()
+    // A listing page gets five store timeouts (100 ms here), a read one: well under a second in all.
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(cache.storeHealth()).toMatchObject({ ok: false, recentFailures: 3 })
+  })
+
+  it('a failing store: the listing rejects with the store error', async () => {
+    const failing = { ...memoryStore(), name: 'failing' } as Store
+    const store: Store = {
+      ...failing,
+      get: () => Promise.resolve(undefined),
+      list: () => Promise.reject(new Error('disk on fire')),
+      stats: () => Promise.reject(new Error('disk on fire')),
+    }
+    const cache = createCache<number>({ store })
+    await expect(cache.list({ limit: 10 })).rejects.toMatchObject({
+      code: 'E_STORE',
+      message: expect.stringContaining('disk on fire'),
+    })
+    await expect(cache.storeStats()).rejects.toMatchObject({ code: 'E_STORE' })
+  })
+})
+
 describe('invalidation', () => {
   async function seeded() {
     const setup = cacheWithClock<string>({ store: memoryStore() })

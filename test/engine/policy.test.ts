@@ -9,7 +9,7 @@ import {
   jitteredTtl,
   softPurge,
   ttlLeft,
-} from '../../src/engine/policy/index.js'
+} from '../../src/model/index.js'
 
 const windows = { freshUntil: 1000, staleUntil: 2000, expiresAt: 3000 }
 

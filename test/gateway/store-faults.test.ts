@@ -53,8 +53,14 @@ describe('gateway: store bound and disk faults', () => {
   })
 
   it('a flood of distinct query strings over HTTP keeps the store under store.maxSize', async () => {
-    h = await startHarness({ yaml: yaml(', maxSize: 2MB'), start: () => admin })
-    const store = h.gateway.cache.store as SqliteStore
+    // The test opens the store itself, as the config would, to look at its file-level counters.
+    let store: SqliteStore | undefined
+    const start = (config: CisternConfig) => {
+      if (config.store.kind !== 'sqlite') throw new Error('expected a sqlite store')
+      store = sqliteStore({ path: config.store.path, maxSize: config.store.maxSize })
+      return { ...admin, store }
+    }
+    h = await startHarness({ yaml: yaml(', maxSize: 2MB'), start })
     const requests = 1500
     let next = 0
     // Eight clients, each sending its next junk query as soon as the last one is answered.
@@ -66,9 +72,9 @@ describe('gateway: store bound and disk faults', () => {
       }
     }
     await Promise.all(Array.from({ length: 8 }, client))
-    await store.idle()
-    const { entries, bytes } = await store.stats()
-    expect(store.usedBytes()).toBeLessThanOrEqual(2 * MB)
+    await store!.idle()
+    const { entries, bytes } = await store!.stats()
+    expect(store!.usedBytes()).toBeLessThanOrEqual(2 * MB)
     // Every answer was stored once: far more than the bound holds.
     expect(entries).toBeLessThan(requests / 2)
     expect(bytes).toBeLessThan(2 * MB)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Entry } from '../../src/engine/entry.js'
-import { countVariants, VariantCap } from '../../src/gateway/fetch/variant-cap.js'
+import { countVariants, VariantCap } from '../../src/gateway/routing/variant-cap.js'
+import type { Entry } from '../../src/model/entry.js'
 import { memoryStore } from '../../src/stores/memory/index.js'
 
 const entry = (key: string, now: number): Entry => ({

@@ -17,7 +17,7 @@ export type { MakeStore, StoreHarness } from './contract/support.js'
  * - expiry is `expiresAt <= now`; get() without `now`, list() and delete() use the wall clock;
  * - invalidate counts live entries only (what a get at `now` would have returned), each at most
  *   once (duplicate keys in `keys` count once), and a soft purge never revives an expired entry;
- * - soft invalidation equals engine/policy softPurge(entry, now) with no minimum stale window;
+ * - soft invalidation equals model/soft-purge.ts softPurge(entry, now) with no minimum stale window;
  * - list() leaves out expired entries; the cursor is opaque; keys come back in ascending order,
  *   which for ASCII keys is the usual one (drivers may differ for the rest: SQLite, Redis and
  *   Postgres with COLLATE "C" sort by code point, a JavaScript store may sort by UTF-16 unit);

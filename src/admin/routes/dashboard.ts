@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AdminRequest } from '../context.js'
-import { BASE_HEADERS, sendJson } from '../server/http.js'
+import { BASE_HEADERS, sendJson } from '../http.js'
 
 interface Asset {
   file: string

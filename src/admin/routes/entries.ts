@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto'
-import { type EntryInfo, entryInfo } from '../../engine/entry.js'
 import type { AdminContext, AdminHandler } from '../context.js'
-import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../server/http.js'
+import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../http.js'
 import { entryDetail, entrySummary } from './entry-view.js'
-import { withTimeout } from './timeout.js'
 
 const MAX_LIMIT = 1000
 
@@ -13,22 +11,20 @@ const MAX_LIMIT = 1000
  * filter, so a cursor from another listing, or garbage, is a clear 400 rather than a wrong page.
  */
 export const listEntries: AdminHandler = async (ctx, { res, url }) => {
-  const store = requireStore(ctx.gateway.cache.store)
+  const cache = ctx.gateway.cache
+  if (!cache.hasStore) throw new AdminError(501, 'no_store', 'this cache has no store to list')
   const prefix = url.searchParams.get('prefix') ?? undefined
   const tag = url.searchParams.get('tag') ?? undefined
   const limit = parseLimit(url.searchParams.get('limit'), 100, MAX_LIMIT)
   const filter = fingerprint(prefix, tag)
   const raw = url.searchParams.get('cursor')
   const cursor = raw === null || raw === '' ? undefined : decodeCursor(raw, filter)
-  const page = await withTimeout(
-    store.list({
-      limit,
-      ...(prefix !== undefined && prefix !== '' && { prefix }),
-      ...(tag !== undefined && tag !== '' && { tag }),
-      ...(cursor !== undefined && { cursor }),
-    }),
-    ctx.config.store.timeout * 5,
-  )
+  const page = await cache.list({
+    limit,
+    ...(prefix !== undefined && prefix !== '' && { prefix }),
+    ...(tag !== undefined && tag !== '' && { tag }),
+    ...(cursor !== undefined && { cursor }),
+  })
   const now = ctx.now()
   const body: EntriesBody = {
     items: page.items.map((item) => entrySummary(item, now)),
@@ -56,16 +52,8 @@ export const getEntry: AdminHandler = async (ctx, { res, param }) => {
   const key = param ?? ''
   if (key === '') throw new AdminError(400, 'invalid_key', 'the key is empty')
   const cache = ctx.gateway.cache
-  const store = cache.store
-  let entry: EntryInfo | undefined
-  if (store) {
-    const stored = await withTimeout(store.get(key, ctx.now()), ctx.config.store.timeout).catch(
-      () => undefined,
-    )
-    if (stored) entry = entryInfo(stored)
-  }
+  const entry = await cache.inspect(key)
   const memory = cache.peekMemory(key)
-  entry ??= memory ? entryInfo(memory.entry) : undefined
   if (!entry) throw new AdminError(404, 'entry_not_found', `no entry with key ${JSON.stringify(key)}`)
   const next = await nextRefresh(ctx, key)
   const body: EntryBody = {
@@ -90,11 +78,6 @@ export const deleteEntries: AdminHandler = async (ctx, { res, url }) => {
   ctx.census.invalidate()
   ctx.logger.info({ selection, soft, count }, 'admin: entries purged')
   sendJson(res, 200, { count, soft })
-}
-
-function requireStore<S>(store: S | undefined): S {
-  if (!store) throw new AdminError(501, 'no_store', 'this cache has no store to list')
-  return store
 }
 
 function fingerprint(prefix: string | undefined, tag: string | undefined): string {

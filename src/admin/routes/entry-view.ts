@@ -1,4 +1,4 @@
-import type { EntryInfo } from '../../engine/entry.js'
+import type { EntryInfo } from '../../model/entry.js'
 
 export type EntryState = 'fresh' | 'stale' | 'expired'
 

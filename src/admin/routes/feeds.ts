@@ -1,5 +1,5 @@
 import type { AdminHandler } from '../context.js'
-import { AdminError, parseLimit, sendJson } from '../server/http.js'
+import { AdminError, parseLimit, sendJson } from '../http.js'
 
 /** GET /queue: due refreshes and lag per priority, from the scheduler's hook (empty until it lands). */
 export const getQueue: AdminHandler = async (ctx, { res }) => {

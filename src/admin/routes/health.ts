@@ -1,6 +1,5 @@
 import type { AdminHandler } from '../context.js'
-import { sendJson } from '../server/http.js'
-import { withTimeout } from './timeout.js'
+import { sendJson } from '../http.js'
 
 /** GET /healthz: the process is up and answering. */
 export const getHealthz: AdminHandler = (ctx, { res }) => {
@@ -14,11 +13,10 @@ export const getHealthz: AdminHandler = (ctx, { res }) => {
  * answer). 503 otherwise, with the reason; cistern keeps serving from memory and the upstream meanwhile.
  */
 export const getReadyz: AdminHandler = async (ctx, { res }) => {
-  const store = ctx.gateway.cache.store
   const started = performance.now()
   let storeCheck: { ok: boolean; ms: number; error?: string; recentFailures?: number }
   try {
-    if (store) await withTimeout(store.stats(), ctx.config.store.timeout)
+    await ctx.gateway.cache.storeStats()
     storeCheck = { ok: true, ms: Math.round(performance.now() - started) }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

@@ -1,5 +1,5 @@
 import type { AdminHandler } from '../context.js'
-import { parseSelection, readJsonObject, sendJson } from '../server/http.js'
+import { parseSelection, readJsonObject, sendJson } from '../http.js'
 
 /**
  * POST /refresh {key|tag|prefix}: refresh the selection in the background lane. The selection is

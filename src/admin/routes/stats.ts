@@ -1,5 +1,5 @@
 import type { AdminContext, AdminHandler } from '../context.js'
-import { sendJson } from '../server/http.js'
+import { sendJson } from '../http.js'
 import { type CountsView, totalView, view } from '../stats/counters.js'
 import { withTimeout } from './timeout.js'
 
@@ -17,10 +17,9 @@ export type StatsBody = Awaited<ReturnType<typeof collectStats>>
 
 export async function collectStats(ctx: AdminContext) {
   const counts = ctx.observer.routes()
-  const store = ctx.gateway.cache.store
   const timeout = ctx.config.store.timeout
   const [storeStats, census] = await Promise.all([
-    store ? withTimeout(store.stats(), timeout).catch(() => undefined) : undefined,
+    ctx.gateway.cache.storeStats().catch(() => undefined),
     withTimeout(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
   ])
   const routes: Record<string, CountsView & { entries: number; bytes: number }> = {}

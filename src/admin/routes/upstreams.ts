@@ -1,6 +1,6 @@
 import type { Upstream } from '../../upstream/create-upstream.js'
 import type { AdminContext, AdminHandler } from '../context.js'
-import { parseLimit, sendJsonText } from '../server/http.js'
+import { parseLimit, sendJsonText } from '../http.js'
 import { breakerSnapshot, displayUrl, recentCalls, upstreamSnapshot } from '../upstream-view.js'
 
 /**

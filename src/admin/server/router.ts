@@ -1,11 +1,11 @@
 import type { AdminHandler } from '../context.js'
+import { AdminError } from '../http.js'
 import { deleteEntries, getEntry, listEntries } from '../routes/entries.js'
 import { getChanges, getEvents, getQueue } from '../routes/feeds.js'
 import { getHealthz, getMetrics, getReadyz } from '../routes/health.js'
 import { postRefresh } from '../routes/refresh.js'
 import { getStats } from '../routes/stats.js'
 import { getUpstreams } from '../routes/upstreams.js'
-import { AdminError } from './http.js'
 
 type Methods = Partial<Record<string, AdminHandler>>
 

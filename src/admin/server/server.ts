@@ -8,8 +8,8 @@ import {
 } from '../../gateway/server/listener-limits.js'
 import { TokenCheck } from '../../util/token-check.js'
 import type { AdminContext } from '../context.js'
+import { AdminError, sendError } from '../http.js'
 import { isAsset, serveAsset, serveIndex } from '../routes/dashboard.js'
-import { AdminError, sendError } from './http.js'
 import { resolve } from './router.js'
 
 const UNAUTHORIZED = new AdminError(

@@ -1,8 +1,8 @@
+import type { Entry } from '../../model/entry.js'
+import { computeWindows } from '../../model/windows.js'
 import type { Codec } from '../codec.js'
 import { digestOf } from '../digest.js'
-import type { Entry } from '../entry.js'
 import type { ResolvedEntryOptions } from '../options.js'
-import { computeWindows } from '../policy/windows.js'
 import type { ResultOptions } from './context.js'
 
 /** The options a fresh value is stored with: the call's, then whatever the factory said. */

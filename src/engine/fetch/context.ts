@@ -1,4 +1,4 @@
-import type { EntryInfo } from '../entry.js'
+import type { EntryInfo } from '../../model/entry.js'
 import type { EntryOptions } from '../options.js'
 
 /** Returned by `ctx.notModified()`: the source confirmed the previous value (an HTTP 304). */

@@ -1,6 +1,6 @@
+import type { Entry } from '../../model/entry.js'
 import { CisternError, FactoryError, TimeoutError } from '../../util/errors.js'
 import type { Codec } from '../codec.js'
-import type { Entry } from '../entry.js'
 import { publish } from '../events.js'
 import type { MemoryRecord, MemoryTier } from '../memory-tier.js'
 import type { Defaults, ResolvedOptions } from '../options.js'

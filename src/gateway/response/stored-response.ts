@@ -1,6 +1,6 @@
 import zlib from 'node:zlib'
 import type { Codec } from '../../engine/codec.js'
-import type { EntryInfo, EntryMeta } from '../../engine/entry.js'
+import type { EntryInfo, EntryMeta } from '../../model/entry.js'
 import { type AnswerParts, WIRE_MAX_BODY_BYTES, WireAnswer } from './wire-answer.js'
 
 export type HeaderPairs = [string, string][]

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { EntryInfo } from '../../engine/entry.js'
+import type { EntryInfo } from '../../model/entry.js'
 import {
   type CacheStatusParts,
   cacheStatusHeader,

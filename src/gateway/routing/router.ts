@@ -1,7 +1,7 @@
 import { decodeParams } from '../../config/path-pattern.js'
 import type { HttpMethod, RouteConfig } from '../../config/types.js'
-import { VariantCap } from '../fetch/variant-cap.js'
 import type { ParamFilter } from './request-target.js'
+import { VariantCap } from './variant-cap.js'
 
 /** A route as the gateway serves it: the config plus lookups precomputed once. */
 export interface Route {

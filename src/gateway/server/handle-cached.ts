@@ -124,8 +124,10 @@ function keepUnderOwnKey(
   options: GetOrSetOptions,
   fromAnswer: ResultOptions,
 ): void {
-  const store = ctx.cache.store
-  const admitted = store ? route.variants.admit(store, pathOfKey(key), ctx.now()) : Promise.resolve(true)
+  const cache = ctx.cache
+  const admitted = cache.hasStore
+    ? route.variants.admit(cache, pathOfKey(key), ctx.now())
+    : Promise.resolve(true)
   // As the engine merges them: the answer's options win, tags add up.
   const tags = [...new Set([...(options.tags ?? []), ...(fromAnswer.tags ?? [])])]
   admitted

@@ -26,7 +26,7 @@ export function routeFetch(
   const config = route.config
   const upstream = ctx.upstreams.get(config.upstream)!
   const { path, query: upstreamQuery } = upstreamTarget(config, params, query, route.ignoredQuery)
-  const store = ctx.cache.store
+  const cache = ctx.cache
   const factory = upstreamFactory({
     route: config,
     upstream: upstream.config,
@@ -36,8 +36,8 @@ export function routeFetch(
     clientHeaders,
     responseVary,
     learnResponseVary: (names) => learnResponseVary(route, names),
-    ...(store && {
-      admitNewKey: (key) => route.variants.admit(store, pathOfKey(key), ctx.now()),
+    ...(cache.hasStore && {
+      admitNewKey: (key) => route.variants.admit(cache, pathOfKey(key), ctx.now()),
     }),
     now: ctx.now,
   })

@@ -1,10 +1,11 @@
-import { type Entry, type EntryInfo, entryInfo } from '../../engine/entry.js'
-import { isExpired } from '../../engine/policy/freshness.js'
-import { softPurge } from '../../engine/policy/soft-purge.js'
+import { entryCost } from '../../model/cost.js'
+import { type Entry, type EntryInfo, entryInfo } from '../../model/entry.js'
+import { isExpired } from '../../model/freshness.js'
+import { softPurge } from '../../model/soft-purge.js'
+import { ByteLru } from '../../util/byte-lru.js'
 import { CisternError } from '../../util/errors.js'
 import { parseSize, type Size } from '../../util/units.js'
 import type { InvalidateOptions, ListPage, ListQuery, Selector, Store, StoreStats } from '../store.js'
-import { ByteLru } from './byte-lru.js'
 
 export interface MemoryStoreOptions {
   /** Upper bound on what the store holds, counted as value bytes plus per-entry bookkeeping. */
@@ -16,18 +17,6 @@ interface Stored {
   tags: readonly string[]
   bytes: number
   entry: Entry
-}
-
-/**
- * Per-entry bookkeeping beyond the value bytes (entry object, LRU and index slots), measured on Node
- * 20 with bench/lib/memory-bound.ts: ~748 B fixed per record in the engine's memory tier.
- */
-const ENTRY_OVERHEAD = 704
-
-export function entryCost(entry: Entry): number {
-  let tagBytes = 0
-  for (const tag of entry.tags) tagBytes += tag.length * 2 + 64
-  return entry.size + entry.key.length * 4 + tagBytes + ENTRY_OVERHEAD
 }
 
 /** A store that lives and dies with the process: for tests, scripts and single-process apps. */

@@ -1,4 +1,4 @@
-import type { Entry } from '../../engine/entry.js'
+import type { Entry } from '../../model/entry.js'
 import type { InvalidateOptions, ListPage, ListQuery, Selector } from '../store.js'
 import { compareKeys, decodeCursor, encodeCursor, prefixRange } from './range.js'
 import { type InfoRow, toInfo, toParams } from './rows.js'

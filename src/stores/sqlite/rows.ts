@@ -1,4 +1,4 @@
-import type { Entry, EntryInfo, EntryMeta } from '../../engine/entry.js'
+import type { Entry, EntryInfo, EntryMeta } from '../../model/entry.js'
 import type { TextEntry } from '../store.js'
 
 /** Metadata columns in table order; `value` is read only by get(). */

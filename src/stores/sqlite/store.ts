@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import type { Entry } from '../../engine/entry.js'
+import type { Entry } from '../../model/entry.js'
 import { type ErrorCode, StoreError } from '../../util/errors.js'
 import { parseSize, type Size } from '../../util/units.js'
 import type {

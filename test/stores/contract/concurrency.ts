@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Entry } from '../../../src/engine/entry.js'
+import type { Entry } from '../../../src/model/entry.js'
 import {
   type ContractContext,
   digestOf,

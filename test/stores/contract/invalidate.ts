@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Entry } from '../../../src/engine/entry.js'
-import { softPurge } from '../../../src/engine/policy/soft-purge.js'
+import type { Entry } from '../../../src/model/entry.js'
+import { softPurge } from '../../../src/model/soft-purge.js'
 import type { Selector } from '../../../src/stores/store.js'
 import {
   type ContractContext,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { entryInfo } from '../../../src/engine/entry.js'
+import { entryInfo } from '../../../src/model/entry.js'
 import {
   type ContractContext,
   fullEntry,

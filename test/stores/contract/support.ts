@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { expect } from 'vitest'
-import { type Entry, type EntryInfo, entryInfo } from '../../../src/engine/entry.js'
+import { type Entry, type EntryInfo, entryInfo } from '../../../src/model/entry.js'
 import type { ListQuery, Store } from '../../../src/stores/store.js'
 
 /** What a driver's test file hands the contract: a fresh, empty store and how to dispose of it. */

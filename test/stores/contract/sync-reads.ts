@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { entryInfo } from '../../../src/engine/entry.js'
+import { entryInfo } from '../../../src/model/entry.js'
 import type { TextEntry } from '../../../src/stores/store.js'
 import { CisternError } from '../../../src/util/errors.js'
 import { type ContractContext, expectSameEntry, fullEntry, HOUR, makeEntry, toBuffer } from './support.js'

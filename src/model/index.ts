@@ -1,3 +1,5 @@
+export { entryCost } from './cost.js'
+export { type Entry, type EntryInfo, type EntryMeta, entryInfo, type JsonValue } from './entry.js'
 export { ageOf, isExpired, isFresh, isServableOnError, isServableStale, ttlLeft } from './freshness.js'
 export { softPurge } from './soft-purge.js'
 export { computeWindows, jitteredTtl, type WindowOptions } from './windows.js'

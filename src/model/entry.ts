@@ -1,6 +1,7 @@
 /**
  * The entry model: a value as bytes plus what cistern knows about it. Every store persists exactly
- * these fields; policy (fresh? servable stale?) is computed from them by pure functions in policy/.
+ * these fields; policy (fresh? servable stale?) is computed from them by the pure functions beside this file
+ * (freshness.ts, windows.ts, soft-purge.ts, cost.ts), which the engine and every store share.
  * All times are milliseconds since the epoch.
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }

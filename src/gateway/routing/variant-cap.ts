@@ -1,5 +1,8 @@
 import type { Store } from '../../stores/store.js'
 
+/** What counting needs of a store: its indexed listing (the cache's guarded one in the gateway). */
+export type Listing = Pick<Store, 'list'>
+
 /** How long a path's count is trusted before the store is asked again. */
 const RECOUNT_MS = 10_000
 /** Paths whose count is remembered per route before the memo starts over. */
@@ -22,7 +25,7 @@ export class VariantCap {
   }
 
   /** Whether one more key of `path` may be stored. */
-  async admit(store: Store, path: string, now: number): Promise<boolean> {
+  async admit(store: Listing, path: string, now: number): Promise<boolean> {
     const known = this.#known.get(path)
     if (known !== undefined && now < known.until) {
       if (known.count >= this.max) return false
@@ -42,7 +45,7 @@ export class VariantCap {
  * its query (`path?`) and variant (`path#`) prefixes hold the many, and both are indexed, so this reads
  * at most `limit` rows of metadata.
  */
-export async function countVariants(store: Store, path: string, limit: number): Promise<number> {
+export async function countVariants(store: Listing, path: string, limit: number): Promise<number> {
   let count = 0
   for (const prefix of [`${path}?`, `${path}#`]) {
     let cursor: string | undefined

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { CLOSE_CONNECTION, readBody } from '../../util/http-body.js'
+import { CLOSE_CONNECTION, readBody } from '../util/http-body.js'
 
 /** A request the admin API refuses: answered as `{ "error": { "code", "message" } }` with `status`. */
 export class AdminError extends Error {

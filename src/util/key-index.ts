@@ -1,5 +1,4 @@
 import btree from 'sorted-btree'
-import { prefixUpperBound } from '../store.js'
 
 // sorted-btree ships CommonJS with the class on `exports.default`; Node hands ESM the exports object,
 // while bundlers and vitest unwrap `default` themselves. Accept both.
@@ -58,4 +57,13 @@ export class KeyIndex {
     this.#byTag.clear()
     this.#sorted.clear()
   }
+}
+
+/** The smallest key strictly greater than every key starting with `prefix` (for index range scans). */
+export function prefixUpperBound(prefix: string): string | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    const code = prefix.charCodeAt(i)
+    if (code < 0xffff) return prefix.slice(0, i) + String.fromCharCode(code + 1)
+  }
+  return undefined
 }

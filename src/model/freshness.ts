@@ -1,4 +1,4 @@
-import type { Entry } from '../entry.js'
+import type { Entry } from './entry.js'
 
 type Windows = Pick<Entry, 'freshUntil' | 'staleUntil' | 'expiresAt'>
 

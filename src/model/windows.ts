@@ -1,4 +1,4 @@
-import type { Entry } from '../entry.js'
+import type { Entry } from './entry.js'
 
 export interface WindowOptions {
   /** Fresh for this many ms after fetchedAt. */

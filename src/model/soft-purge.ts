@@ -1,4 +1,4 @@
-import type { Entry } from '../entry.js'
+import type { Entry } from './entry.js'
 
 /**
  * Soft invalidation: the entry stops being fresh now but stays servable stale for what remains of
