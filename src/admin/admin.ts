@@ -5,12 +5,13 @@ import type { CisternConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
 import { Scrubber } from '../log/redact.js'
 import { secretParamsOf, secretsOf } from '../log/secrets.js'
+import { closeServer } from '../util/close-server.js'
+import { rejectAfter } from '../util/deadline.js'
 import type { AdminContext } from './context.js'
 import type { AdminHooks, AdminRecorder } from './hooks.js'
 import { registerGauges } from './metrics/gauges.js'
 import type { Metrics } from './metrics/metrics.js'
 import type { Monitor } from './monitor.js'
-import { withTimeout } from './routes/timeout.js'
 import type { AdminToken } from './server/auth.js'
 import { createAdminServer } from './server/server.js'
 import { Census } from './stats/census.js'
@@ -65,7 +66,7 @@ export function createAdmin(options: AdminOptions): Admin {
     tiers: async () => {
       const store = gateway.cache.store
       const stats = store
-        ? await withTimeout(store.stats(), config.store.timeout).catch(() => undefined)
+        ? await rejectAfter(store.stats(), config.store.timeout).catch(() => undefined)
         : undefined
       return { memory: gateway.cache.memoryStats(), ...(stats && { store: stats }) }
     },
@@ -85,16 +86,8 @@ export function createAdmin(options: AdminOptions): Admin {
       for (const stream of streams) stream.end()
       streams.clear()
       if (!server.listening) return
-      await new Promise<void>((resolve) => {
-        // A request still running after a second is cut: the admin API has nothing worth waiting for.
-        const deadline = setTimeout(() => server.closeAllConnections(), 1_000)
-        deadline.unref()
-        server.close(() => {
-          clearTimeout(deadline)
-          resolve()
-        })
-        server.closeIdleConnections()
-      })
+      // A request still running after a second is cut: the admin API has nothing worth waiting for.
+      await closeServer(server, 1_000)
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { createCisternLogger } from '../log/logger.js'
+import { withDeadline } from '../util/deadline.js'
 import { CisternError } from '../util/errors.js'
 import { type Invalidator, outcomeOf, runActions, softInvalidationRefresher } from './actions.js'
 import { type WebhookCounterName, WebhookCounters } from './counters.js'
@@ -181,12 +182,7 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
     idle,
     async drain(graceMs = 10_000) {
       draining = true
-      let timeout: NodeJS.Timeout | undefined
-      const deadline = new Promise<void>((resolve) => {
-        timeout = setTimeout(resolve, graceMs)
-      })
-      await Promise.race([idle(), deadline])
-      clearTimeout(timeout)
+      await withDeadline(idle(), graceMs, () => undefined)
     },
     close() {
       if (closed) return

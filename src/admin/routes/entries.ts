@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { type EntryInfo, entryInfo } from '../../engine/entry.js'
+import { rejectAfter } from '../../util/deadline.js'
 import type { AdminContext, AdminHandler } from '../context.js'
 import { AdminError, parseFlag, parseLimit, parseSelection, sendJson } from '../server/http.js'
 import { entryDetail, entrySummary } from './entry-view.js'
-import { withTimeout } from './timeout.js'
 
 const MAX_LIMIT = 1000
 
@@ -20,7 +20,7 @@ export const listEntries: AdminHandler = async (ctx, { res, url }) => {
   const filter = fingerprint(prefix, tag)
   const raw = url.searchParams.get('cursor')
   const cursor = raw === null || raw === '' ? undefined : decodeCursor(raw, filter)
-  const page = await withTimeout(
+  const page = await rejectAfter(
     store.list({
       limit,
       ...(prefix !== undefined && prefix !== '' && { prefix }),
@@ -59,7 +59,7 @@ export const getEntry: AdminHandler = async (ctx, { res, param }) => {
   const store = cache.store
   let entry: EntryInfo | undefined
   if (store) {
-    const stored = await withTimeout(store.get(key, ctx.now()), ctx.config.store.timeout).catch(
+    const stored = await rejectAfter(store.get(key, ctx.now()), ctx.config.store.timeout).catch(
       () => undefined,
     )
     if (stored) entry = entryInfo(stored)

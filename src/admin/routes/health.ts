@@ -1,6 +1,6 @@
+import { rejectAfter } from '../../util/deadline.js'
 import type { AdminHandler } from '../context.js'
 import { sendJson } from '../server/http.js'
-import { withTimeout } from './timeout.js'
 
 /** GET /healthz: the process is up and answering. */
 export const getHealthz: AdminHandler = (ctx, { res }) => {
@@ -18,7 +18,7 @@ export const getReadyz: AdminHandler = async (ctx, { res }) => {
   const started = performance.now()
   let storeCheck: { ok: boolean; ms: number; error?: string; recentFailures?: number }
   try {
-    if (store) await withTimeout(store.stats(), ctx.config.store.timeout)
+    if (store) await rejectAfter(store.stats(), ctx.config.store.timeout)
     storeCheck = { ok: true, ms: Math.round(performance.now() - started) }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)

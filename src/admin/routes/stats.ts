@@ -1,7 +1,7 @@
+import { rejectAfter } from '../../util/deadline.js'
 import type { AdminContext, AdminHandler } from '../context.js'
 import { sendJson } from '../server/http.js'
 import { type CountsView, totalView, view } from '../stats/counters.js'
-import { withTimeout } from './timeout.js'
 
 /**
  * GET /stats: requests by cache status, hit rate, upstream calls and calls saved, overall and per
@@ -20,8 +20,8 @@ export async function collectStats(ctx: AdminContext) {
   const store = ctx.gateway.cache.store
   const timeout = ctx.config.store.timeout
   const [storeStats, census] = await Promise.all([
-    store ? withTimeout(store.stats(), timeout).catch(() => undefined) : undefined,
-    withTimeout(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
+    store ? rejectAfter(store.stats(), timeout).catch(() => undefined) : undefined,
+    rejectAfter(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
   ])
   const routes: Record<string, CountsView & { entries: number; bytes: number }> = {}
   for (const [name, routeCounts] of counts) {
