@@ -10,9 +10,9 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
 import { bytesBody } from '../../examples/sim-upstream/extras.js'
-import { currentHttpDate } from '../../src/gateway/response/cache-status.js'
 import { answerRaw, canAnswerRaw, connectionLines } from '../../src/gateway/response/raw-answer.js'
 import { StoredResponse } from '../../src/gateway/response/stored-response.js'
+import { currentHttpDate } from '../../src/util/http-date.js'
 import { WaitLog } from './wait-log.js'
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { hold: { type: 'string' } } })

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { CisternConfig } from '../config/types.js'
 import type { Gateway } from '../gateway/gateway.js'
-import { Scrubber } from '../log/redact.js'
 import { secretParamsOf, secretsOf } from '../log/secrets.js'
+import { closeServer } from '../util/close-server.js'
 import type { Part } from '../util/lifecycle.js'
+import { Scrubber } from '../util/redact.js'
 import type { AdminContext } from './context.js'
 import type { AdminHooks, AdminRecorder } from './hooks.js'
 import { registerGauges } from './metrics/gauges.js'
@@ -92,16 +93,8 @@ export function createAdmin(options: AdminOptions): Admin {
       for (const stream of streams) stream.end()
       streams.clear()
       if (!server.listening) return
-      await new Promise<void>((resolve) => {
-        // A request still running after a second is cut: the admin API has nothing worth waiting for.
-        const deadline = setTimeout(() => server.closeAllConnections(), Math.min(graceMs, 1_000))
-        deadline.unref()
-        server.close(() => {
-          clearTimeout(deadline)
-          resolve()
-        })
-        server.closeIdleConnections()
-      })
+      // A request still running after a second is cut: the admin API has nothing worth waiting for.
+      await closeServer(server, Math.min(graceMs, 1_000))
     },
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CLOSE_CONNECTION, readBody } from '../util/http-body.js'
+import { errorJson, sendJsonText as sendJsonBody } from '../util/http-json.js'
 
 /** A request the admin API refuses: answered as `{ "error": { "code", "message" } }` with `status`. */
 export class AdminError extends Error {
@@ -40,22 +41,12 @@ export function sendJsonText(
   json: string,
   headers: Record<string, string> = {},
 ): void {
-  const text = `${json}\n`
-  res.writeHead(status, {
-    ...BASE_HEADERS,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  })
-  res.end(text)
+  // A newline, so the answer reads well in a terminal (curl).
+  sendJsonBody(res, status, `${json}\n`, { ...BASE_HEADERS, ...headers })
 }
 
 export function sendError(res: ServerResponse, error: AdminError): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, error.headers)
+  sendJsonText(res, error.status, errorJson(error.code, error.message), error.headers)
 }
 
 const MAX_BODY = 64 * 1024

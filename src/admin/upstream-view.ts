@@ -1,8 +1,8 @@
-import { redactUrl } from '../log/redact.js'
 import type { Upstream } from '../upstream/create-upstream.js'
 import type { BreakerSnapshot, BreakerState } from '../upstream/health/breaker.js'
 import type { CallRecord } from '../upstream/health/call-log.js'
 import type { UpstreamSnapshot } from '../upstream/health/snapshot.js'
+import { redactUrl } from '../util/redact.js'
 
 /**
  * Reads of an upstream's health for the admin API and metrics. Each part is checked at run time

@@ -1,13 +1,13 @@
 import { type Entry, type EntryInfo, entryInfo } from '../model/entry.js'
 import { isFresh, isServableOnError, isServableStale } from '../model/freshness.js'
 import type { ListPage, ListQuery, Selector, Store, StoreStats } from '../stores/store.js'
+import { withDeadline } from '../util/deadline.js'
 import { CisternError } from '../util/errors.js'
 import type { Codec } from './codec.js'
 import { publish } from './events.js'
 import { freshEntry } from './fetch/build-entry.js'
 import type { Factory } from './fetch/context.js'
 import { Flights } from './fetch/flight.js'
-import { softTimeout } from './fetch/soft-timeout.js'
 import { GuardedStore, type GuardedStoreHealth } from './guarded-store.js'
 import { loadFromStore } from './load-from-store.js'
 import type { MemoryRecord, MemoryTier } from './memory-tier.js'
@@ -139,7 +139,8 @@ export class Cache<T = unknown> {
     const fallback = record && isServableOnError(record.entry, now) ? record : undefined
     const { promise, joined } = this.#flights.run(key, factory, options, record, 'foreground')
     try {
-      const outcome = await softTimeout(promise, fallback ? options.timeout : undefined)
+      // A soft timeout: past it the caller gets the kept copy, and the flight goes on to fill the cache.
+      const outcome = await withDeadline(promise, fallback ? options.timeout : undefined, () => undefined)
       if (outcome === undefined && fallback) {
         publish('stale', () => ({ key, reason: 'timeout' }))
         return result(fallback, 'stale', this.#now(), joined)

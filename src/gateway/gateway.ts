@@ -7,6 +7,7 @@ import { createCache } from '../engine/create-cache.js'
 import { openStore } from '../stores/open-store.js'
 import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
+import { closeServer } from '../util/close-server.js'
 import type { Part } from '../util/lifecycle.js'
 import { responseCodec, type StoredResponse } from './response/stored-response.js'
 import { Router } from './routing/router.js'
@@ -113,7 +114,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
       }),
     close(graceMs = 10_000) {
       closing ??= (async () => {
-        await shutdownServer(server, graceMs)
+        await closeServer(server, graceMs)
         for (const upstream of upstreams.values()) {
           upstream.budget?.close()
           await upstream.client.close()
@@ -123,18 +124,4 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
       return closing
     },
   }
-}
-
-/** Stop accepting; idle keep-alive sockets close now, busy ones when their response ends or at the deadline. */
-function shutdownServer(server: Server, graceMs: number): Promise<void> {
-  if (!server.listening) return Promise.resolve()
-  return new Promise((resolve) => {
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs)
-    deadline.unref()
-    server.close(() => {
-      clearTimeout(deadline)
-      resolve()
-    })
-    server.closeIdleConnections()
-  })
 }

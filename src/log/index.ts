@@ -1,3 +1,4 @@
+export { isSecretParam, MASK, redactText, redactUrl, Scrubber } from '../util/redact.js'
 export {
   createCisternLogger,
   createLogger,
@@ -6,5 +7,4 @@ export {
   type LoggerOptions,
   silentLogger,
 } from './logger.js'
-export { isSecretParam, MASK, redactText, redactUrl, Scrubber } from './redact.js'
 export { redactConfig, secretParamsOf, secretsOf } from './secrets.js'

@@ -1,6 +1,6 @@
 import { type Logger, pino } from 'pino'
 import type { CisternConfig, LogLevel } from '../config/types.js'
-import { MASK, Scrubber } from './redact.js'
+import { MASK, Scrubber } from '../util/redact.js'
 import { secretParamsOf, secretsOf } from './secrets.js'
 
 export type { Logger }

@@ -1,5 +1,5 @@
 import type { AuthConfig, CisternConfig, StoreConfig } from '../config/types.js'
-import { MASK, redactUrl } from './redact.js'
+import { MASK, redactUrl } from '../util/redact.js'
 
 /*
  * The secret-bearing fields of a config, in one place: secretsOf lists their values for the log

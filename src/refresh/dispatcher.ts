@@ -1,4 +1,5 @@
 import type { RouteConfig } from '../config/types.js'
+import { withDeadline } from '../util/deadline.js'
 import type { LagStats } from './lag-stats.js'
 import { checkWhile, type PolicyContext } from './policy.js'
 import { type Job, UpstreamQueue } from './queue.js'
@@ -65,12 +66,7 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs)
-    })
-    await Promise.race([Promise.allSettled([...this.#running]), deadline])
-    clearTimeout(timer)
+    await withDeadline(Promise.allSettled([...this.#running]), graceMs, () => undefined)
   }
 
   pump(): void {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { RouteConfig } from '../config/types.js'
-import { redactUrl } from '../log/redact.js'
+import { redactUrl } from '../util/redact.js'
 import { type DetectedChange, detectChange, invalidationTags } from './change.js'
 import type { EventLog } from './event-log.js'
 import type { ChangeFeed } from './feed.js'

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FeedConfig } from '../config/types.js'
-import { sendError } from '../gateway/response/send.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
+import { sendJsonError } from '../util/http-json.js'
 import { TokenCheck } from '../util/token-check.js'
 import type { ChangeFeed } from './feed.js'
 import type { ChangeEvent } from './types.js'
@@ -69,19 +69,17 @@ export class ChangeStreams {
   /** Answer one request (already authorized by the listener) with the stream, or a JSON error. */
   serve(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET') {
-      sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here`, {
-        headers: { allow: 'GET' },
-      })
+      sendFeedError(res, 405, 'method_not_allowed', `${req.method} is not allowed here`, { allow: 'GET' })
       return
     }
     if (this.#open.size >= this.#limits.maxConnections) {
       this.#refused++
-      sendError(
+      sendFeedError(
         res,
         503,
         'too_many_streams',
         `${this.#limits.maxConnections} change streams are open, the most this listener serves`,
-        { headers: { 'retry-after': String(RETRY_AFTER_S) } },
+        { 'retry-after': String(RETRY_AFTER_S) },
       )
       return
     }
@@ -172,12 +170,12 @@ export function publicChangesHandler(config: FeedConfig, streams: ChangeStreams)
   return (req, res, path) => {
     if (path !== CHANGES_PATH) return false
     if (!check) {
-      sendError(res, 404, 'route_not_found', `no route matches ${path}`)
+      sendFeedError(res, 404, 'route_not_found', `no route matches ${path}`)
       return true
     }
     if (!check.matches(TokenCheck.bearer(req))) {
-      sendError(res, 401, 'unauthorized', 'missing or wrong feed token (Authorization: Bearer <token>)', {
-        headers: { 'www-authenticate': 'Bearer realm="cistern-feed"' },
+      sendFeedError(res, 401, 'unauthorized', 'missing or wrong feed token (Authorization: Bearer <token>)', {
+        'www-authenticate': 'Bearer realm="cistern-feed"',
       })
       return true
     }
@@ -185,3 +183,14 @@ export function publicChangesHandler(config: FeedConfig, streams: ChangeStreams)
     return true
   }
 }
+
+/** The codes the change feed answers with; 404 is the gateway's own, so an absent feed looks like any unknown path. */
+type FeedErrorCode = 'method_not_allowed' | 'too_many_streams' | 'route_not_found' | 'unauthorized'
+
+const sendFeedError: (
+  res: ServerResponse,
+  status: number,
+  code: FeedErrorCode,
+  message: string,
+  headers?: Record<string, string>,
+) => void = sendJsonError

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { errorBody, sendJsonText } from '../util/http-json.js'
 
 export type WebhookErrorCode =
   | 'method_not_allowed'
@@ -22,24 +23,10 @@ export function errorReply(
   message: string,
   headers?: Record<string, string>,
 ): Reply {
-  return { status, body: { error: { code, message } }, ...(headers && { headers }) }
+  return { status, body: errorBody(code, message), ...(headers && { headers }) }
 }
 
-/**
- * Write a reply as JSON, in the shape of the gateway's own errors (`{ error: { code, message } }`).
- * The gateway's sendError only knows the gateway's codes, hence this small twin.
- */
+/** Write a reply as JSON, in the shape of every other cistern answer (util/http-json). */
 export function sendReply(res: ServerResponse, reply: Reply): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  const body = JSON.stringify(reply.body)
-  res.writeHead(reply.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'cache-control': 'no-store',
-    ...reply.headers,
-  })
-  res.end(body)
+  sendJsonText(res, reply.status, JSON.stringify(reply.body), reply.headers)
 }

@@ -1,6 +1,7 @@
 import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { createCisternLogger } from '../log/logger.js'
+import { withDeadline } from '../util/deadline.js'
 import { CisternError } from '../util/errors.js'
 import type { Part } from '../util/lifecycle.js'
 import { type Invalidator, outcomeOf, runActions, softInvalidationRefresher } from './actions.js'
@@ -168,12 +169,7 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
   }
   async function drain(graceMs = 10_000): Promise<void> {
     draining = true
-    let timeout: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timeout = setTimeout(resolve, graceMs)
-    })
-    await Promise.race([idle(), deadline])
-    clearTimeout(timeout)
+    await withDeadline(idle(), graceMs, () => undefined)
   }
 
   return {

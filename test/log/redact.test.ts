@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { sendError } from '../../src/gateway/response/send.js'
-import { isSecretParam, MASK, redactText, redactUrl, Scrubber } from '../../src/log/redact.js'
+import { isSecretParam, MASK, redactText, redactUrl, Scrubber } from '../../src/util/redact.js'
 
 describe('redaction: one rule set for every URL cistern shows', () => {
   it('names the usual credential parameters secret, and leaves ordinary ones alone', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseHttpDate, parseRetryAfter } from '../../src/upstream/health/index.js'
+import { parseRetryAfter } from '../../src/upstream/health/index.js'
+import { parseHttpDate } from '../../src/util/http-date.js'
 
 const now = Date.UTC(2026, 10, 21, 12, 0, 0)
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AdminRequest } from '../context.js'
-import { BASE_HEADERS, sendJson } from '../http.js'
+import { AdminError, BASE_HEADERS, sendError } from '../http.js'
 
 interface Asset {
   file: string
@@ -61,7 +61,7 @@ export function isAsset(path: string): boolean {
 export async function serveAsset({ res, url }: AdminRequest): Promise<void> {
   const asset = ASSETS.get(url.pathname)
   if (!asset) {
-    sendJson(res, 404, { error: { code: 'not_found', message: `${url.pathname} is not available` } })
+    sendError(res, new AdminError(404, 'not_found', `${url.pathname} is not available`))
     return
   }
   await send(res, asset, 200)
@@ -75,13 +75,11 @@ export async function serveAsset({ res, url }: AdminRequest): Promise<void> {
 export async function serveIndex(request: AdminRequest, authorized: boolean): Promise<void> {
   const { req, res } = request
   if (!authorized && !(req.headers.accept ?? '').includes('text/html')) {
-    sendJson(
+    sendError(
       res,
-      401,
-      { error: { code: 'unauthorized', message: 'missing or wrong admin token' } },
-      {
+      new AdminError(401, 'unauthorized', 'missing or wrong admin token', {
         'www-authenticate': 'Bearer realm="cistern-admin"',
-      },
+      }),
     )
     return
   }

@@ -1,7 +1,7 @@
+import { rejectAfter } from '../../util/deadline.js'
 import type { AdminContext, AdminHandler } from '../context.js'
 import { sendJson } from '../http.js'
 import { type CountsView, totalView, view } from '../stats/counters.js'
-import { withTimeout } from './timeout.js'
 
 /**
  * GET /stats: requests by cache status, hit rate, upstream calls and calls saved, overall and per
@@ -20,7 +20,7 @@ export async function collectStats(ctx: AdminContext) {
   const timeout = ctx.config.store.timeout
   const [storeStats, census] = await Promise.all([
     ctx.gateway.cache.storeStats().catch(() => undefined),
-    withTimeout(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
+    rejectAfter(ctx.census.get(ctx.now()), timeout * 5).catch(() => undefined),
   ])
   const routes: Record<string, CountsView & { entries: number; bytes: number }> = {}
   for (const [name, routeCounts] of counts) {

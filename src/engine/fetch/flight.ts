@@ -1,4 +1,5 @@
 import type { Entry } from '../../model/entry.js'
+import { withDeadline } from '../../util/deadline.js'
 import { CisternError, FactoryError, TimeoutError } from '../../util/errors.js'
 import type { Codec } from '../codec.js'
 import { publish } from '../events.js'
@@ -123,17 +124,11 @@ async function withHardTimeout<T>(
   controller: AbortController,
 ): Promise<T> {
   if (ms === undefined) return await run()
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TimeoutError(key, ms)
-      controller.abort(error)
-      reject(error)
-    }, ms)
+  // A hard timeout fails the flight and stops the factory; a soft one (engine/cache.ts) answers
+  // the caller with the kept copy and lets the flight go on.
+  return await withDeadline(Promise.resolve(run()), ms, () => {
+    const error = new TimeoutError(key, ms)
+    controller.abort(error)
+    throw error
   })
-  try {
-    return await Promise.race([run(), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }

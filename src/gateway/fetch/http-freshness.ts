@@ -1,4 +1,5 @@
 import CachePolicy from 'http-cache-semantics'
+import { cacheControlOf } from '../../util/cache-control.js'
 import { singleValued } from '../../util/headers.js'
 
 /**
@@ -29,7 +30,7 @@ export function httpFreshness(
     { shared: true },
   )
   if (!policy.storable()) return { storable: false, ttl: 0, stale: 0, staleIfError: 0 }
-  const directives = parseCacheControl(responseHeaders['cache-control'])
+  const directives = cacheControlOf(responseHeaders)
   const ttl = Math.max(0, (policy.maxAge() - policy.age()) * 1000)
   if (directives.has('must-revalidate') || directives.has('proxy-revalidate') || directives.has('no-cache')) {
     return { storable: true, ttl: directives.has('no-cache') ? 0 : ttl, stale: 0, staleIfError: 0 }
@@ -46,31 +47,11 @@ export function httpFreshness(
   }
 }
 
-/** Directive names lower-cased; values unquoted ('' for directives without one). */
-export function parseCacheControl(header: string | string[] | undefined): Map<string, string> {
-  const directives = new Map<string, string>()
-  const text = Array.isArray(header) ? header.join(',') : header
-  if (!text) return directives
-  for (const part of text.split(',')) {
-    const [name, ...rest] = part.split('=')
-    const key = name!.trim().toLowerCase()
-    if (key === '') continue
-    directives.set(
-      key,
-      rest
-        .join('=')
-        .trim()
-        .replace(/^"(.*)"$/, '$1'),
-    )
-  }
-  return directives
-}
-
 /** The client asks to revalidate: `Cache-Control: no-cache` or `max-age=0`, or `Pragma: no-cache`. */
 export function clientWantsRevalidation(headers: Headers): boolean {
   const cc = headers['cache-control']
   if (cc !== undefined) {
-    const directives = parseCacheControl(cc)
+    const directives = cacheControlOf(headers)
     if (directives.has('no-cache') || directives.get('max-age') === '0') return true
   }
   const pragma = headers.pragma

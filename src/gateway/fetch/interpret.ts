@@ -1,4 +1,5 @@
 import type { UpstreamResponse } from '../../upstream/client/client.js'
+import { cacheControlOf } from '../../util/cache-control.js'
 
 // Which upstream answers are failures (429, 5xx, a non-JSON 200 where JSON is expected) is the
 // upstream client's call (src/upstream/client/judge.ts): it throws UpstreamFailure for them. What is
@@ -19,9 +20,9 @@ export function isCacheableStatus(status: number): boolean {
 export function sharedStorageRefusal(
   headers: UpstreamResponse['headers'],
 ): 'no-store' | 'private' | 'set-cookie' | undefined {
-  const cc = headers['cache-control']
-  const text = (Array.isArray(cc) ? cc.join(',') : (cc ?? '')).toLowerCase()
-  const directive = /(?:^|[\s,])(no-store|private)(?:[\s,=]|$)/.exec(text)
-  if (directive) return directive[1] as 'no-store' | 'private'
+  // The first of the two the upstream wrote is the reason given.
+  for (const name of cacheControlOf(headers).keys()) {
+    if (name === 'no-store' || name === 'private') return name
+  }
   return headers['set-cookie'] !== undefined ? 'set-cookie' : undefined
 }

@@ -3,6 +3,7 @@ import type { RouteConfig, UpstreamConfig } from '../../config/types.js'
 import type { Factory, FactoryContext, ResultOptions } from '../../engine/fetch/context.js'
 import type { UpstreamClient } from '../../upstream/client/client.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { parseHttpDate } from '../../util/http-date.js'
 import { StoredResponse } from '../response/stored-response.js'
 import { keepHeaders, mergeRevalidatedHeaders, upstreamTags } from '../response/upstream-headers.js'
 import { httpFreshness } from './http-freshness.js'
@@ -81,8 +82,8 @@ export function forwardedHeaders(
  */
 export function strongLastModified(lastModified: string | undefined, fetchedAt: number): string | undefined {
   if (lastModified === undefined) return undefined
-  const at = Date.parse(lastModified)
-  return Number.isFinite(at) && at + 1000 <= fetchedAt ? lastModified : undefined
+  const at = parseHttpDate(lastModified, fetchedAt)
+  return at !== undefined && at + 1000 <= fetchedAt ? lastModified : undefined
 }
 
 /**

@@ -42,25 +42,3 @@ function sfString(value: string): string {
 export function ttlSeconds(freshUntil: number, now: number): number {
   return Math.floor((freshUntil - now) / 1000)
 }
-
-/** An HTTP-date formatter that remembers its last answer: consecutive calls mostly repeat a value. */
-function memoizedHttpDate(): (ms: number) => string {
-  let lastMs = Number.NaN
-  let lastText = ''
-  return (ms) => {
-    if (ms !== lastMs) {
-      lastMs = ms
-      lastText = new Date(ms).toUTCString()
-    }
-    return lastText
-  }
-}
-
-/** HTTP-date strings for X-Cache-Fetched-At (most hits share one fetchedAt). */
-export const httpDate = memoizedHttpDate()
-
-const thisSecond = memoizedHttpDate()
-/** The Date header value for now, formatted once per second (as node:http does for its own). */
-export function currentHttpDate(): string {
-  return thisSecond(Math.floor(Date.now() / 1000) * 1000)
-}

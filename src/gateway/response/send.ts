@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { redactText } from '../../log/redact.js'
+import { sendJsonError } from '../../util/http-json.js'
 import { type CacheStatusParts, cacheStatusHeader, type XCacheStatus } from './cache-status.js'
 
 export type ErrorCodeName =
@@ -15,12 +15,10 @@ export type ErrorCodeName =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'internal_error'
-  | 'unauthorized'
-  | 'too_many_streams'
 
 /**
- * Every error cistern answers itself is JSON: `{ "error": { "code", "message" } }`. Messages are built
- * from paths, URLs and other modules' errors, so credentials in them are masked (redactText).
+ * A gateway error answer (the shape and masking are util/http-json's), labelled with the cache
+ * status the request reached when there is one.
  */
 export function sendError(
   res: ServerResponse,
@@ -33,19 +31,8 @@ export function sendError(
     xCacheStatus?: XCacheStatus
   } = {},
 ): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  const body = JSON.stringify({ error: { code, message: redactText(message) } })
-  const headers: Record<string, string> = {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'cache-control': 'no-store',
-    ...options.headers,
-  }
+  const headers: Record<string, string> = { ...options.headers }
   if (options.cacheStatus) headers['cache-status'] = cacheStatusHeader(options.cacheStatus)
   if (options.xCacheStatus) headers['x-cache-status'] = options.xCacheStatus
-  res.writeHead(status, headers)
-  res.end(body)
+  sendJsonError(res, status, code, message, headers)
 }

@@ -1,12 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EntryInfo } from '../../model/entry.js'
-import {
-  type CacheStatusParts,
-  cacheStatusHeader,
-  currentHttpDate,
-  httpDate,
-  type XCacheStatus,
-} from './cache-status.js'
+import { currentHttpDate, httpDate, parseHttpDate } from '../../util/http-date.js'
+import { type CacheStatusParts, cacheStatusHeader, type XCacheStatus } from './cache-status.js'
 import { answerRaw, canAnswerRaw, connectionLines } from './raw-answer.js'
 import type { StoredResponse } from './stored-response.js'
 
@@ -86,9 +81,10 @@ export function notModifiedFor(req: IncomingMessage, stored: StoredResponse): bo
   }
   const ifModifiedSince = req.headers['if-modified-since']
   if (ifModifiedSince === undefined || stored.lastModified === undefined) return false
-  const since = Date.parse(ifModifiedSince)
-  const modified = Date.parse(stored.lastModified)
-  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since
+  // A value that is not an HTTP-date is ignored (RFC 9110 §13.1.3), never guessed at.
+  const since = parseHttpDate(ifModifiedSince)
+  const modified = parseHttpDate(stored.lastModified)
+  return since !== undefined && modified !== undefined && modified <= since
 }
 
 function weak(tag: string): string {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { errorJson, JSON_CONTENT_TYPE } from '../../util/http-json.js'
 
 /** What node's parser or timers refused, as the status and code cistern answers with. */
 const ANSWERS: Record<string, [status: number, code: string, message: string]> = {
@@ -26,10 +27,10 @@ export function answerClientErrors(server: Server): void {
       return
     }
     const [status, code, message] = ANSWERS[error.code ?? ''] ?? MALFORMED
-    const body = JSON.stringify({ error: { code, message } })
+    const body = errorJson(code, message)
     socket.end(
       `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
-        'content-type: application/json; charset=utf-8\r\n' +
+        `content-type: ${JSON_CONTENT_TYPE}\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\n` +
         'cache-control: no-store\r\nconnection: close\r\n\r\n' +
         body,

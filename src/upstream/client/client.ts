@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { redactUrl } from '../../log/redact.js'
+import { redactUrl } from '../../util/redact.js'
 import { BudgetExceededError } from '../budget/errors.js'
 import type { Permit } from '../budget/types.js'
 import { backoffDelay } from '../health/backoff.js'
