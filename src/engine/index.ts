@@ -1,4 +1,4 @@
-export { Cache, type InvalidateSelector } from './cache.js'
+export { Cache } from './cache.js'
 export { bytesCodec, type Codec, jsonCodec } from './codec.js'
 export { type CreateCacheOptions, createCache, DEFAULT_MAX_KEY_LENGTH } from './create-cache.js'
 export { digestOf } from './digest.js'
