@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { Entry } from '../../engine/entry.js'
 import { type ErrorCode, StoreError } from '../../util/errors.js'
+import { isInMemory, openSqliteFile, quickCheck } from '../../util/sqlite/open-file.js'
 import { parseSize, type Size } from '../../util/units.js'
 import type {
   InvalidateOptions,
@@ -14,11 +15,10 @@ import type {
 } from '../store.js'
 import { AccessNotes } from './access.js'
 import { ChunkSizer, nextTurn } from './chunks.js'
-import { isInMemory, openSqliteFile, quickCheck } from './open-file.js'
 import { invalidateRows, listPage, sweepExpired, writeEntry } from './operations.js'
 import { prefixRange } from './range.js'
 import { type EntryRow, type TextRow, toEntry, toTextEntry } from './rows.js'
-import { prepareDatabase } from './schema.js'
+import { CACHE_SCHEMA, prepareDatabase } from './schema.js'
 import { prepareStatements, type Statements } from './statements.js'
 
 export interface SqliteStoreOptions {
@@ -456,10 +456,11 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
       ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
       // Before the first read: only then does SQLite keep the WAL index in heap memory. The migration's
-      // write transaction in prepareDatabase takes the lock, which is then held until close.
+      // write transaction (migrateSchema) takes the lock, which is then held until close.
       beforeRead: (db) => {
         if (options.exclusive ?? true) db.pragma('locking_mode = EXCLUSIVE')
       },
+      schema: CACHE_SCHEMA,
       prepare: (db) => prepareDatabase(db, { journalSizeLimit: JOURNAL_SIZE_LIMIT }),
     })
   } catch (error) {
