@@ -316,7 +316,7 @@ class SqliteStoreImpl implements SqliteStore {
 
   /** The next `limit` keys a tag or prefix selects, in key order, after `after`. */
   private keysOf(
-    selector: { tag: string } | { prefix: string },
+    selector: Extract<Selector, { tag: string } | { prefix: string }>,
     after: string | undefined,
     limit: number,
   ): string[] {
