@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Priority } from '../config/types.js'
+import type { SingleSelector } from '../stores/store.js'
 import type { Lane } from '../upstream/budget/types.js'
 
 /**
@@ -9,7 +10,7 @@ import type { Lane } from '../upstream/budget/types.js'
  */
 export interface AdminHooks {
   /** POST /refresh: queue background refreshes of the selection; resolves to how many were queued. */
-  refresh?: (selection: RefreshSelection) => Promise<{ queued: number }>
+  refresh?: (selection: SingleSelector) => Promise<{ queued: number }>
   /** GET /queue and the refresh gauges: due refreshes and lag per priority. */
   queue?: () => Promise<QueueSnapshot> | QueueSnapshot
   /** GET /entries/{key}: when the scheduler will next refresh a key (epoch ms), if it will. */
@@ -24,8 +25,6 @@ export interface AdminHooks {
   /** GET /events: webhooks received, newest first, paged. */
   events?: (query: EventsQuery) => Promise<EventsPage>
 }
-
-export type RefreshSelection = { key: string } | { tag: string } | { prefix: string }
 
 export interface QueueItem {
   key: string

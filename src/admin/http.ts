@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseSelector, type SingleSelector } from '../stores/store.js'
 import { CLOSE_CONNECTION, readBody } from '../util/http-body.js'
 import { errorJson, sendJsonText as sendJsonBody } from '../util/http-json.js'
 
@@ -88,29 +89,11 @@ export function parseFlag(value: string | null, name: string): boolean {
   throw new AdminError(400, 'bad_request', `${name} must be 1 or 0`)
 }
 
-/**
- * Exactly one of key, tag, prefix, each non-empty. An empty prefix would select everything by
- * accident; flushing all entries is `prefix=/` (every key starts with the path's slash).
- */
-export function parseSelection(source: {
-  key?: unknown
-  tag?: unknown
-  prefix?: unknown
-}): { key: string } | { tag: string } | { prefix: string } {
-  const given = (['key', 'tag', 'prefix'] as const).filter(
-    (name) => source[name] !== undefined && source[name] !== null,
-  )
-  if (given.length !== 1) {
-    throw new AdminError(400, 'invalid_selector', 'give exactly one of key, tag or prefix')
+/** The store's selector parser (exactly one non-empty key, tag or prefix), refusing with a 400. */
+export function parseSelection(source: { key?: unknown; tag?: unknown; prefix?: unknown }): SingleSelector {
+  try {
+    return parseSelector(source)
+  } catch (error) {
+    throw new AdminError(400, 'invalid_selector', (error as Error).message)
   }
-  const name = given[0]!
-  const value = source[name]
-  if (typeof value !== 'string' || value === '') {
-    throw new AdminError(
-      400,
-      'invalid_selector',
-      `${name} must be a non-empty string (prefix=/ selects every entry)`,
-    )
-  }
-  return name === 'key' ? { key: value } : name === 'tag' ? { tag: value } : { prefix: value }
 }

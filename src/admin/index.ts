@@ -6,7 +6,6 @@ export type {
   EventsQuery,
   QueueItem,
   QueueSnapshot,
-  RefreshSelection,
   UpstreamCallReport,
 } from './hooks.js'
 export { createMonitor, type Monitor } from './monitor.js'

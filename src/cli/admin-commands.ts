@@ -4,6 +4,7 @@ import { entryView, statsView, upstreamsView } from '../admin/client/views.js'
 import type { EntryBody } from '../admin/routes/entries.js'
 import type { StatsBody } from '../admin/routes/stats.js'
 import type { UpstreamBody } from '../admin/routes/upstreams.js'
+import { parseSelector, type SingleSelector } from '../stores/store.js'
 
 interface CommonOptions {
   admin: string
@@ -91,9 +92,13 @@ function selecting(command: Command): Command {
     .option('--prefix <prefix>', 'every key starting with this (--prefix / selects all)')
 }
 
+/** The flags as a [field, value] pair, checked by the store's selector parser before any request. */
 function selection(options: Selection): ['key' | 'tag' | 'prefix', string] {
-  const given = (['key', 'tag', 'prefix'] as const).filter((name) => options[name] !== undefined)
-  if (given.length !== 1) throw new AdminClientError('give exactly one of --key, --tag or --prefix', 2)
-  const name = given[0]!
-  return [name, options[name]!]
+  let selector: SingleSelector
+  try {
+    selector = parseSelector(options, (field) => `--${field}`)
+  } catch (error) {
+    throw new AdminClientError((error as Error).message, 2)
+  }
+  return Object.entries(selector)[0] as ['key' | 'tag' | 'prefix', string]
 }

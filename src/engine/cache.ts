@@ -21,8 +21,6 @@ import {
 } from './options.js'
 import { type CacheResult, checkKey, result } from './result.js'
 
-export type InvalidateSelector = Selector | { tags: readonly string[] }
-
 export interface CacheInternals<T> {
   store: Store | undefined
   memory: MemoryTier<T>
@@ -228,13 +226,8 @@ export class Cache<T = unknown> {
    * Invalidate by key, keys, tag, tags or prefix. Hard deletes; soft marks stale but keeps the copy
    * for stale serving while the next read refreshes it. Resolves to how many entries were affected.
    */
-  async invalidate(selector: InvalidateSelector, options: { soft?: boolean } = {}): Promise<number> {
+  async invalidate(selector: Selector, options: { soft?: boolean } = {}): Promise<number> {
     this.#checkOpen()
-    if ('tags' in selector) {
-      let total = 0
-      for (const tag of selector.tags) total += await this.invalidate({ tag }, options)
-      return total
-    }
     const soft = options.soft ?? false
     const now = this.#now()
     const inMemory = this.#memory.invalidate(selector, soft, now)

@@ -53,10 +53,12 @@ export class MemoryTier<T> {
       'key' in selector
         ? [selector.key]
         : 'keys' in selector
-          ? [...new Set(selector.keys)]
+          ? new Set(selector.keys)
           : 'tag' in selector
             ? lru.keysWithTag(selector.tag)
-            : lru.keysWithPrefix(selector.prefix)
+            : 'tags' in selector
+              ? new Set(selector.tags.flatMap((tag) => lru.keysWithTag(tag)))
+              : lru.keysWithPrefix(selector.prefix)
     let touched = 0
     for (const key of keys) {
       const record = lru.peek(key)

@@ -1,14 +1,20 @@
 import { basename, dirname, extname, join } from 'node:path'
 import type Database from 'better-sqlite3'
 import type { StoreConfig } from '../config/types.js'
-import { isInMemory, isStorageFault, openSqliteFile, quickCheck } from '../stores/sqlite/open-file.js'
+import { isInMemory, isStorageFault, openSqliteFile, quickCheck } from '../util/sqlite/open-file.js'
+import { applicationIdOf, type SqliteSchema } from '../util/sqlite/schema.js'
 
 /**
  * The refresh path's own durable state: the schedule (with each key's last seen version), the bounded
  * change-event buffer and the notify outbox. It lives in its own SQLite file beside the cache store,
  * so the store keeps its contract and this state can change shape on its own.
+ *
+ * Append only: a shipped migration never changes. Migration 1 keeps `IF NOT EXISTS` because files
+ * written before the database was versioned (user_version 0, no application id) already hold these
+ * tables: they are adopted, and migration 1 runs over them as a no-op.
  */
-const SCHEMA = `
+const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS schedule (
   key TEXT PRIMARY KEY,
   route TEXT NOT NULL,
@@ -37,7 +43,16 @@ CREATE TABLE IF NOT EXISTS outbox (
   last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_target ON outbox (target, seq);
-`
+`,
+]
+
+/** 'csrf'. */
+export const REFRESH_DB_SCHEMA: SqliteSchema = {
+  name: 'refresh database',
+  applicationId: applicationIdOf('csrf'),
+  migrations: MIGRATIONS,
+  legacyTables: ['schedule', 'events', 'outbox'],
+}
 
 /** `<dir>/<name>.refresh.db` beside a SQLite store; in memory for every other store kind. */
 export function refreshDbPath(store: StoreConfig): string {
@@ -63,11 +78,11 @@ export function openRefreshDb(path: string, options: RefreshDbOptions = {}): Dat
     openSqliteFile(at, {
       busyTimeoutMs: 1000,
       ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
+      schema: REFRESH_DB_SCHEMA,
       prepare(db) {
         // WAL: readers never block the one writer; NORMAL: a process crash loses nothing committed.
         db.pragma('journal_mode = WAL')
         db.pragma('synchronous = NORMAL')
-        db.exec(SCHEMA)
       },
     })
   if (isInMemory(path)) return open(path)

@@ -3,6 +3,7 @@ import type { Gateway } from '../gateway/gateway.js'
 import type { StoredResponse } from '../gateway/response/stored-response.js'
 import { requestKey, pathOfKey as routePathOfKey, targetOfKey } from '../gateway/routing/cache-key.js'
 import type { RefreshOutcome } from '../gateway/server/refresh-key.js'
+import type { Selector } from '../stores/store.js'
 import type { Seen } from './schedule-store.js'
 
 /**
@@ -19,8 +20,11 @@ export interface RefreshHost {
   locate(key: string): { route: RouteConfig; params: Record<string, string> } | undefined
   /** The cache key a client GET of `path` (with optional query) reads, without request headers. */
   keyOfPath(path: string): string | undefined
-  /** Keys holding a tag or starting with a prefix, up to `limit`. */
-  listKeys(selector: { tag: string } | { prefix: string }, limit: number): Promise<string[]>
+  /** Keys holding a tag (any of several) or starting with a prefix, each once, up to `limit`. */
+  listKeys(
+    selector: Exclude<Selector, { key: string } | { keys: readonly string[] }>,
+    limit: number,
+  ): Promise<string[]>
 }
 
 export function seenOf(value: StoredResponse, entry: { digest: string; fetchedAt: number }): Seen {
@@ -61,18 +65,22 @@ export function gatewayHost(gateway: Gateway): RefreshHost {
     },
     async listKeys(selector, limit) {
       if (!cache.hasStore) return []
-      const keys: string[] = []
-      let cursor: string | undefined
-      do {
-        const page = await cache.list({
-          ...selector,
-          limit: Math.min(1000, limit - keys.length),
-          ...(cursor && { cursor }),
-        })
-        for (const item of page.items) keys.push(item.key)
-        cursor = page.cursor
-      } while (cursor && keys.length < limit)
-      return keys
+      const keys = new Set<string>()
+      const filters = 'tags' in selector ? selector.tags.map((tag) => ({ tag })) : [selector]
+      for (const filter of filters) {
+        let cursor: string | undefined
+        do {
+          if (keys.size >= limit) return [...keys]
+          const page = await cache.list({
+            ...filter,
+            limit: Math.min(1000, limit - keys.size),
+            ...(cursor && { cursor }),
+          })
+          for (const item of page.items) keys.add(item.key)
+          cursor = page.cursor
+        } while (cursor)
+      }
+      return [...keys]
     },
   }
 }

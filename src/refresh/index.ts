@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
+import type { Selector } from '../stores/store.js'
 import type { Part } from '../util/lifecycle.js'
 import { inFlightCap } from './capacity.js'
 import { parseBody } from './change.js'
@@ -47,14 +48,6 @@ export interface RefreshOptions {
   onWhileError?: SchedulerDeps['onWhileError']
 }
 
-/** What webhooks and POST /refresh may ask to refresh. */
-export type RefreshSelector =
-  | { key: string }
-  | { keys: readonly string[] }
-  | { tag: string }
-  | { prefix: string }
-  | { path: string }
-
 export interface Refresh extends Part {
   readonly scheduler: Scheduler
   readonly feed: ChangeFeed
@@ -70,7 +63,9 @@ export interface Refresh extends Part {
    * Refresh a selection now, in the background lane, with change detection; tags and prefixes up to
    * 10,000 keys. `enroll`: keys of routes with `refresh` also join the schedule.
    */
-  refresh(selector: RefreshSelector, options?: { enroll?: boolean }): Promise<{ queued: number }>
+  refresh(selector: Selector, options?: { enroll?: boolean }): Promise<{ queued: number }>
+  /** Refresh the key a client GET of `path` (with optional query, no request headers) reads, as refresh(). */
+  refreshPath(path: string, options?: { enroll?: boolean }): Promise<{ queued: number }>
   /** Hook for the gateway's onRead. */
   onRead: Scheduler['onRead']
   /** Load the schedule, start the notifier, prewarm. Call once the gateway listens (its URL is known). */
@@ -173,6 +168,16 @@ export function createRefresh(
     )
   }
 
+  const refreshSelection: Refresh['refresh'] = async (selector, refreshOptions = {}) => {
+    const keys =
+      'key' in selector
+        ? [selector.key]
+        : 'keys' in selector
+          ? selector.keys
+          : await host.listKeys(selector, 10_000)
+    return { queued: scheduler.refreshKeys(keys, (key) => host.locate(key)?.route, refreshOptions) }
+  }
+
   return {
     scheduler,
     feed,
@@ -182,14 +187,10 @@ export function createRefresh(
     serveAdminChanges: (req, res) => adminStreams.serve(req, res),
     streamStats: () => ({ public: publicStreams.stats(), admin: adminStreams.stats() }),
     onRead: (key, route) => scheduler.onRead(key, route),
-    async refresh(selector, refreshOptions = {}) {
-      let keys: readonly string[]
-      if ('key' in selector) keys = [selector.key]
-      else if ('keys' in selector) keys = selector.keys
-      else if ('path' in selector)
-        keys = [host.keyOfPath(selector.path)].filter((k): k is string => k !== undefined)
-      else keys = await host.listKeys(selector, 10_000)
-      return { queued: scheduler.refreshKeys(keys, (key) => host.locate(key)?.route, refreshOptions) }
+    refresh: refreshSelection,
+    refreshPath(path, refreshOptions) {
+      const key = host.keyOfPath(path)
+      return refreshSelection({ keys: key === undefined ? [] : [key] }, refreshOptions)
     },
     async start() {
       if (started || closed) return

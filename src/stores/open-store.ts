@@ -1,8 +1,8 @@
 import type { StoreConfig } from '../config/types.js'
 import { CisternError, StoreError } from '../util/errors.js'
+import { isStorageFault, reasonOf } from '../util/sqlite/open-file.js'
 import { memoryStore } from './memory/memory-store.js'
 import { sqliteStore } from './sqlite/index.js'
-import { isStorageFault, reasonOf } from './sqlite/open-file.js'
 import type { Store } from './store.js'
 import { unavailableStore } from './unavailable-store.js'
 

@@ -1,4 +1,5 @@
 import type { Entry, EntryInfo } from '../model/entry.js'
+import { CisternError } from '../util/errors.js'
 
 /**
  * The store boundary. A store persists entries and indexes them by tag and by key prefix; it knows
@@ -6,8 +7,49 @@ import type { Entry, EntryInfo } from '../model/entry.js'
  * (memory, SQLite, later Redis and Postgres) passes the one contract suite in test/stores/contract.ts.
  */
 
-/** Which entries an invalidation or listing applies to. Exactly one field is set. */
-export type Selector = { key: string } | { keys: string[] } | { tag: string } | { prefix: string }
+/**
+ * Which entries an invalidation or a refresh applies to: one key, several keys, one tag, every entry
+ * holding any of several tags, or every key starting with a prefix. Exactly one field is set. This is
+ * the one selector type: the engine, the admin API and CLI, webhook actions and the refresh path all
+ * speak it, and `parseSelector` is the one reader of it from outside input.
+ */
+export type Selector =
+  | { key: string }
+  | { keys: readonly string[] }
+  | { tag: string }
+  | { tags: readonly string[] }
+  | { prefix: string }
+
+/** The selectors a person names with one value (an admin query string, a JSON body, a CLI flag). */
+export type SingleSelector = Extract<Selector, { key: string } | { tag: string } | { prefix: string }>
+
+const SINGLE_FIELDS = ['key', 'tag', 'prefix'] as const
+
+/**
+ * Exactly one of key, tag or prefix, each a non-empty string; anything else throws a CisternError
+ * (E_INVALID_SELECTOR) whose message names the fields as the caller spells them (`spell`: `--key`
+ * for the CLI). An empty prefix would select everything by accident; flushing all entries is
+ * `prefix=/` (every gateway key starts with the path's slash).
+ */
+export function parseSelector(
+  source: { key?: unknown; tag?: unknown; prefix?: unknown },
+  spell: (field: string) => string = (field) => field,
+): SingleSelector {
+  const given = SINGLE_FIELDS.filter((field) => source[field] !== undefined && source[field] !== null)
+  if (given.length !== 1) {
+    const [key, tag, prefix] = SINGLE_FIELDS.map(spell)
+    throw new CisternError('E_INVALID_SELECTOR', `give exactly one of ${key}, ${tag} or ${prefix}`)
+  }
+  const field = given[0]!
+  const value = source[field]
+  if (typeof value !== 'string' || value === '') {
+    throw new CisternError(
+      'E_INVALID_SELECTOR',
+      `${spell(field)} must be a non-empty string (a prefix of / selects every entry)`,
+    )
+  }
+  return field === 'key' ? { key: value } : field === 'tag' ? { tag: value } : { prefix: value }
+}
 
 export interface InvalidateOptions {
   /** Soft: mark stale (freshUntil = now) but keep for stale serving. Hard: delete. */
@@ -69,7 +111,10 @@ export interface Store {
   set(entry: Entry): Promise<void>
   /** Delete by key; resolves to how many entries existed. */
   delete(key: string): Promise<boolean>
-  /** Invalidate by key(s), tag or prefix, hard or soft; resolves to how many entries were affected. */
+  /**
+   * Invalidate by key(s), tag(s) or prefix, hard or soft; resolves to how many entries were affected
+   * (an entry selected twice, by two of its tags or a key listed twice, counts once).
+   */
   invalidate(selector: Selector, options: InvalidateOptions): Promise<number>
   /** A page of entry metadata (never values), filtered by prefix or tag, ordered by key. */
   list(query: ListQuery): Promise<ListPage>

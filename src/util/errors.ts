@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'E_INVALID_SIZE'
   | 'E_INVALID_RATE'
   | 'E_INVALID_KEY'
+  /** Not exactly one of key, tag or prefix, or an empty one (admin API, CLI). */
+  | 'E_INVALID_SELECTOR'
   | 'E_KEY_TOO_LONG'
   | 'E_SERIALIZE'
   | 'E_FACTORY'

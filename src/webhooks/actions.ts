@@ -1,12 +1,12 @@
 import type { Template } from '../config/template.js'
 import type { WebhookAction } from '../config/types.js'
-import type { InvalidateSelector } from '../engine/cache.js'
 import { selectorsOfPath } from '../gateway/routing/cache-key.js'
+import type { Selector } from '../stores/store.js'
 import type { ActionResult, RefreshRequester, WebhookOutcome } from './types.js'
 
 /** The cache operations actions need (the engine's Cache fits). */
 export interface Invalidator {
-  invalidate(selector: InvalidateSelector, options?: { soft?: boolean }): Promise<number>
+  invalidate(selector: Selector, options?: { soft?: boolean }): Promise<number>
 }
 
 export interface ActionInput {

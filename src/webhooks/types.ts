@@ -1,4 +1,4 @@
-import type { Selector } from '../stores/store.js'
+import type { SingleSelector } from '../stores/store.js'
 
 /**
  * What became of one delivery. `pending` is the state between the durable write and the end of
@@ -112,10 +112,7 @@ export interface WebhookEvents {
  */
 export interface RefreshRequester {
   /** Resolves to how many entries were scheduled (or marked). */
-  refresh(
-    selector: Extract<Selector, { key: string } | { tag: string } | { prefix: string }>,
-    lane: 'background',
-  ): Promise<number>
+  refresh(selector: SingleSelector, lane: 'background'): Promise<number>
 }
 
 /** The part of a pino logger the webhooks use; pino's Logger fits. */

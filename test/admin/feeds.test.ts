@@ -44,7 +44,7 @@ describe('admin: queue, events and the change feed', () => {
     await until(() => (h.cistern.refresh.scheduler.snapshot().keys > 0 ? true : undefined))
     const published = feed.published
     h.sim.tick()
-    await h.cistern.refresh.refresh({ path })
+    await h.cistern.refresh.refreshPath(path)
     await until(() => (feed.published > published ? true : undefined))
   }
 

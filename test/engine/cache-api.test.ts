@@ -217,6 +217,19 @@ describe('invalidation', () => {
     expect(await cache.get('event:x')).toBe('c')
   })
 
+  it('by several tags: an entry holding two of them counts once, in the memory tier as in the store', async () => {
+    for (const store of [memoryStore(), undefined]) {
+      const cache = cacheWithClock<string>(store ? { store } : {}).cache
+      await cache.set('team:1', 'a', { ttl: '1h', stale: '1h', tags: ['teams', 'team:1'] })
+      await cache.set('team:2', 'b', { ttl: '1h', stale: '1h', tags: ['teams'] })
+      await cache.set('event:x', 'c', { ttl: '1h', stale: '1h', tags: ['event:x'] })
+      expect(await cache.invalidate({ tags: ['teams', 'team:1', 'nobody'] }, { soft: true })).toBe(2)
+      expect(await cache.invalidate({ tags: ['team:1', 'teams'] })).toBe(2)
+      expect(await cache.get('team:1')).toBeUndefined()
+      expect(await cache.get('event:x')).toBe('c')
+    }
+  })
+
   it('by prefix and by key', async () => {
     const { cache } = await seeded()
     expect(await cache.invalidate({ prefix: 'team:' })).toBe(2)

@@ -40,7 +40,7 @@ describe('refresh: notify targets', () => {
   async function changeOnce(path: string): Promise<void> {
     const published = h!.cistern.refresh.feed.published
     h!.sim.tick()
-    await h!.cistern.refresh.refresh({ path })
+    await h!.cistern.refresh.refreshPath(path)
     await until(() => (h!.cistern.refresh.feed.published > published ? true : undefined))
   }
 

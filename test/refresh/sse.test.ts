@@ -45,7 +45,7 @@ describe('refresh: the change feed on the public port', () => {
     h!.sim.tick()
     for (const path of paths) {
       const published = h!.cistern.refresh.feed.published
-      expect(await h!.cistern.refresh.refresh({ path })).toEqual({ queued: 1 })
+      expect(await h!.cistern.refresh.refreshPath(path)).toEqual({ queued: 1 })
       await until(() => (h!.cistern.refresh.feed.published > published ? true : undefined))
     }
   }

@@ -32,7 +32,7 @@ describe('refresh: warming', () => {
     const stop = refresh.feed.subscribe((e) => events.push(e))
     const before = h!.sim.calls.length
     h!.sim.tick()
-    await refresh.refresh({ path })
+    await refresh.refreshPath(path)
     await until(() => (events.length > 0 ? true : undefined))
     stop()
     await refresh.warmer.idle()

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { sqliteStore } from '../../src/stores/sqlite/index.js'
 import { compareKeys, prefixRange } from '../../src/stores/sqlite/range.js'
-import { APPLICATION_ID, SCHEMA_VERSION } from '../../src/stores/sqlite/schema.js'
+import { CACHE_SCHEMA } from '../../src/stores/sqlite/schema.js'
 import { SQL } from '../../src/stores/sqlite/statements.js'
 import { CisternError } from '../../src/util/errors.js'
 import { makeEntry } from './contract/support.js'
@@ -49,8 +49,8 @@ describe('sqlite store specifics', () => {
     await store.close()
     const db = new Database(path, { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
-    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID)
+    expect(db.pragma('user_version', { simple: true })).toBe(CACHE_SCHEMA.migrations.length)
+    expect(db.pragma('application_id', { simple: true })).toBe(CACHE_SCHEMA.applicationId)
     db.close()
   })
 
@@ -122,7 +122,7 @@ describe('sqlite store specifics', () => {
     const newer = join(dir, 'newer.db')
     await sqliteStore({ path: newer, sweepIntervalMs: 0 }).close()
     const db = new Database(newer)
-    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    db.pragma(`user_version = ${CACHE_SCHEMA.migrations.length + 1}`)
     db.close()
     const error = await openError(newer)
     expect(error.code).toBe('E_STORE_OPEN')

@@ -11,9 +11,12 @@ import ts from 'typescript'
  * from a temp dir.
  */
 export async function transpileSqliteStore(root: string, outDir: string): Promise<string> {
-  const sqliteDir = join(root, 'src/stores/sqlite')
+  const typescriptIn = async (dir: string) =>
+    (await readdir(join(root, dir))).filter((f) => f.endsWith('.ts')).map((f) => join(root, dir, f))
   const files = [
-    ...(await readdir(sqliteDir)).filter((f) => f.endsWith('.ts')).map((f) => join(sqliteDir, f)),
+    ...(await typescriptIn('src/stores/sqlite')),
+    // The SQLite open and schema helper the store shares with the webhook and refresh databases.
+    ...(await typescriptIn('src/util/sqlite')),
     join(root, 'src/stores/store.ts'),
     join(root, 'src/util/errors.ts'),
     join(root, 'src/util/units.ts'),

@@ -1,6 +1,6 @@
 import { parseConfig } from '../../src/config/index.js'
 import type { CisternConfig, WebhookConfig } from '../../src/config/types.js'
-import type { InvalidateSelector } from '../../src/engine/cache.js'
+import type { Selector } from '../../src/stores/store.js'
 import type { RefreshRequester, WebhookLogger } from '../../src/webhooks/index.js'
 
 /** Parse a YAML config for tests (paths resolve under /tmp, nothing is opened). */
@@ -85,10 +85,10 @@ export function captureLogger(): WebhookLogger & { lines: LogLine[] } {
 
 /** A cache stand-in that records invalidations. */
 export function recordingCache() {
-  const calls: { selector: InvalidateSelector; soft: boolean }[] = []
+  const calls: { selector: Selector; soft: boolean }[] = []
   return {
     calls,
-    async invalidate(selector: InvalidateSelector, options: { soft?: boolean } = {}) {
+    async invalidate(selector: Selector, options: { soft?: boolean } = {}) {
       calls.push({ selector, soft: options.soft ?? false })
       return 1
     },

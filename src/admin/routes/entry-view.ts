@@ -1,11 +1,12 @@
 import type { EntryInfo } from '../../model/entry.js'
+import { ageOf, isFresh, isServableStale, ttlLeft } from '../../model/freshness.js'
 
 export type EntryState = 'fresh' | 'stale' | 'expired'
 
 /** fresh: served as is; stale: served while it refreshes; expired: kept only to stand in on errors. */
 export function entryState(entry: EntryInfo, now: number): EntryState {
-  if (now < entry.freshUntil) return 'fresh'
-  if (now < entry.staleUntil) return 'stale'
+  if (isFresh(entry, now)) return 'fresh'
+  if (isServableStale(entry, now)) return 'stale'
   return 'expired'
 }
 
@@ -18,8 +19,8 @@ export function entrySummary(entry: EntryInfo, now: number) {
     status: typeof status === 'number' ? status : null,
     size: entry.size,
     tags: entry.tags,
-    ageSeconds: Math.max(0, Math.floor((now - entry.fetchedAt) / 1000)),
-    ttlSeconds: Math.max(0, Math.floor((entry.freshUntil - now) / 1000)),
+    ageSeconds: Math.floor(ageOf(entry, now) / 1000),
+    ttlSeconds: Math.floor(ttlLeft(entry, now) / 1000),
     fetchedAt: iso(entry.fetchedAt),
     freshUntil: iso(entry.freshUntil),
     staleUntil: iso(entry.staleUntil),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ResultOptions } from '../../engine/fetch/context.js'
 import type { GetOrSetOptions } from '../../engine/options.js'
 import type { CacheResult } from '../../engine/result.js'
+import { isFresh } from '../../model/freshness.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { CisternError } from '../../util/errors.js'
 import { clientWantsRevalidation } from '../fetch/http-freshness.js'
@@ -37,7 +38,7 @@ export function handleCached(
   const now = ctx.now()
   if (!force) {
     const record = ctx.cache.peekMemory(key)
-    if (record !== undefined && now < record.entry.freshUntil) {
+    if (record !== undefined && isFresh(record.entry, now)) {
       writeCached(req, res, record.value, record.entry, now, 'HIT', {
         outcome: 'hit',
         ttl: ttlSeconds(record.entry.freshUntil, now),

@@ -143,10 +143,12 @@ class MemoryStore implements Store {
     }
   }
 
-  #select(selector: Selector): string[] {
+  #select(selector: Selector): Iterable<string> {
     if ('key' in selector) return [selector.key]
-    if ('keys' in selector) return [...new Set(selector.keys)]
+    // A key listed twice, or holding two of the tags, is one entry and counts once.
+    if ('keys' in selector) return new Set(selector.keys)
     if ('tag' in selector) return this.#lru.keysWithTag(selector.tag)
+    if ('tags' in selector) return new Set(selector.tags.flatMap((tag) => this.#lru.keysWithTag(tag)))
     return this.#lru.keysWithPrefix(selector.prefix)
   }
 

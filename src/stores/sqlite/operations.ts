@@ -18,8 +18,15 @@ export function writeEntry(s: Statements, entry: Entry): void {
   for (const tag of entry.tags) s.insertTag.run(tag, entry.key)
 }
 
-/** Counts live entries only; hard invalidation also drops expired matches, which nobody could see. */
-export function invalidateRows(s: Statements, selector: Selector, { soft, now }: InvalidateOptions): number {
+/**
+ * Counts live entries only; hard invalidation also drops expired matches, which nobody could see.
+ * Several tags are the store's to split into keys (SqliteStore.keysWithTags), so each entry counts once.
+ */
+export function invalidateRows(
+  s: Statements,
+  selector: Exclude<Selector, { tags: readonly string[] }>,
+  { soft, now }: InvalidateOptions,
+): number {
   if ('key' in selector || 'keys' in selector) {
     // A key listed twice is one entry and counts once.
     const keys = 'key' in selector ? [selector.key] : new Set(selector.keys)

@@ -1,18 +1,10 @@
 import type Database from 'better-sqlite3'
+import { applicationIdOf, type SqliteSchema } from '../../util/sqlite/schema.js'
 
 /**
- * The on-disk layout and its migrations. `user_version` holds the schema version; `application_id`
- * marks the file as cistern's, so pointing `path` at some other program's database is refused
- * instead of quietly adding tables to it.
- */
-
-/** 'cstn' as a 32-bit big-endian integer. */
-export const APPLICATION_ID = 0x6373746e
-export const SCHEMA_VERSION = 2
-
-/**
- * Migration n takes the schema from version n-1 to n. Append only: a shipped migration never
- * changes, because databases in the field already ran it.
+ * The cache file's layout and its migrations, applied by the shared SQLite schema helper
+ * (util/sqlite/schema.ts): `application_id` 'cstn' marks the file as a cistern cache and
+ * `user_version` counts the migrations that have run.
  *
  * `value` is the last column on purpose: SQLite stores a row's columns in order and spills a large
  * blob into overflow pages, so a column after it would drag those pages in. With the blob last,
@@ -94,30 +86,22 @@ const MIGRATIONS: readonly string[] = [
   `,
 ]
 
+export const CACHE_SCHEMA: SqliteSchema = {
+  name: 'cache',
+  applicationId: applicationIdOf('cstn'),
+  migrations: MIGRATIONS,
+}
+
 export interface PrepareOptions {
   /** Cap on the WAL file size kept after a checkpoint, in bytes. */
   journalSizeLimit: number
 }
 
 /**
- * Checks that the file is an SQLite database this code may use, then switches it to WAL and brings
- * the schema up to date. The checks run first and only read: a file that is not a database, a
- * database of another program or one from a newer cistern fails here with nothing written to it.
+ * The connection's pragmas, between the schema check (which refuses a file that is not a database,
+ * another program's or a newer cistern's, with nothing written to it) and the migrations.
  */
 export function prepareDatabase(db: Database.Database, options: PrepareOptions): void {
-  // Reading the header is the first thing that touches the file; garbage fails here (SQLITE_NOTADB).
-  const applicationId = db.pragma('application_id', { simple: true }) as number
-  const version = db.pragma('user_version', { simple: true }) as number
-  const objects = (db.prepare('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n
-  if (applicationId !== APPLICATION_ID && (applicationId !== 0 || objects > 0)) {
-    throw new Error('the file is an SQLite database of another application, not a cistern cache')
-  }
-  if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `the cache was written by a newer cistern (schema ${version}; this one knows up to ${SCHEMA_VERSION})`,
-    )
-  }
-
   // In-memory databases answer 'memory' here; anything on disk must end up in WAL.
   const mode = db.pragma('journal_mode = WAL', { simple: true }) as string
   if (mode !== 'wal' && db.name !== ':memory:' && db.name !== '') {
@@ -128,21 +112,4 @@ export function prepareDatabase(db: Database.Database, options: PrepareOptions):
   db.pragma('synchronous = NORMAL')
   db.pragma(`journal_size_limit = ${Math.floor(options.journalSizeLimit)}`)
   db.pragma('temp_store = MEMORY')
-
-  migrate(db)
-}
-
-function migrate(db: Database.Database): void {
-  const run = db.transaction(() => {
-    // Read again under the write lock: another process may have migrated since the check above.
-    const current = db.pragma('user_version', { simple: true }) as number
-    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-      db.exec(MIGRATIONS[version - 1]!)
-    }
-    if (current < MIGRATIONS.length) {
-      db.pragma(`application_id = ${APPLICATION_ID}`)
-      db.pragma(`user_version = ${MIGRATIONS.length}`)
-    }
-  })
-  run.immediate()
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { Entry } from '../../model/entry.js'
 import { type ErrorCode, StoreError } from '../../util/errors.js'
+import { isInMemory, openSqliteFile, quickCheck } from '../../util/sqlite/open-file.js'
 import { parseSize, type Size } from '../../util/units.js'
 import type {
   InvalidateOptions,
@@ -14,11 +15,10 @@ import type {
 } from '../store.js'
 import { AccessNotes } from './access.js'
 import { ChunkSizer, nextTurn } from './chunks.js'
-import { isInMemory, openSqliteFile, quickCheck } from './open-file.js'
 import { invalidateRows, listPage, sweepExpired, writeEntry } from './operations.js'
 import { prefixRange } from './range.js'
 import { type EntryRow, type TextRow, toEntry, toTextEntry } from './rows.js'
-import { prepareDatabase } from './schema.js'
+import { CACHE_SCHEMA, prepareDatabase } from './schema.js'
 import { prepareStatements, type Statements } from './statements.js'
 
 export interface SqliteStoreOptions {
@@ -125,7 +125,7 @@ class SqliteStoreImpl implements SqliteStore {
   // fail with SQLITE_BUSY at the upgrade, where busy_timeout does not help.
   private readonly setTx: Database.Transaction<(entry: Entry) => void>
   private readonly invalidateTx: Database.Transaction<
-    (selector: Selector, options: InvalidateOptions) => number
+    (selector: Exclude<Selector, { tags: readonly string[] }>, options: InvalidateOptions) => number
   >
   private readonly accessTx: Database.Transaction<(notes: [string, number][]) => void>
   private timer: NodeJS.Timeout | undefined
@@ -148,8 +148,9 @@ class SqliteStoreImpl implements SqliteStore {
     // The entry row and its tag rows change in one transaction, so neither a reader nor a crash
     // ever sees new tags on an old value or the reverse.
     this.setTx = this.db.transaction((entry: Entry) => writeEntry(this.stmts, entry))
-    this.invalidateTx = this.db.transaction((selector: Selector, options: InvalidateOptions) =>
-      invalidateRows(this.stmts, selector, options),
+    this.invalidateTx = this.db.transaction(
+      (selector: Exclude<Selector, { tags: readonly string[] }>, options: InvalidateOptions) =>
+        invalidateRows(this.stmts, selector, options),
     )
     this.accessTx = this.db.transaction((notes: [string, number][]) => {
       for (const [key, at] of notes) this.stmts.touch.run(at, key)
@@ -258,16 +259,21 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   /**
-   * Purges by tag, prefix or a list of keys, a chunk of keys per transaction with a turn of the event
-   * loop between chunks (a 30,000-entry purge in one transaction held the loop for 145 ms). Entries
-   * written while it runs may or may not be purged; a reader sees each entry whole, old or gone.
+   * Purges by tag(s), prefix or a list of keys, a chunk of keys per transaction with a turn of the
+   * event loop between chunks (a 30,000-entry purge in one transaction held the loop for 145 ms).
+   * Entries written while it runs may or may not be purged; a reader sees each entry whole, old or gone.
    */
   private async invalidateInChunks(
     selector: Exclude<Selector, { key: string }>,
     options: InvalidateOptions,
   ): Promise<number> {
-    const listed = 'keys' in selector ? [...new Set(selector.keys)] : undefined
-    const walk = 'keys' in selector ? undefined : selector
+    const listed =
+      'keys' in selector
+        ? [...new Set(selector.keys)]
+        : 'tags' in selector
+          ? this.keysWithTags(selector.tags)
+          : undefined
+    const walk = 'keys' in selector || 'tags' in selector ? undefined : selector
     let count = 0
     let offset = 0
     let after: string | undefined
@@ -290,9 +296,27 @@ class SqliteStoreImpl implements SqliteStore {
     }
   }
 
+  /**
+   * Every key holding any of `tags`, each once (an entry with two of them is purged and counted once).
+   * Only the index is read; the purge itself then runs in chunks like a list of keys.
+   */
+  private keysWithTags(tags: readonly string[]): string[] {
+    const keys = new Set<string>()
+    for (const tag of new Set(tags)) {
+      let after: string | undefined
+      for (;;) {
+        const chunk = this.keysOf({ tag }, after, 1000)
+        for (const key of chunk) keys.add(key)
+        if (chunk.length < 1000) break
+        after = chunk[chunk.length - 1]
+      }
+    }
+    return [...keys]
+  }
+
   /** The next `limit` keys a tag or prefix selects, in key order, after `after`. */
   private keysOf(
-    selector: { tag: string } | { prefix: string },
+    selector: Extract<Selector, { tag: string } | { prefix: string }>,
     after: string | undefined,
     limit: number,
   ): string[] {
@@ -432,10 +456,11 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
       busyTimeoutMs: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
       ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
       // Before the first read: only then does SQLite keep the WAL index in heap memory. The migration's
-      // write transaction in prepareDatabase takes the lock, which is then held until close.
+      // write transaction (migrateSchema) takes the lock, which is then held until close.
       beforeRead: (db) => {
         if (options.exclusive ?? true) db.pragma('locking_mode = EXCLUSIVE')
       },
+      schema: CACHE_SCHEMA,
       prepare: (db) => prepareDatabase(db, { journalSizeLimit: JOURNAL_SIZE_LIMIT }),
     })
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { CisternConfig } from '../../config/types.js'
-import { isStorageFault } from '../../stores/sqlite/open-file.js'
+import { isStorageFault } from '../../util/sqlite/open-file.js'
 import type { EventStore, EventStoreLimits } from './event-store.js'
 import { MemoryEventStore } from './memory-events.js'
 import { SqliteEventStore } from './sqlite-events.js'

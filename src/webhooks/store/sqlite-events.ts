@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
-import { quickCheck } from '../../stores/sqlite/open-file.js'
 import { StoreError } from '../../util/errors.js'
+import { quickCheck } from '../../util/sqlite/open-file.js'
 import type { ActionResult, EventPage, EventQuery, WebhookEvent, WebhookOutcome } from '../types.js'
 import {
   ACCEPTED,

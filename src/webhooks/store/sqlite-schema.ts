@@ -1,6 +1,7 @@
 import { extname } from 'node:path'
 import type Database from 'better-sqlite3'
-import { openSqliteFile } from '../../stores/sqlite/open-file.js'
+import { openSqliteFile } from '../../util/sqlite/open-file.js'
+import { applicationIdOf, type SqliteSchema } from '../../util/sqlite/schema.js'
 import type { ActionResult, WebhookEvent, WebhookOutcome } from '../types.js'
 
 /**
@@ -42,6 +43,14 @@ const MIGRATIONS: readonly string[] = [
   `,
 ]
 
+/** 'cswh'. Logs written before the id was stamped (version 1, no id) are adopted. */
+export const EVENT_LOG_SCHEMA: SqliteSchema = {
+  name: 'webhook event log',
+  applicationId: applicationIdOf('cswh'),
+  migrations: MIGRATIONS,
+  legacyTables: ['webhook_events'],
+}
+
 /**
  * Open (creating) the event log. WAL so readers (the admin API) never block the writer;
  * synchronous=FULL because an accepted event must survive power loss once its 2xx is sent, and
@@ -52,20 +61,10 @@ export function openEventDatabase(path: string, options: { maxPageCount?: number
   return openSqliteFile(path, {
     busyTimeoutMs: 2000,
     ...options,
+    schema: EVENT_LOG_SCHEMA,
     prepare(db) {
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = FULL')
-      const version = db.pragma('user_version', { simple: true }) as number
-      if (version > MIGRATIONS.length) {
-        throw new Error(
-          `${path}: event log schema ${version} is newer than this cistern (${MIGRATIONS.length})`,
-        )
-      }
-      if (version === MIGRATIONS.length) return
-      db.transaction(() => {
-        for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!)
-        db.pragma(`user_version = ${MIGRATIONS.length}`)
-      })()
     },
   })
 }

@@ -17,12 +17,14 @@ import {
 
 /**
  * One selector of each kind. All match 'sel:a' and 'sel:b' except `key`, which matches 'sel:a' only;
- * `keys` also names a missing key and names 'sel:a' twice, which must still count once.
+ * `keys` also names a missing key and names 'sel:a' twice, which must still count once; `tags` names
+ * two tags both entries hold and one nobody holds, and each entry must still count once.
  */
 const SELECTORS: [string, Selector][] = [
   ['key', { key: 'sel:a' }],
   ['keys', { keys: ['sel:a', 'sel:b', 'sel:missing', 'sel:a'] }],
   ['tag', { tag: 'chosen' }],
+  ['tags', { tags: ['chosen', 'nobody', 'picked'] }],
   ['prefix', { prefix: 'sel:' }],
 ]
 
@@ -271,8 +273,8 @@ export function describeInvalidation(ctx: ContractContext): void {
 /** sel:a fresh and tagged, sel:b already stale and tagged, other:c untouched by every selector. */
 async function seedSelection(ctx: ContractContext, now: number): Promise<[Entry, Entry, Entry]> {
   const entries: [Entry, Entry, Entry] = [
-    makeEntry('sel:a', { tags: ['chosen', 'x'] }, now),
-    makeEntry('sel:b', { tags: ['chosen'], freshUntil: now - SECOND, staleUntil: now + HOUR }, now),
+    makeEntry('sel:a', { tags: ['chosen', 'x', 'picked'] }, now),
+    makeEntry('sel:b', { tags: ['chosen', 'picked'], freshUntil: now - SECOND, staleUntil: now + HOUR }, now),
     makeEntry('other:c', { tags: ['x'], freshUntil: now + DAY, staleUntil: now + 2 * DAY }, now),
   ]
   await setAll(ctx.store, entries)

@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import Database from 'better-sqlite3'
+import { checkSchema, migrateSchema, type SqliteSchema } from './schema.js'
 
 /**
  * The one way cistern opens an SQLite file: the cache store, the webhook event log and the refresh
- * database all come through here, so they agree on what a broken disk looks like. Each caller decides
- * how to degrade (a store that reports itself unhealthy, an event log or schedule kept in memory);
- * none of them crashes the process on a full disk or a damaged file.
+ * database all come through here, so they agree on what a broken disk looks like and how a schema is
+ * checked and migrated (schema.ts). Each caller decides how to degrade (a store that reports itself
+ * unhealthy, an event log or schedule kept in memory); none of them crashes the process on a full disk
+ * or a damaged file. It lives under util/ rather than beside the SQLite store so that the webhook and
+ * refresh databases use it without importing a store driver.
  */
 
 export interface SqliteFileOptions {
@@ -20,7 +23,12 @@ export interface SqliteFileOptions {
   maxPageCount?: number
   /** Runs first on the new handle, before anything reads the file (e.g. locking_mode). */
   beforeRead?: (db: Database.Database) => void
-  /** Pragmas and migrations; whatever it throws closes the handle and propagates. */
+  /**
+   * The file's application id, version and migrations: checked (reading only) before `prepare`, and
+   * migrated after it. A file it refuses throws a SchemaError (E_STORE_OPEN) and is left as it was.
+   */
+  schema: SqliteSchema
+  /** Connection pragmas (journal mode, synchronous, ...); whatever it throws closes the handle and propagates. */
   prepare: (db: Database.Database) => void
 }
 
@@ -36,7 +44,9 @@ export function openSqliteFile(path: string, options: SqliteFileOptions): Databa
     db = new Database(path, { timeout: options.busyTimeoutMs })
     options.beforeRead?.(db)
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`)
+    checkSchema(db, options.schema)
     options.prepare(db)
+    migrateSchema(db, options.schema)
     return db
   } catch (error) {
     // Closing only releases the handle; nothing at the path is written, truncated or removed.
