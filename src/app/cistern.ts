@@ -58,6 +58,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
   try {
     refresh = createRefresh(config, gatewayHost(gateway), {
       now: gateway.context.now,
+      ...(options.timers && { timers: options.timers }),
       onError: (error, what) => setup.logger.warn({ err: error, what }, 'refresh path error'),
       onWhileError: (info) =>
         setup.logger.warn(info, 'refresh.while could not be evaluated: the key stays scheduled'),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
+import type { Timers } from '../util/timers.js'
 import { inFlightCap } from './capacity.js'
 import { parseBody } from './change.js'
 import { openRefreshDb, refreshDbPath } from './db.js'
@@ -27,6 +28,8 @@ export * from './types.js'
 
 export interface RefreshOptions {
   now?: () => number
+  /** Timers on the `now` clock for the scheduler's wake-ups and notify retries (default: real timers). */
+  timers?: Timers
   /** The refresh database; default: `<store>.refresh.db` beside a SQLite store, else in memory. */
   dbPath?: string
   /** Change events kept for Last-Event-ID resumption. */
@@ -80,6 +83,8 @@ export function createRefresh(
   options: RefreshOptions = {},
 ): Refresh {
   const now = options.now ?? Date.now
+  // The scheduler and the notifier read and wait on one clock.
+  const clock = { now, ...(options.timers && { timers: options.timers }) }
   const onError = options.onError ?? (() => {})
   const db = openRefreshDb(options.dbPath ?? refreshDbPath(config.store), {
     onFault: (error) => onError(error, 'refresh database unusable, kept in memory until restart'),
@@ -90,7 +95,7 @@ export function createRefresh(
   const outbox = new OutboxStore(db, options.outboxPerTarget ?? 10_000)
   let notifier: Notifier
   try {
-    notifier = new Notifier(config.notify, outbox, { now, ...options.notify })
+    notifier = new Notifier(config.notify, outbox, { ...clock, ...options.notify })
   } catch (error) {
     db.close()
     throw error
@@ -139,7 +144,7 @@ export function createRefresh(
       onError,
       ...(options.onWhileError && { onWhileError: options.onWhileError }),
     },
-    { now, ...options.scheduler },
+    { ...clock, ...options.scheduler },
   )
   let closed = false
   let started = false
