@@ -86,6 +86,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
     const refresh = parts.add(
       createRefresh(config, gatewayHost(gateway), {
         now: gateway.context.now,
+        ...(options.timers && { timers: options.timers }),
         // Read when a change event is built: the gateway has started by then.
         baseUrl: () => gateway.url,
         onChange: (event) => monitor.observer.changeEvent(event.route),

@@ -9,6 +9,7 @@ import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
 import { closeServer } from '../util/close-server.js'
 import type { Part } from '../util/lifecycle.js'
+import type { Timers } from '../util/timers.js'
 import { responseCodec, type StoredResponse } from './response/stored-response.js'
 import { Router } from './routing/router.js'
 import { answerClientErrors } from './server/client-error.js'
@@ -21,6 +22,8 @@ export interface GatewayOptions {
   /** Use this store instead of the one the config names (tests, embedding). */
   store?: Store
   now?: () => number
+  /** Timers on the `now` clock for the upstream budgets (default: real ones); startCistern gives refresh the same. */
+  timers?: Timers
   onServed?: GatewayContext['onServed']
   /** Hears each client connection closed at once because `server.maxConnections` were open. */
   onConnectionDropped?: () => void
@@ -61,7 +64,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
   })
   const upstreams = new Map<string, Upstream>()
   for (const [name, upstream] of Object.entries(config.upstreams)) {
-    upstreams.set(name, createUpstream(upstream, config.limits.maxResponseSize, now))
+    upstreams.set(name, createUpstream(upstream, config.limits.maxResponseSize, now, options.timers))
   }
   const context: GatewayContext = {
     config,

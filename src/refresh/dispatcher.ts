@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../config/types.js'
 import { withDeadline } from '../util/deadline.js'
+import type { Timers } from '../util/timers.js'
 import type { LagStats } from './lag-stats.js'
 import { checkWhile, type PolicyContext } from './policy.js'
 import { type Job, UpstreamQueue } from './queue.js'
@@ -7,6 +8,8 @@ import type { JobOutcome } from './refresh-job.js'
 
 export interface DispatcherDeps {
   now: () => number
+  /** Wakes the loop when the next key falls due, on the `now` clock. */
+  timers: Timers
   stats: LagStats
   run: (key: string, route: RouteConfig, kept: boolean) => Promise<JobOutcome>
   /** Body, params and headers of the last version seen, for CEL `while`. */
@@ -30,7 +33,7 @@ export class Dispatcher {
   readonly #deps: DispatcherDeps
   readonly #queues = new Map<string, UpstreamQueue>()
   readonly #running = new Set<Promise<void>>()
-  #timer: NodeJS.Timeout | undefined
+  #timer: unknown
   #wakeAt = Number.POSITIVE_INFINITY
   #stopped = true
 
@@ -65,7 +68,8 @@ export class Dispatcher {
   /** Stop dispatching; resolves when running refreshes end or `graceMs` passes. */
   async stop(graceMs: number): Promise<void> {
     this.#stopped = true
-    clearTimeout(this.#timer)
+    this.#deps.timers.clear(this.#timer)
+    // The grace period is real time (someone is waiting for the process to stop), whatever `now` says.
     await withDeadline(Promise.allSettled([...this.#running]), graceMs, () => undefined)
   }
 
@@ -81,13 +85,11 @@ export class Dispatcher {
       }
       if (queue.running < queue.cap) next = Math.min(next, queue.nextDueAt())
     }
-    clearTimeout(this.#timer)
+    this.#deps.timers.clear(this.#timer)
+    this.#timer = undefined
     this.#wakeAt = next
-    if (Number.isFinite(next)) {
-      // setTimeout overflows past 2^31 - 1 ms (about 24.8 days) into an immediate wake-up.
-      this.#timer = setTimeout(() => this.pump(), Math.min(2 ** 31 - 1, Math.max(0, next - now)))
-      this.#timer.unref()
-    }
+    // The timers clamp a wake-up past setTimeout's ceiling (about 24.8 days); pump() then re-arms.
+    if (Number.isFinite(next)) this.#timer = this.#deps.timers.set(() => this.pump(), next - now)
   }
 
   #dispatch(queue: UpstreamQueue, job: Job, now: number): void {

@@ -4,6 +4,7 @@ import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
 import type { Selector } from '../stores/store.js'
 import type { Part } from '../util/lifecycle.js'
+import type { Timers } from '../util/timers.js'
 import { inFlightCap } from './capacity.js'
 import { parseBody } from './change.js'
 import { openRefreshDb, refreshDbPath } from './db.js'
@@ -34,6 +35,8 @@ export interface RefreshOptions {
    * the refresh path, so it is known by then. Default: none (event URLs are paths).
    */
   baseUrl?: () => string
+  /** Timers on the `now` clock for the scheduler's wake-ups and notify retries (default: real timers). */
+  timers?: Timers
   /** The refresh database; default: `<store>.refresh.db` beside a SQLite store, else in memory. */
   dbPath?: string
   /** Change events kept for Last-Event-ID resumption. */
@@ -84,6 +87,8 @@ export function createRefresh(
   options: RefreshOptions = {},
 ): Refresh {
   const now = options.now ?? Date.now
+  // The scheduler and the notifier read and wait on one clock.
+  const clock = { now, ...(options.timers && { timers: options.timers }) }
   const onError = options.onError ?? (() => {})
   const db = openRefreshDb(options.dbPath ?? refreshDbPath(config.store), {
     onFault: (error) => onError(error, 'refresh database unusable, kept in memory until restart'),
@@ -94,7 +99,7 @@ export function createRefresh(
   const outbox = new OutboxStore(db, options.outboxPerTarget ?? 10_000)
   let notifier: Notifier
   try {
-    notifier = new Notifier(config.notify, outbox, { now, ...options.notify })
+    notifier = new Notifier(config.notify, outbox, { ...clock, ...options.notify })
   } catch (error) {
     db.close()
     throw error
@@ -142,7 +147,7 @@ export function createRefresh(
       onError,
       ...(options.onWhileError && { onWhileError: options.onWhileError }),
     },
-    { now, ...options.scheduler },
+    { ...clock, ...options.scheduler },
   )
   let closed = false
   let started = false

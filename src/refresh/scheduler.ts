@@ -1,5 +1,6 @@
 import type { CisternConfig, Priority, RouteConfig } from '../config/types.js'
 import { isPrivateKey } from '../gateway/routing/cache-key.js'
+import { realTimers, type Timers } from '../util/timers.js'
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js'
 import { newJob, nextDueAt, resumedDueAt, ScheduleWriter } from './jobs.js'
 import { LagStats } from './lag-stats.js'
@@ -10,6 +11,8 @@ import type { QueueView, SchedulerSnapshot } from './types.js'
 
 export interface SchedulerOptions {
   now?: () => number
+  /** Wake the dispatch loop on the `now` clock (default: real timers; tests pass a fake clock's). */
+  timers?: Timers
   random?: () => number
   /** Keys overdue at start are spread over min(every, this), so a restart is no thundering herd. */
   resumeSpreadMs?: number
@@ -41,7 +44,7 @@ export class Scheduler {
   readonly #writer: ScheduleWriter
   readonly #stats = new LagStats()
   readonly #now: () => number
-  readonly #options: Required<Omit<SchedulerOptions, 'now'>>
+  readonly #options: Required<Omit<SchedulerOptions, 'now' | 'timers'>>
   readonly #dispatcher: Dispatcher
   readonly #schedule: ScheduleStore
   readonly #enrolled: ((key: string) => void) | undefined
@@ -63,6 +66,7 @@ export class Scheduler {
     }
     this.#dispatcher = new Dispatcher({
       now: this.#now,
+      timers: options.timers ?? realTimers,
       stats: this.#stats,
       run: deps.run,
       policyData: deps.policyData,

@@ -1,4 +1,5 @@
 import type { UpstreamConfig } from '../config/types.js'
+import type { Timers } from '../util/timers.js'
 import type { Rate } from '../util/units.js'
 import type { Budget } from './budget/index.js'
 import { createBudget } from './budget/index.js'
@@ -26,11 +27,15 @@ export interface Upstream {
   onCall(listener: (call: CallRecord) => void): () => void
 }
 
-/** An upstream from its config: breaker, budget and call log around an undici pool. */
+/**
+ * An upstream from its config: breaker, budget and call log around an undici pool. `timers` wakes the
+ * budget's waiters on the `now` clock (default: real timers).
+ */
 export function createUpstream(
   config: UpstreamConfig,
   maxResponseSize: number,
   now: () => number = Date.now,
+  timers?: Timers,
 ): Upstream {
   const { budget: limits } = config
   const budget = createBudget({
@@ -44,6 +49,7 @@ export function createUpstream(
     keys: keyCount(config.auth),
     concurrency: limits.concurrency,
     now,
+    ...(timers && { timers }),
   })
   const maxWait = {
     // A client's wait for a permit is part of its `timeout`, never more.

@@ -4,6 +4,7 @@ import type { AdminStartOptions } from '../../src/admin/start.js'
 import type { Cistern } from '../../src/app/cistern.js'
 import { createCisternLogger } from '../../src/log/index.js'
 import { startHarness } from '../gateway/harness.js'
+import type { FakeClock } from '../support/fake-clock.js'
 
 export interface AdminHarness {
   sim: SimUpstream
@@ -27,6 +28,8 @@ export interface AdminHarnessOptions {
   env?: Record<string, string>
   admin?: AdminStartOptions
   logLevel?: 'trace' | 'debug' | 'info'
+  /** Run cistern and the simulator on this clock (drive it with fakeTime from test/refresh/helpers.ts). */
+  clock?: FakeClock
 }
 
 /**
@@ -38,6 +41,7 @@ export async function startAdminHarness(options: AdminHarnessOptions = {}): Prom
   const token = options.admin?.token ?? randomBytes(24).toString('base64url')
   const h = await startHarness({
     ...(options.sim && { sim: options.sim }),
+    ...(options.clock && { clock: options.clock }),
     ...(options.yaml && { yaml: options.yaml }),
     ...(options.env && { env: options.env }),
     // The same logger startCistern would make from this config, writing to memory instead of stdout.

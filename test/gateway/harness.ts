@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/index.js'
 import type { CisternConfig } from '../../src/config/types.js'
 import type { Gateway } from '../../src/gateway/gateway.js'
 import { createCisternLogger } from '../../src/log/index.js'
+import type { FakeClock } from '../support/fake-clock.js'
 
 export interface Harness {
   sim: SimUpstream
@@ -26,6 +27,11 @@ export interface HarnessOptions {
   /** Defaults to examples/demo.yaml; SIM_URL, CISTERN_DB and friends point it at this run. */
   yaml?: string
   now?: () => number
+  /**
+   * Run cistern (its `now` and the timers of budgets, scheduler and notify retries) and the
+   * simulator (its `now` and `changeEveryMs`) on this clock instead of the real one; instead of `now`.
+   */
+  clock?: FakeClock
   env?: Record<string, string>
   /** startCistern options derived from the parsed config (a logger, admin options...). */
   start?: (config: CisternConfig) => StartOptions
@@ -36,7 +42,13 @@ export interface HarnessOptions {
  * a temp dir. Logs are silent unless CISTERN_TEST_LOG names a level.
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const sim = await startSimUpstream({ changeEveryMs: false, ...options.sim })
+  const { clock } = options
+  const sim = await startSimUpstream({
+    changeEveryMs: false,
+    ...options.sim,
+    ...(clock && { now: clock.now, changeEveryMs: false }),
+  })
+  const stopChanges = clock && changesOnClock(sim, clock, options.sim?.changeEveryMs)
   const dir = await mkdtemp(join(tmpdir(), 'cistern-gw-'))
   const yaml = options.yaml ?? (await readFile(new URL('../../examples/demo.yaml', import.meta.url), 'utf8'))
   const env = {
@@ -61,6 +73,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const cistern = await startCistern(config, {
       logger: createCisternLogger(config, { level }),
       ...(options.now && { now: options.now }),
+      ...(clock && { now: clock.now, timers: clock }),
       ...options.start?.(config),
     })
     Object.assign(h, { cistern, gateway: cistern.gateway, config, url: cistern.url })
@@ -74,6 +87,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await start(load(next))
     },
     async close() {
+      stopChanges?.()
       await h.cistern.close(1000)
       await sim.close()
       await rm(dir, { recursive: true, force: true })
@@ -82,9 +96,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   try {
     await start(load(yaml))
   } catch (error) {
+    stopChanges?.()
     await sim.close()
     await rm(dir, { recursive: true, force: true })
     throw error
   }
   return h
+}
+
+/** The simulator's live changes every `everyMs` of the fake clock; returns the function that stops them. */
+function changesOnClock(sim: SimUpstream, clock: FakeClock, everyMs: number | false | undefined): () => void {
+  if (!everyMs) return () => {}
+  let timer: unknown
+  const tick = () => {
+    sim.tick()
+    timer = clock.set(tick, everyMs)
+  }
+  timer = clock.set(tick, everyMs)
+  return () => clock.clear(timer)
 }

@@ -1,5 +1,11 @@
 import { Webhook } from 'standardwebhooks'
 import { afterEach, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config/index.js'
+import { openRefreshDb } from '../../src/refresh/db.js'
+import type { ChangeEvent } from '../../src/refresh/index.js'
+import { Notifier } from '../../src/refresh/notify/notifier.js'
+import { OutboxStore } from '../../src/refresh/notify/outbox-store.js'
+import { FakeClock } from '../support/fake-clock.js'
 import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
 import { type Receiver, startReceiver } from './receiver.js'
 
@@ -46,7 +52,9 @@ describe('refresh: notify targets', () => {
 
   it('signs per Standard Webhooks, renders chat messages, and retries from the outbox until the receiver accepts', async () => {
     receiver = await startReceiver()
+    // Retry delays run on a fake clock: the test moves past them instead of waiting.
     h = await startRefreshHarness(yaml('matches'), {
+      clock: new FakeClock(Date.now()),
       env: { HOOK: receiver.url },
       start: { refresh: { notify: { baseDelayMs: 100, maxDelayMs: 400 } } },
     })
@@ -67,6 +75,8 @@ describe('refresh: notify targets', () => {
     expect(pending.map((t) => t.pending)).toEqual([3, 3, 3])
     expect(pending[0]!.lastError).toBe('HTTP 503')
     receiver.status = 200
+    // Past the longest retry delay (400 ms) every delivery is due; they go out back to back.
+    await h.advance(400)
     await until(() => (receiver!.received.length === 9 ? true : undefined), 5000)
 
     const standard = receiver.received.filter((r) => r.path === '/std')
@@ -110,6 +120,58 @@ describe('refresh: notify targets', () => {
     await until(() => (receiver!.received.length === 2 ? true : undefined))
     expect(receiver.received.map((r) => r.path).sort()).toEqual(['/discord', '/std'])
   }, 15_000)
+})
+
+describe('refresh: notify retries', () => {
+  it('wait on the clock the notifier is given: the retry goes out once that clock has passed its delay', async () => {
+    const receiver = await startReceiver()
+    const clock = new FakeClock(Date.now())
+    const db = openRefreshDb(':memory:')
+    const config = parseConfig(
+      `notify:\n  - { url: "${receiver.url}/hook", kind: slack }\n`,
+      'cistern.yaml',
+      {},
+    )
+    const notifier = new Notifier(config.notify, new OutboxStore(db, 10), {
+      now: clock.now,
+      timers: clock,
+      baseDelayMs: 1000,
+      maxDelayMs: 1000,
+    })
+    try {
+      receiver.status = 503
+      notifier.start()
+      const event: ChangeEvent = {
+        id: 'evt_1',
+        route: 'matches',
+        key: '/k',
+        url: 'http://cistern.test/k',
+        at: clock.now(),
+        previousFetchedAt: clock.now() - 1000,
+        digest: 'b',
+        previousDigest: 'a',
+        added: [1],
+        removed: [],
+        changed: [],
+        patch: null,
+        tags: [],
+      }
+      notifier.enqueue(event, { params: {}, body: null })
+      notifier.kick()
+      await until(() => (notifier.stats()[0]!.failedAttempts === 1 ? true : undefined))
+      // The worker sleeps on the fake clock until the retry is due (500-1000 ms with jitter).
+      expect(clock.pending).toBe(1)
+      receiver.status = 200
+      await clock.advance(1000)
+      await until(() => (receiver.received.length === 1 ? true : undefined))
+      await until(() => (notifier.stats()[0]!.pending === 0 ? true : undefined))
+      expect(notifier.stats()[0]).toMatchObject({ delivered: 1, failedAttempts: 1 })
+    } finally {
+      await notifier.close()
+      db.close()
+      await receiver.close()
+    }
+  })
 })
 
 describe('refresh: notify secrets', () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { FakeClock } from '../support/fake-clock.js'
 import { type RefreshHarness, startRefreshHarness, until } from './helpers.js'
 import { type Receiver, startReceiver } from './receiver.js'
 import { openSse } from './sse-client.js'
@@ -30,7 +31,9 @@ describe('refresh: restart', () => {
   it('resumes the schedule without a client read and loses no pending change event', async () => {
     receiver = await startReceiver()
     await receiver.down()
+    // The scheduler, the notifier's retries and the simulator's changes run on a fake clock.
     h = await startRefreshHarness(yaml, {
+      clock: new FakeClock(Date.now()),
       env: { HOOK: receiver.url },
       sim: { changeEveryMs: 300 },
       start: {
@@ -43,7 +46,7 @@ describe('refresh: restart', () => {
     // Changes happen while the receiver is down: they wait in the outbox.
     const before: string[] = []
     h.cistern.refresh.feed.subscribe((e) => before.push(e.id))
-    await until(() => (before.length >= 3 ? true : undefined), 5000)
+    await h.advanceUntil(() => before.length >= 3, { maxMs: 5000 })
 
     await h.restart()
     expect(h.cistern.refresh.scheduler.snapshot().keys).toBe(1)
@@ -53,7 +56,7 @@ describe('refresh: restart', () => {
     const initial = matchCalls()
     const after: string[] = []
     h.cistern.refresh.feed.subscribe((e) => after.push(e.id))
-    await until(() => (matchCalls() >= initial + 2 && after.length >= 1 ? true : undefined), 5000)
+    await h.advanceUntil(() => matchCalls() >= initial + 2 && after.length >= 1, { maxMs: 5000 })
 
     // The SSE buffer survived too: resuming from the first event replays the rest, across the restart.
     const sse = await openSse(`${h.url}/_cistern/changes`, {
@@ -66,6 +69,8 @@ describe('refresh: restart', () => {
 
     // The receiver comes back: every event from before the restart arrives, in order, then the new ones.
     await receiver.up()
+    // Past the longest retry delay (300 ms) every delivery is due; they go out back to back.
+    await h.advance(300)
     await until(() => (receiver!.received.length >= before.length + after.length ? true : undefined), 5000)
     const delivered = receiver.received.map((r) => r.headers['webhook-id'])
     expect(delivered.slice(0, before.length)).toEqual(before)

@@ -7,6 +7,7 @@ import { UpstreamQueue } from '../../src/refresh/queue.js'
 import type { JobOutcome } from '../../src/refresh/refresh-job.js'
 import { ScheduleStore } from '../../src/refresh/schedule-store.js'
 import { Scheduler, type SchedulerDeps } from '../../src/refresh/scheduler.js'
+import { FakeClock } from '../support/fake-clock.js'
 
 const config = parseConfig(
   `
@@ -34,7 +35,9 @@ interface Fake {
   release: () => void
 }
 
-function fake(options: { now?: number; cap?: number; hold?: boolean; random?: () => number } = {}): Fake {
+function fake(
+  options: { now?: number; clock?: FakeClock; cap?: number; hold?: boolean; random?: () => number } = {},
+): Fake {
   const db = openRefreshDb(':memory:')
   const store = new ScheduleStore(db)
   const running = new Map<string, number>()
@@ -64,6 +67,7 @@ function fake(options: { now?: number; cap?: number; hold?: boolean; random?: ()
   const now = options.now
   f.scheduler = new Scheduler(config, deps, {
     ...(now !== undefined && { now: () => now }),
+    ...(options.clock && { now: options.clock.now, timers: options.clock }),
     ...(options.random && { random: options.random }),
   })
   return f
@@ -123,6 +127,21 @@ describe('refresh: the scheduler', () => {
     expect(f.scheduler.nextRefresh('/critical/y')).toBe(T + 10_000)
     expect(f.scheduler.nextRefresh('/plain/1')).toBeUndefined()
     expect(f.scheduler.snapshot().byPriority.critical).toMatchObject({ scheduled: 1, refreshed: 1, due: 0 })
+  })
+
+  it('wakes on the clock it is given: a kept key is refreshed once its period has passed on it, not before', async () => {
+    const clock = new FakeClock(T)
+    const f = fake({ clock })
+    started.push(f.scheduler)
+    f.scheduler.onRead('/normal/a', locate('/normal/a'))
+    f.scheduler.start()
+    await clock.advance(9_999)
+    expect(f.ran).toEqual([])
+    await clock.advance(1)
+    expect(f.ran).toEqual(['/normal/a'])
+    expect(f.scheduler.nextRefresh('/normal/a')).toBe(T + 20_000)
+    await clock.advance(10_000)
+    expect(f.ran).toEqual(['/normal/a', '/normal/a'])
   })
 
   it('never runs two refreshes of one key at once: a request during a refresh runs once after it', async () => {

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { entryView } from '../../src/admin/client/views.js'
 import type { EntryBody } from '../../src/admin/routes/entries.js'
 import { type AdminHarness, json, startAdminHarness } from '../admin/helpers.js'
-import { sleep, until } from './helpers.js'
+import { FakeClock } from '../support/fake-clock.js'
+import { type FakeTime, fakeTime } from './helpers.js'
 
 /**
  * An FTC Events-shaped upstream: `/2025/events` answers `{ events: [...] }` with dates the way FTC
@@ -63,6 +64,7 @@ routes:
     refresh: { every: 150ms, while: always }
 `
 
+// On a fake clock: the schedule's 150 ms periods pass at once.
 describe('refresh traps: a while that cannot be evaluated, prewarm and refresh --key', () => {
   let h: AdminHarness | undefined
   let upstream: Awaited<ReturnType<typeof ftcEvents>> | undefined
@@ -70,24 +72,26 @@ describe('refresh traps: a while that cannot be evaluated, prewarm and refresh -
     await h?.close()
     await upstream?.close()
   })
-  const start = async (extraRoutes = '') => {
+  const start = async (extraRoutes = ''): Promise<{ h: AdminHarness; time: FakeTime }> => {
     upstream = await ftcEvents()
+    const clock = new FakeClock(Date.now())
     h = await startAdminHarness({
       yaml: yaml + extraRoutes,
       env: { FTC_URL: upstream.url },
       logLevel: 'info',
+      clock,
     })
-    return { h, upstream }
+    return { h, time: fakeTime(clock, h) }
   }
   const callsTo = (path: string) => upstream!.calls.filter((url) => url === path).length
 
   it('keeps a key whose while cannot be evaluated, warns once, and shows why in /queue and inspect', async () => {
-    const { h } = await start()
+    const { h, time } = await start()
     const key = '/a/2025/events'
     expect((await h.get(key)).status).toBe(200)
     // Refreshed every 150 ms although timestamp() cannot read the zone-less date (it used to be
     // dropped silently at the first check, after one fetch).
-    await until(() => (callsTo('/2025/events?route=a') >= 4 ? true : undefined), 5000)
+    await time.advanceUntil(() => callsTo('/2025/events?route=a') >= 4, { maxMs: 5000 })
     expect(h.cistern.refresh.scheduler.nextRefresh(key)).toBeDefined()
 
     const warnings = h.logs
@@ -113,32 +117,30 @@ describe('refresh traps: a while that cannot be evaluated, prewarm and refresh -
   }, 20_000)
 
   it('datetime() reads zone-less dates: a live event is kept warm, a past one leaves the schedule', async () => {
-    const { h } = await start(datetimeRoute)
+    const { h, time } = await start(datetimeRoute)
     await h.get('/b/2025/events')
     await h.get('/b/2020/events')
-    await until(() => (callsTo('/2025/events?route=b') >= 3 ? true : undefined), 5000)
+    await time.advanceUntil(() => callsTo('/2025/events?route=b') >= 3, { maxMs: 5000 })
     expect(h.cistern.refresh.scheduler.nextRefresh('/b/2025/events')).toBeDefined()
-    await until(() =>
-      h.cistern.refresh.scheduler.nextRefresh('/b/2020/events') === undefined ? true : undefined,
-    )
+    await time.advanceUntil(() => h.cistern.refresh.scheduler.nextRefresh('/b/2020/events') === undefined)
     expect(callsTo('/2020/events?route=b')).toBe(1)
     expect((await json<{ whileErrors: unknown[] }>(await h.api('/queue'))).whileErrors).toEqual([])
   }, 20_000)
 
   it('a prewarmed key is kept warm from start, before any client reads it', async () => {
-    const { h } = await start()
+    const { h, time } = await start()
     expect(h.cistern.refresh.scheduler.nextRefresh('/c/2025/events')).toBeDefined()
     // No client request at all: the prewarm fetch, then the schedule's refreshes.
-    await until(() => (callsTo('/2025/events?route=c') >= 3 ? true : undefined), 5000)
+    await time.advanceUntil(() => callsTo('/2025/events?route=c') >= 3, { maxMs: 5000 })
   }, 20_000)
 
   it('cistern refresh --key (POST /refresh {key}) enrolls the key of a route with refresh', async () => {
-    const { h } = await start()
+    const { h, time } = await start()
     const key = '/d/2025/events'
     const answer = await h.api('/refresh', { method: 'POST', body: JSON.stringify({ key }) })
     expect(answer.status).toBe(202)
-    await until(() => (callsTo('/2025/events?route=d') >= 3 ? true : undefined), 5000)
-    await sleep(200)
+    await time.advanceUntil(() => callsTo('/2025/events?route=d') >= 3, { maxMs: 5000 })
+    await time.advance(200)
     expect(h.cistern.refresh.scheduler.nextRefresh(key)).toBeDefined()
   }, 20_000)
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { BudgetExceededError, createBudget, type Permit } from '../../src/upstream/budget/index.js'
 import { CisternError } from '../../src/util/errors.js'
-import { FakeClock } from './fake-clock.js'
+import { FakeClock } from '../support/fake-clock.js'
 
 const fg = { lane: 'foreground' } as const
 

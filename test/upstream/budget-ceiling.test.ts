@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BudgetExceededError, createBudget, type Lane, type Permit } from '../../src/upstream/budget/index.js'
+import { FakeClock } from '../support/fake-clock.js'
 import { type CeilingRate, ceilingViolation } from './ceiling.js'
-import { FakeClock } from './fake-clock.js'
 
 const rateArb = fc.record({
   count: fc.integer({ min: 1, max: 50 }),

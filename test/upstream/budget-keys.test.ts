@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BudgetExceededError, createBudget } from '../../src/upstream/budget/index.js'
-import { FakeClock } from './fake-clock.js'
+import { FakeClock } from '../support/fake-clock.js'
 
 const fg = { lane: 'foreground' } as const
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BudgetExceededError, createBudget, type Lane, type Permit } from '../../src/upstream/budget/index.js'
-import { FakeClock } from './fake-clock.js'
+import { FakeClock } from '../support/fake-clock.js'
 
 const far = 1_000_000
 

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks'
 import type { NotifyConfig } from '../../config/types.js'
+import { realTimers, type Timers } from '../../util/timers.js'
 import type { ChangeEvent } from '../types.js'
 import type { OutboxStore } from './outbox-store.js'
 import { headersFor, payloadFor, type RenderContext, targetId } from './render.js'
@@ -7,6 +8,8 @@ import { Wakeup } from './wakeup.js'
 
 export interface NotifyOptions {
   now?: () => number
+  /** Time retry delays and idle waits on the `now` clock (default: real timers). */
+  timers?: Timers
   /** First retry delay; doubles per attempt (with jitter) up to maxDelayMs. */
   baseDelayMs?: number
   maxDelayMs?: number
@@ -55,7 +58,7 @@ export class Notifier {
   readonly #targets: Target[]
   readonly #outbox: OutboxStore
   readonly #now: () => number
-  readonly #options: Required<Omit<NotifyOptions, 'now'>>
+  readonly #options: Required<Omit<NotifyOptions, 'now' | 'timers'>>
   readonly #abort = new AbortController()
   readonly #workers: Promise<void>[] = []
   #closed = false
@@ -63,6 +66,7 @@ export class Notifier {
   constructor(configs: readonly NotifyConfig[], outbox: OutboxStore, options: NotifyOptions = {}) {
     this.#outbox = outbox
     this.#now = options.now ?? Date.now
+    const timers = options.timers ?? realTimers
     this.#options = {
       baseDelayMs: options.baseDelayMs ?? 1000,
       maxDelayMs: options.maxDelayMs ?? 10 * 60_000,
@@ -73,7 +77,7 @@ export class Notifier {
       id: targetId(config),
       config,
       webhook: config.kind === 'standard-webhooks' && config.secret ? signer(config) : undefined,
-      wake: new Wakeup(),
+      wake: new Wakeup(timers),
       stats: { delivered: 0, failedAttempts: 0, dropped: 0 },
     }))
     outbox.retain(this.#targets.map((t) => t.id))

@@ -11,7 +11,6 @@ export {
   type ReserveInput,
 } from './limits.js'
 export { createBudget, InProcessBudget, type InProcessBudgetOptions } from './memory-budget.js'
-export { MAX_TIMER_MS, realTimers, type Timers } from './timers.js'
 export type {
   AcquireOptions,
   Budget,

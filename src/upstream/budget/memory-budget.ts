@@ -1,10 +1,11 @@
 import { CisternError } from '../../util/errors.js'
+import { realTimers, type Timers } from '../../util/timers.js'
 import { grantOn, type KeySlot, type KeyStrategy, pickKey } from './keys.js'
 import { type LimitsOptions, normalizeLimits } from './limits.js'
 import { buildSlots, snapshotSlot } from './slots.js'
-import { realTimers, type Timers, WakeTimer } from './timers.js'
 import type { AcquireOptions, Budget, BudgetSnapshot, Lane, Permit } from './types.js'
 import { type Waiter, Waitlist } from './waitlist.js'
+import { WakeTimer } from './wake-timer.js'
 
 export interface InProcessBudgetOptions extends LimitsOptions {
   /** For error messages and snapshots. */

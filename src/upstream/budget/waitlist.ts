@@ -1,7 +1,7 @@
 import { BudgetExceededError } from './errors.js'
 import { type KeySlot, type KeyStrategy, Plan, pickKey } from './keys.js'
-import type { WakeTimer } from './timers.js'
 import type { Lane, Permit } from './types.js'
+import type { WakeTimer } from './wake-timer.js'
 
 export interface Waiter {
   lane: Lane

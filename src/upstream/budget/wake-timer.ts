@@ -1,23 +1,4 @@
-/** The one timer API the budget and breaker need, injectable so tests run on a fake clock. */
-export interface Timers {
-  set(callback: () => void, ms: number): unknown
-  clear(handle: unknown): void
-}
-
-/** setTimeout's ceiling; longer delays would fire at once. */
-export const MAX_TIMER_MS = 2_147_483_647
-
-/** Real timers, unref'd so a waiting budget never keeps the process alive. */
-export const realTimers: Timers = {
-  set(callback, ms) {
-    const handle = setTimeout(callback, Math.min(Math.max(0, ms), MAX_TIMER_MS))
-    handle.unref()
-    return handle
-  },
-  clear(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>)
-  },
-}
+import type { Timers } from '../../util/timers.js'
 
 /** The budget's single timer: re-armed only when the wake-up time changes. */
 export class WakeTimer {
