@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Selector } from '../../stores/store.js'
+import { MASK } from '../../util/redact.js'
 import { normalizeQuery } from './request-target.js'
 import type { Route } from './router.js'
 
@@ -196,7 +197,7 @@ export function isPrivateKey(key: string): boolean {
 export function redactKey(key: string): string {
   const at = key.length - AUTH_PART.length - AUTH_HASH_LENGTH
   if (at < 0 || key.charCodeAt(at) !== 35 /* # */ || !key.startsWith(AUTH_PART, at)) return key
-  return `${key.slice(0, at + AUTH_PART.length)}<redacted>`
+  return `${key.slice(0, at + AUTH_PART.length)}${MASK}`
 }
 
 /** Everything a write to `path` makes stale (RFC 9111 §4.4): the path, with any query or variant. */
