@@ -4,7 +4,7 @@ import type { AdminHooks, EventsPage, EventsQuery } from '../admin/hooks.js'
 import { type AdminStartOptions, prepareAdmin } from '../admin/start.js'
 import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
-import { selectorsOfPath } from '../gateway/routing/cache-key.js'
+import { selectorsFor } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
 import { createWebhooks, openWebhookLog, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 import { listenError } from './listen-error.js'
@@ -146,10 +146,8 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
 function refreshRequester(refresh: Refresh): NonNullable<WebhooksDeps['refresher']> {
   return {
     async refresh(selector) {
-      const selectors =
-        'key' in selector && selector.key.startsWith('/') ? selectorsOfPath(selector.key) : [selector]
       let queued = 0
-      for (const one of selectors) queued += (await refresh.refresh(one)).queued
+      for (const one of selectorsFor(selector)) queued += (await refresh.refresh(one)).queued
       return queued
     },
   }

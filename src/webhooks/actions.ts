@@ -1,6 +1,6 @@
 import type { Template } from '../config/template.js'
 import type { WebhookAction } from '../config/types.js'
-import { selectorsOfPath } from '../gateway/routing/cache-key.js'
+import { selectorsFor } from '../gateway/routing/cache-key.js'
 import type { Selector } from '../stores/store.js'
 import type { ActionResult, RefreshRequester, WebhookOutcome } from './types.js'
 
@@ -30,10 +30,8 @@ export interface ActionDeps {
 export function softInvalidationRefresher(cache: Invalidator): RefreshRequester {
   return {
     async refresh(selector) {
-      const selectors =
-        'key' in selector && selector.key.startsWith('/') ? selectorsOfPath(selector.key) : [selector]
       let count = 0
-      for (const one of selectors) count += await cache.invalidate(one, { soft: true })
+      for (const one of selectorsFor(selector)) count += await cache.invalidate(one, { soft: true })
       return count
     },
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Selector } from '../../stores/store.js'
+import type { SingleSelector } from '../../stores/store.js'
 import { MASK } from '../../util/redact.js'
 import { normalizeQuery } from './request-target.js'
 import type { Route } from './router.js'
@@ -201,6 +201,14 @@ export function redactKey(key: string): string {
 }
 
 /** Everything a write to `path` makes stale (RFC 9111 §4.4): the path, with any query or variant. */
-export function selectorsOfPath(path: string): Selector[] {
+export function selectorsOfPath(path: string): SingleSelector[] {
   return [{ key: path }, { prefix: `${path}?` }, { prefix: `${path}#` }]
+}
+
+/**
+ * What a refresh of `selector` covers: a gateway path (a key starting with "/") with its query and
+ * header variants, as a write does; a tag or prefix as it is.
+ */
+export function selectorsFor(selector: SingleSelector): SingleSelector[] {
+  return 'key' in selector && selector.key.startsWith('/') ? selectorsOfPath(selector.key) : [selector]
 }
