@@ -58,6 +58,11 @@ export interface InvalidateOptions {
   now: number
 }
 
+export interface SetOptions {
+  /** The writer's lease fence (Lease.fence); without one a shared store takes a new, newest version. */
+  fence?: number
+}
+
 export interface ListQuery {
   prefix?: string
   tag?: string
@@ -107,8 +112,13 @@ export interface Store {
    * cheaper than bytes: SQLite hands over a string without allocating a Buffer for it.
    */
   getTextSync?(key: string, now?: number): TextEntry | undefined
-  /** Insert or replace atomically: a reader sees the whole old entry or the whole new one. */
-  set(entry: Entry): Promise<void>
+  /**
+   * Insert or replace atomically: a reader sees the whole old entry or the whole new one. A store
+   * shared between instances honours `fence` (see coordination.ts, Lease): a write whose fence is
+   * older than the stored entry's is dropped, so a lease holder that froze past its lease cannot
+   * overwrite a newer value. In-process stores have one writer and ignore it.
+   */
+  set(entry: Entry, options?: SetOptions): Promise<void>
   /** Delete by key; resolves to how many entries existed. */
   delete(key: string): Promise<boolean>
   /**
