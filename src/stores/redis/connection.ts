@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto'
+import { Cluster, Redis } from 'ioredis'
+import { StoreError } from '../../util/errors.js'
+
+export type RedisClient = Redis | Cluster
+
+export interface RedisConnectionOptions {
+  /** redis://, rediss:// or a Sentinel URL (ioredis). Ignored when `client` is given. */
+  url?: string
+  /** A client the caller owns (a Cluster, a Sentinel client, one shared with the app): never closed here. */
+  client?: RedisClient
+  /** Prefix of every key, so several deployments share one server (default 'cistern'). */
+  namespace?: string
+  /** Deadline of every command (default 1000 ms): past it the call fails with a StoreError. */
+  timeoutMs?: number
+}
+
+/**
+ * One Redis connection for the store and every coordination part, with the rules they all follow:
+ * every command has a deadline, nothing queues while disconnected (a call fails at once instead of
+ * hanging until the server returns), and keys follow one layout (`key()`).
+ */
+export class RedisConnection {
+  readonly client: RedisClient
+  readonly namespace: string
+  readonly timeoutMs: number
+  readonly #owned: boolean
+  readonly #duplicates: RedisClient[] = []
+
+  constructor(options: RedisConnectionOptions) {
+    this.namespace = options.namespace ?? 'cistern'
+    this.timeoutMs = options.timeoutMs ?? 1000
+    if (options.client) {
+      this.client = options.client
+      this.#owned = false
+    } else {
+      if (!options.url) throw new StoreError('redis', 'open', 'store.url is required for kind redis')
+      this.client = new Redis(options.url, clientOptions(this.timeoutMs))
+      this.#owned = true
+    }
+    // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
+    this.client.on('error', () => {})
+  }
+
+  /**
+   * The key of `parts` under the namespace, in the Cluster slot of `slot`: keys a script touches
+   * together must share a slot, so they share `slot`. The slot is a hash of the caller's text, so no
+   * brace in a cache key can change which slot a key lands in.
+   */
+  key(slot: string, ...parts: string[]): string {
+    return `${this.namespace}:{${slotTag(slot)}}:${parts.join(':')}`
+  }
+
+  /**
+   * Another connection to the same server: for blocking reads (XREAD BLOCK), which hold their
+   * connection for as long as they wait. Closed with this one.
+   */
+  duplicate(): RedisClient {
+    const client = this.client
+    const copy: RedisClient = client instanceof Cluster ? client.duplicate() : client.duplicate()
+    copy.on('error', () => {})
+    this.#duplicates.push(copy)
+    return copy
+  }
+
+  async close(): Promise<void> {
+    for (const copy of this.#duplicates) copy.disconnect()
+    if (this.#owned) this.client.disconnect()
+  }
+}
+
+function clientOptions(timeoutMs: number) {
+  return {
+    commandTimeout: timeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: Math.max(timeoutMs, 1000),
+    // Reconnect forever, backing off to 1 s: the server coming back must be noticed without a restart.
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+    lazyConnect: false,
+  }
+}
+
+/** A short stable tag for a Cluster hash slot (braces and all other characters hashed away). */
+export function slotTag(text: string): string {
+  return createHash('sha1').update(text).digest('base64url').slice(0, 8)
+}
