@@ -173,15 +173,13 @@ class RedisStreamBus implements RedisBus {
           this.#position = await this.#readPosition()
           failure ??= 'no position at start'
         }
-        const reply = (await this.#reader!.xread(
-          'COUNT',
-          500,
-          'BLOCK',
-          this.#blockMs,
-          'STREAMS',
-          this.#keys[0],
-          this.#position.id,
-        )) as [string, [string, string[]][]][] | null
+        const [reader, stream, from] = [this.#reader!, this.#keys[0], this.#position.id]
+        // The first read after a failure does not block: the gap it reports must not wait for news.
+        const reply = (
+          failure === undefined
+            ? await reader.xread('COUNT', 500, 'BLOCK', this.#blockMs, 'STREAMS', stream, from)
+            : await reader.xread('COUNT', 500, 'STREAMS', stream, from)
+        ) as [string, [string, string[]][]][] | null
         if (failure !== undefined) {
           // Reading again after an outage or a killed connection: messages published meanwhile may be
           // lost (a publisher whose store write went through but whose publish did not), so start clean.
