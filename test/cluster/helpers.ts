@@ -92,13 +92,17 @@ routes:
   }
 }
 
-/** The Redis connections whose CLIENT SETNAME starts with `prefix`: `{ id, name }`. */
-export async function clientsNamed(admin: Redis, prefix: string): Promise<{ id: string; name: string }[]> {
+/** The Redis connections whose CLIENT SETNAME starts with `prefix`: their id, name and last command. */
+export async function clientsNamed(
+  admin: Redis,
+  prefix: string,
+): Promise<{ id: string; name: string; cmd: string }[]> {
   const list = (await admin.client('LIST')) as string
+  const field = (line: string, name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(line)?.[1] ?? ''
   return list
     .split('\n')
-    .map((line) => ({ id: /(?:^| )id=(\d+)/.exec(line)?.[1], name: /(?:^| )name=(\S*)/.exec(line)?.[1] }))
-    .filter((c): c is { id: string; name: string } => c.id !== undefined && (c.name ?? '').startsWith(prefix))
+    .map((line) => ({ id: field(line, 'id'), name: field(line, 'name'), cmd: field(line, 'cmd') }))
+    .filter((c) => c.id !== '' && c.name.startsWith(prefix))
 }
 
 /** The body's `n` (which upstream call it came from) and the cache status of a GET. */

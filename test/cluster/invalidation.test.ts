@@ -59,13 +59,13 @@ describe.skipIf(!bin)('cluster on Redis: memory tiers agree', () => {
     // Another write while the readers are away: a client forces instance 0 to ask the upstream again.
     const written = await read(`${instances[0]!.url}/data/killed`, { 'cache-control': 'no-cache' })
     expect(written.n).toBe(2)
-    await until(
-      async () => (await clientsNamed(admin, 'cistern-bus-')).length === instances.length,
-      'readers back',
-    )
-    // Back: the first read after the outage reports a gap at once (it does not block), which drops
-    // the tier; allow it the time of one round trip.
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Back: each reader's first read after the outage (the server shows it as its last command)
+    // reports a gap at once, which drops the tier. Allow its answer the time to reach the process.
+    await until(async () => {
+      const readers = await clientsNamed(admin, 'cistern-bus-')
+      return readers.filter((c) => c.cmd.startsWith('xread')).length === instances.length
+    }, 'readers back and reading')
+    await new Promise((resolve) => setTimeout(resolve, 100))
     for (let round = 0; round < 20; round++) {
       for (const instance of instances) {
         const answer = await read(`${instance.url}/data/killed`)

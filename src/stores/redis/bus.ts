@@ -136,6 +136,9 @@ class RedisStreamBus implements RedisBus {
     this.#reader = this.#connection.duplicate({
       name: `cistern-bus-${this.#instanceId}`,
       commandTimeoutMs: this.#blockMs + this.#connection.timeoutMs,
+      // A read cut off by a dropped connection must fail, not be sent again: what was published while
+      // it was away may be lost (see #read), and the reader must say so.
+      resendAfterReconnect: false,
     })
     const wait = Math.max(1000, this.#connection.timeoutMs)
     await Promise.all([whenReady(this.#connection.client, wait), whenReady(this.#reader, wait)])
@@ -193,6 +196,8 @@ class RedisStreamBus implements RedisBus {
         if (this.#closed) return
         failure ??= error instanceof Error ? error.message : String(error)
         await sleep(RETRY_MS[Math.min(failures++, RETRY_MS.length - 1)]!)
+        // Then read as soon as the connection is back, not a back-off step later.
+        if (this.#reader!.status !== 'ready') await whenReady(this.#reader!, RETRY_MS.at(-1)!)
       }
     }
   }

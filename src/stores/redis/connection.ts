@@ -20,6 +20,11 @@ export interface DuplicateOptions {
   name?: string
   /** The deadline of its commands, when they may legitimately wait (XREAD BLOCK waits up to its BLOCK). */
   commandTimeoutMs?: number
+  /**
+   * False: a command under way when the connection drops fails, instead of being sent again once it
+   * is back (ioredis' default), so the caller learns that it was disconnected.
+   */
+  resendAfterReconnect?: boolean
 }
 
 /**
@@ -67,6 +72,7 @@ export class RedisConnection {
     const override = {
       ...(options.name !== undefined && { connectionName: options.name }),
       ...(options.commandTimeoutMs !== undefined && { commandTimeout: options.commandTimeoutMs }),
+      ...(options.resendAfterReconnect === false && { autoResendUnfulfilledCommands: false }),
     }
     const copy: RedisClient =
       client instanceof Cluster
