@@ -52,6 +52,8 @@ export class RedisConnection {
   #probe: NodeJS.Timeout | undefined
   #closed = false
   #everReady = false
+  /** Holders that close() this connection (the store, the coordination): the last one really closes it. */
+  #holders = 1
   readonly #firstReady: Promise<void>
 
   constructor(options: RedisConnectionOptions) {
@@ -65,7 +67,7 @@ export class RedisConnection {
     } else {
       this.#ownDeadline = false
       if (!options.url) throw new StoreError('redis', 'open', 'store.url is required for kind redis')
-      this.client = new Redis(options.url, clientOptions(this.timeoutMs))
+      this.client = clientFor(options.url, clientOptions(this.timeoutMs))
       this.#owned = true
     }
     // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
@@ -173,7 +175,15 @@ export class RedisConnection {
     }
   }
 
+  /** One more holder: the connection closes when every holder has called close(). */
+  share(): this {
+    this.#holders++
+    return this
+  }
+
   async close(): Promise<void> {
+    if (this.#closed) return
+    if (--this.#holders > 0) return
     this.#closed = true
     clearInterval(this.#probe)
     for (const copy of this.#duplicates) copy.disconnect()
@@ -229,6 +239,42 @@ function clientOptions(timeoutMs: number) {
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
     lazyConnect: false,
   }
+}
+
+/**
+ * A client for `url`: redis:// and rediss:// as ioredis reads them (`/db` picks the database),
+ * `redis-sentinel://[user:password@]host:26379,host2:26379/master-name[/db]` through the sentinels,
+ * `redis-cluster://[user:password@]host:6379,host2:6379` as a Cluster (the nodes only seed it).
+ */
+export function clientFor(url: string, options: ReturnType<typeof clientOptions>): RedisClient {
+  const match =
+    /^(redis-sentinel|redis-cluster):\/\/(?:([^@/]*)@)?([^/]+)(?:\/([^/]*))?(?:\/(\d+))?\/?$/.exec(url)
+  if (!match) return new Redis(url, options)
+  const [, scheme, auth, hostList, name, db] = match
+  const [username, password] = auth ? auth.split(':').map(decodeURIComponent) : []
+  const nodes = hostList!.split(',').map((hostPort) => {
+    const at = hostPort.lastIndexOf(':')
+    const port = at === -1 ? undefined : Number(hostPort.slice(at + 1))
+    return {
+      host: at === -1 ? hostPort : hostPort.slice(0, at),
+      port: port ?? (scheme === 'redis-sentinel' ? 26379 : 6379),
+    }
+  })
+  const credentials = { ...(username && { username }), ...(password && { password }) }
+  if (scheme === 'redis-cluster') {
+    return new Cluster(nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: options.retryStrategy,
+      redisOptions: { ...options, ...credentials },
+    })
+  }
+  if (!name)
+    throw new StoreError(
+      'redis',
+      'open',
+      'a redis-sentinel:// URL names the master: redis-sentinel://host:26379/mymaster',
+    )
+  return new Redis({ ...options, ...credentials, sentinels: nodes, name, ...(db && { db: Number(db) }) })
 }
 
 /** A short stable tag for a Cluster hash slot (braces and all other characters hashed away). */
