@@ -4,7 +4,7 @@ import { createCache } from '../../src/engine/create-cache.js'
 import { memoryStore } from '../../src/stores/memory/index.js'
 import { createRedisBus, type RedisBus } from '../../src/stores/redis/bus.js'
 import { RedisConnection, whenReady } from '../../src/stores/redis/connection.js'
-import { createRedisLeases, type RedisLeases } from '../../src/stores/redis/leases.js'
+import { createRedisLeases, leaseKey, type RedisLeases } from '../../src/stores/redis/leases.js'
 import type { Store } from '../../src/stores/store.js'
 import { findService, type ServiceHandle, startRedis } from '../support/services.js'
 
@@ -244,7 +244,7 @@ describe.skipIf(!bin)('caches sharing a store through a Redis coordination', () 
     })
     await sleep(30)
     // The lease disappears under the holder (its instance froze past it); another instance fetches.
-    await a!.connection.client.del(a!.connection.key('lease', 'lease', '/late'))
+    await a!.connection.client.del(leaseKey(a!.connection, '/late'))
     expect((await b!.cache.getOrSet('/late', async () => 'new')).value).toBe('new')
     await sleep(200)
     open()

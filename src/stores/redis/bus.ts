@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { StoreError } from '../../util/errors.js'
 import type { InvalidationBus, InvalidationListener, InvalidationMessage } from '../coordination.js'
 import type { Selector } from '../store.js'
-import { type RedisClient, type RedisConnection, whenReady } from './connection.js'
-import { RedisScript } from './script.js'
+import { type RedisClient, type RedisConnection, RedisScript, whenReady } from './connection.js'
 
 export interface RedisBusOptions {
   /** Messages the stream keeps (XADD MAXLEN ~): how far behind a reader may fall before it has a gap. */
@@ -44,21 +42,27 @@ end
 `
 
 /** KEYS: stream, meta. ARGV: candidate epoch, max length, origin, soft, selector. Returns the id. */
-const PUBLISH = new RedisScript(`${PREPARE}
+const PUBLISH = new RedisScript(
+  'publish invalidation',
+  `${PREPARE}
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', epoch, 'n', seq, 'o', ARGV[3], 's', ARGV[4], 'x', ARGV[5])
-`)
+`,
+)
 
 /**
  * KEYS: stream, meta. ARGV: candidate epoch. Returns { epoch, seq, last id }: the position a reader
  * starts from, read atomically so no message falls between the three.
  */
-const POSITION = new RedisScript(`${PREPARE}
+const POSITION = new RedisScript(
+  'read invalidation position',
+  `${PREPARE}
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if last[1] then id = last[1][1] end
 return { epoch, redis.call('HGET', KEYS[2], 'seq'), id }
-`)
+`,
+)
 
 interface Position {
   epoch: string
@@ -104,17 +108,13 @@ class RedisStreamBus implements RedisBus {
   }
 
   async publish(message: InvalidationMessage): Promise<void> {
-    try {
-      await PUBLISH.run(this.#connection.client, this.#keys, [
-        randomUUID(),
-        this.#maxLength,
-        this.#instanceId,
-        message.soft ? '1' : '0',
-        JSON.stringify(message.selector),
-      ])
-    } catch (error) {
-      throw new StoreError('redis', 'publish invalidation', error)
-    }
+    await this.#connection.run(PUBLISH, this.#keys, [
+      randomUUID(),
+      this.#maxLength,
+      this.#instanceId,
+      message.soft ? '1' : '0',
+      JSON.stringify(message.selector),
+    ])
   }
 
   subscribe(listener: InvalidationListener): () => void {
@@ -141,7 +141,7 @@ class RedisStreamBus implements RedisBus {
       resendAfterReconnect: false,
     })
     const wait = Math.max(1000, this.#connection.timeoutMs)
-    await Promise.all([whenReady(this.#connection.client, wait), whenReady(this.#reader, wait)])
+    await Promise.all([this.#connection.ready(wait), whenReady(this.#reader, wait)])
     try {
       this.#position = await this.#readPosition()
     } catch {
@@ -158,11 +158,7 @@ class RedisStreamBus implements RedisBus {
   }
 
   async #readPosition(): Promise<Position> {
-    const reply = (await POSITION.run(this.#connection.client, this.#keys, [randomUUID()])) as [
-      string,
-      string,
-      string,
-    ]
+    const reply = await this.#connection.run<[string, string, string]>(POSITION, this.#keys, [randomUUID()])
     return { epoch: reply[0], seq: Number(reply[1]), id: reply[2] }
   }
 

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { StoreError } from '../../util/errors.js'
 import type { Lease, Leases } from '../coordination.js'
-import { type RedisClient, type RedisConnection, whenReady } from './connection.js'
-import { RedisScript } from './script.js'
+import { type RedisClient, type RedisConnection, RedisScript, whenReady } from './connection.js'
+import { shardBase, shardOf } from './store.js'
 
 /** Leases that also close their subscriber connection (the coordination closes them). */
 export interface RedisLeases extends Leases {
@@ -10,47 +9,54 @@ export interface RedisLeases extends Leases {
 }
 
 /**
- * Every lease key, the fence counter and the release channel share one Cluster slot: acquiring takes
- * the lease and the next fence in one script. The counter is one for the whole namespace, so fences
- * of different keys compare too: a store may take a version for a write made without a lease from
- * the same counter (`fenceCounterKey`), and it sorts with fenced writes.
+ * A lease lives in the Cluster slot of its key's entry (the store's shard) and its fence comes from
+ * the shard's version counter, the one the store numbers unfenced writes from (store.ts, shardBase):
+ * a fence is then newer than every version stored before the lease was taken, and older than any
+ * write made after it, fenced or not. A holder's late write loses to both.
  */
-const SLOT = 'lease'
-
-/** The key of the namespace's fence counter (INCR it for a version newer than every fence so far). */
-export function fenceCounterKey(connection: RedisConnection): string {
-  return connection.key(SLOT, 'fence')
+/** The Redis key of the lease on cache key `key`. */
+export function leaseKey(connection: RedisConnection, key: string): string {
+  return `${shardBase(connection, shardOf(key))}lease:${key}`
 }
 
-/** KEYS: lease, fence counter. ARGV: token, ttl ms. Returns the fence, or nil when held by another. */
-const ACQUIRE = new RedisScript(`
+/** KEYS: lease, the shard's counters. ARGV: token, ttl ms. Returns the fence, or nil when held by another. */
+const ACQUIRE = new RedisScript(
+  'acquire lease',
+  `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+  return redis.call('HINCRBY', KEYS[2], 'ver', 1)
 end
 return false
-`)
+`,
+)
 
 /** KEYS: lease. ARGV: token, ttl ms. 1 while still ours (extended), 0 when lost. */
-const RENEW = new RedisScript(`
+const RENEW = new RedisScript(
+  'renew lease',
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
-`)
+`,
+)
 
 /** KEYS: lease. ARGV: token, channel, key. Deletes only our own lease, then wakes the waiters. */
-const RELEASE = new RedisScript(`
+const RELEASE = new RedisScript(
+  'release lease',
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('PUBLISH', ARGV[2], ARGV[3])
   return 1
 end
 return 0
-`)
+`,
+)
 
 /**
- * Single-flight across instances on Redis: `SET NX PX` with a random token, a fence from one INCR in
- * the same script (so a holder that froze between taking the lease and its fence cannot come back
+ * Single-flight across instances on Redis: `SET NX PX` with a random token, a fence from the shard's
+ * counter in the same script (so a holder that froze between taking the lease and its fence cannot come back
  * with a newer fence than the next holder's), renewal every ttl/3 while held, release by
  * compare-and-delete. Release publishes the key on a channel; waiters listen there and re-check the
  * lease. A holder that dies sends no notice: waiters also look again when the lease's remaining time
@@ -76,26 +82,21 @@ class RedisLeaseTable implements RedisLeases {
   constructor(connection: RedisConnection, instanceId: string) {
     this.#connection = connection
     this.#instanceId = instanceId
-    this.#channel = connection.key(SLOT, 'released')
+    this.#channel = connection.key('leases', 'released')
   }
 
   #leaseKey(key: string): string {
-    return this.#connection.key(SLOT, 'lease', key)
+    return leaseKey(this.#connection, key)
   }
 
   async acquire(key: string, ttlMs: number): Promise<Lease | undefined> {
     const ttl = Math.max(30, Math.round(ttlMs))
     const token = `${this.#instanceId}:${randomUUID()}`
-    let fence: unknown
-    try {
-      fence = await ACQUIRE.run(
-        this.#connection.client,
-        [this.#leaseKey(key), fenceCounterKey(this.#connection)],
-        [token, ttl],
-      )
-    } catch (error) {
-      throw new StoreError('redis', 'acquire lease', error)
-    }
+    const fence = await this.#connection.run<number | null>(
+      ACQUIRE,
+      [this.#leaseKey(key), `${shardBase(this.#connection, shardOf(key))}n`],
+      [token, ttl],
+    )
     if (fence === null) return undefined
     const lease = new RedisLease(this, key, token, Number(fence), ttl)
     this.#held.add(lease)
@@ -124,15 +125,17 @@ class RedisLeaseTable implements RedisLeases {
             check: () => {
               if (done) return
               clearTimeout(recheck)
-              this.#connection.client.pttl(this.#leaseKey(key)).then(
-                (remaining) => {
-                  // -2: no lease (released or expired). Otherwise look again when it would expire:
-                  // a holder that died sends no notice.
-                  if (remaining === -2) finish(true)
-                  else schedule(remaining < 0 ? 1000 : remaining + 5)
-                },
-                () => schedule(250),
-              )
+              this.#connection
+                .call('lease ttl', (client) => client.pttl(this.#leaseKey(key)))
+                .then(
+                  (remaining) => {
+                    // -2: no lease (released or expired). Otherwise look again when it would expire:
+                    // a holder that died sends no notice.
+                    if (remaining === -2) finish(true)
+                    else schedule(remaining < 0 ? 1000 : remaining + 5)
+                  },
+                  () => schedule(250),
+                )
             },
           }
           const schedule = (ms: number) => {
@@ -184,17 +187,13 @@ class RedisLeaseTable implements RedisLeases {
 
   /** @internal for RedisLease */
   renew(lease: RedisLease): Promise<unknown> {
-    return RENEW.run(this.#connection.client, [this.#leaseKey(lease.key)], [lease.token, lease.ttlMs])
+    return this.#connection.run(RENEW, [this.#leaseKey(lease.key)], [lease.token, lease.ttlMs])
   }
 
   /** @internal for RedisLease */
   async release(lease: RedisLease): Promise<void> {
     this.#held.delete(lease)
-    await RELEASE.run(
-      this.#connection.client,
-      [this.#leaseKey(lease.key)],
-      [lease.token, this.#channel, lease.key],
-    )
+    await this.#connection.run(RELEASE, [this.#leaseKey(lease.key)], [lease.token, this.#channel, lease.key])
   }
 }
 
