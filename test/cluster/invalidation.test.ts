@@ -43,14 +43,29 @@ describe.skipIf(!bin || coordinationMissing() !== undefined)('cluster on Redis: 
     })
     expect(res.status).toBe(200)
     const purged = performance.now()
+    // The promise: a request that reaches another instance 100 ms after the purge was acknowledged
+    // finds the entry gone from its memory tier. Each poll is timed by when it was sent, so a slow
+    // answer (a loaded machine) does not count against the purge; every poll sent from 100 ms on
+    // must find it gone, and the first one that found it gone is reported.
     const seen: number[] = []
     await Promise.all(
       [1, 2].map(async (index) => {
-        await until(async () => !(await inMemory(index, key)), `instance ${index} to drop ${key}`, 2000)
-        seen.push(performance.now() - purged)
+        let first: number | undefined
+        for (;;) {
+          const sent = performance.now() - purged
+          const present = await inMemory(index, key)
+          if (sent >= 100)
+            expect(present, `instance ${index}, poll sent ${sent.toFixed(1)} ms after`).toBe(false)
+          if (!present) first ??= sent
+          if (first !== undefined && sent >= 100) break
+          if (sent > 2000) throw new Error(`instance ${index} kept ${key}`)
+        }
+        seen.push(first!)
       }),
     )
-    console.log(`purge seen on the others after ${seen.map((ms) => ms.toFixed(1)).join(' and ')} ms`)
+    console.log(
+      `purge seen on the others by polls sent ${seen.map((ms) => ms.toFixed(1)).join(' and ')} ms after`,
+    )
     expect(Math.max(...seen)).toBeLessThan(100)
     // And they answer from the upstream again, not from memory.
     expect((await read(`${cluster.instances[1]!.url}/data/purged`)).n).toBe(2)
