@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
-import { StoreError } from '../../util/errors.js'
+import { CisternError, StoreError } from '../../util/errors.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -13,7 +13,25 @@ export interface RedisConnectionOptions {
   namespace?: string
   /** Deadline of every command (default 1000 ms): past it the call fails with a StoreError. */
   timeoutMs?: number
+  /** How often an open breaker sends a PING to learn whether the server is back (default 500 ms). */
+  probeIntervalMs?: number
 }
+
+/** A Lua script run by its SHA1, loaded on first use (and again after a server restart forgets it). */
+export class RedisScript {
+  readonly sha: string
+  constructor(
+    readonly name: string,
+    readonly lua: string,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex')
+  }
+}
+
+export type RedisArg = string | number | Buffer
+
+/** Consecutive failed calls that open the breaker: one is a blip, three in a row is an outage. */
+const BREAKER_THRESHOLD = 3
 
 /**
  * One Redis connection for the store and every coordination part, with the rules they all follow:
@@ -26,14 +44,24 @@ export class RedisConnection {
   readonly timeoutMs: number
   readonly #owned: boolean
   readonly #duplicates: RedisClient[] = []
+  readonly #probeIntervalMs: number
+  /** A client the caller owns may have no commandTimeout of its own: then run() races a deadline. */
+  readonly #ownDeadline: boolean
+  #consecutiveFailures = 0
+  #lastFailure = ''
+  #probe: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor(options: RedisConnectionOptions) {
     this.namespace = options.namespace ?? 'cistern'
     this.timeoutMs = options.timeoutMs ?? 1000
+    this.#probeIntervalMs = options.probeIntervalMs ?? 500
     if (options.client) {
       this.client = options.client
       this.#owned = false
+      this.#ownDeadline = true
     } else {
+      this.#ownDeadline = false
       if (!options.url) throw new StoreError('redis', 'open', 'store.url is required for kind redis')
       this.client = new Redis(options.url, clientOptions(this.timeoutMs))
       this.#owned = true
@@ -63,10 +91,104 @@ export class RedisConnection {
     return copy
   }
 
+  /**
+   * The breaker: false while the server does not answer (BREAKER_THRESHOLD calls in a row failed, or
+   * the connection is down). While open, calls fail at once instead of each waiting out its deadline,
+   * and a PING every probeIntervalMs closes it again when the server answers: recovery needs no help.
+   */
+  healthy(): boolean {
+    return this.#consecutiveFailures < BREAKER_THRESHOLD && this.client.status === 'ready'
+  }
+
+  /** Why healthy() is false, for /readyz and logs. */
+  unhealthyReason(): string | undefined {
+    if (this.healthy()) return undefined
+    if (this.client.status !== 'ready') return `redis connection ${this.client.status}`
+    return `redis not answering: ${this.#lastFailure}`
+  }
+
+  /**
+   * Run a script on the slot of `keys[0]` (every key a script touches shares that slot). Resolves to
+   * the reply (Buffers for bulk strings when `buffers`), rejects with a StoreError: E_STORE_TIMEOUT past
+   * the deadline, E_STORE otherwise. `operation` names the call in the error.
+   */
+  run<T>(script: RedisScript, keys: readonly string[], args: readonly RedisArg[], buffers = false): Promise<T> {
+    return this.call(script.name, async (client) => {
+      const send = (command: 'evalsha' | 'eval', first: string) => {
+        const argv = [first, keys.length, ...keys, ...args]
+        return buffers ? client.callBuffer(command, argv) : client.call(command, argv)
+      }
+      try {
+        return (await send('evalsha', script.sha)) as T
+      } catch (error) {
+        // A restarted (or flushed) server has forgotten its scripts: send the text once more.
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+        return (await send('eval', script.lua)) as T
+      }
+    })
+  }
+
+  /** Any other command(s), under the same deadline, breaker and error mapping as run(). */
+  async call<T>(operation: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new CisternError('E_CLOSED', `redis: ${operation} after close()`)
+    if (this.#consecutiveFailures >= BREAKER_THRESHOLD) {
+      throw new StoreError('redis', operation, `breaker open (${this.#lastFailure})`)
+    }
+    try {
+      const result = await (this.#ownDeadline ? this.#withDeadline(command(this.client)) : command(this.client))
+      this.#consecutiveFailures = 0
+      return result
+    } catch (error) {
+      // A script error (a bug, a wrong type at a key) says nothing about the server's health.
+      if (!isReplyError(error)) this.#failed(error)
+      throw toStoreError(operation, error)
+    }
+  }
+
   async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#probe)
     for (const copy of this.#duplicates) copy.disconnect()
     if (this.#owned) this.client.disconnect()
   }
+
+  #failed(error: unknown): void {
+    this.#lastFailure = error instanceof Error ? error.message : String(error)
+    this.#consecutiveFailures++
+    if (this.#consecutiveFailures < BREAKER_THRESHOLD || this.#probe) return
+    this.#probe = setInterval(() => {
+      this.#withDeadline(this.client.ping()).then(
+        () => {
+          this.#consecutiveFailures = 0
+          clearInterval(this.#probe)
+          this.#probe = undefined
+        },
+        (failure: unknown) => {
+          this.#lastFailure = failure instanceof Error ? failure.message : String(failure)
+        },
+      )
+    }, this.#probeIntervalMs)
+    this.#probe.unref()
+  }
+
+  #withDeadline<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Command timed out')), this.timeoutMs)
+    })
+    return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
+  }
+}
+
+/** An error the server sent back for the command itself (ERR, WRONGTYPE, a script's error). */
+function isReplyError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && !error.message.startsWith('NOSCRIPT')
+}
+
+function toStoreError(operation: string, error: unknown): CisternError {
+  if (error instanceof CisternError) return error
+  const timedOut = error instanceof Error && /timed out/i.test(error.message)
+  return new StoreError('redis', operation, error, timedOut ? 'E_STORE_TIMEOUT' : 'E_STORE')
 }
 
 function clientOptions(timeoutMs: number) {
