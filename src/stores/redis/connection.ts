@@ -112,7 +112,12 @@ export class RedisConnection {
    * the reply (Buffers for bulk strings when `buffers`), rejects with a StoreError: E_STORE_TIMEOUT past
    * the deadline, E_STORE otherwise. `operation` names the call in the error.
    */
-  run<T>(script: RedisScript, keys: readonly string[], args: readonly RedisArg[], buffers = false): Promise<T> {
+  run<T>(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly RedisArg[],
+    buffers = false,
+  ): Promise<T> {
     return this.call(script.name, async (client) => {
       const send = (command: 'evalsha' | 'eval', first: string) => {
         const argv = [first, keys.length, ...keys, ...args]
@@ -135,7 +140,9 @@ export class RedisConnection {
       throw new StoreError('redis', operation, `breaker open (${this.#lastFailure})`)
     }
     try {
-      const result = await (this.#ownDeadline ? this.#withDeadline(command(this.client)) : command(this.client))
+      const result = await (this.#ownDeadline
+        ? this.#withDeadline(command(this.client))
+        : command(this.client))
       this.#consecutiveFailures = 0
       return result
     } catch (error) {
