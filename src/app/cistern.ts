@@ -6,6 +6,7 @@ import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
 import { selectorsFor } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
+import type { Coordination } from '../stores/coordination.js'
 import { createWebhooks, openWebhookLog, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 import { listenError } from './listen-error.js'
 import { Parts } from './parts.js'
@@ -51,6 +52,8 @@ export interface StartOptions extends GatewayOptions {
   admin?: AdminStartOptions | false
   /** Tuning of the refresh path (database path, buffer sizes, retry delays); tests mostly. */
   refresh?: RefreshOptions
+  /** The shared store's coordination (several instances acting as one): refresh claims, change log, once. */
+  coordination?: Coordination
 }
 
 export async function startCistern(config: CisternConfig, options: StartOptions = {}): Promise<Cistern> {
@@ -93,6 +96,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
         onError: (error, what) => logger.warn({ err: error, what }, 'refresh path error'),
         onWhileError: (info) =>
           logger.warn(info, 'refresh.while could not be evaluated: the key stays scheduled'),
+        ...(options.coordination && { coordination: options.coordination }),
         ...options.refresh,
       }),
     )
@@ -104,6 +108,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
         logger,
         store: eventLog,
         onCount: (webhook, name) => monitor.observer.webhookEvent(webhook, name),
+        ...(options.coordination && { once: options.coordination.once }),
       }),
     )
     later.refresh = refresh

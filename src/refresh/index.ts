@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
+import type { Coordination } from '../stores/coordination.js'
 import type { Selector } from '../stores/store.js'
 import type { Part } from '../util/lifecycle.js'
 import type { Timers } from '../util/timers.js'
@@ -16,6 +17,7 @@ import { OutboxStore } from './notify/outbox-store.js'
 import { type JobDeps, runRefresh } from './refresh-job.js'
 import { ScheduleStore } from './schedule-store.js'
 import { Scheduler, type SchedulerDeps, type SchedulerOptions } from './scheduler.js'
+import { runClaimed } from './shared.js'
 import { ChangeStreams, limitsOf, publicChangesHandler } from './sse.js'
 import type { ChangeEvent } from './types.js'
 import { Warmer, warmPaths } from './warm.js'
@@ -49,6 +51,12 @@ export interface RefreshOptions {
   onError?: (error: unknown, what: string) => void
   /** A kept key's `refresh.while` could not be evaluated (once per key and error); it stays scheduled. */
   onWhileError?: SchedulerDeps['onWhileError']
+  /**
+   * Several instances on one shared store: each due refresh is claimed first (done once across
+   * them), changes are detected against what any instance saw last, and the change feed is the
+   * shared log (the same ids on every instance). Without it, everything is this instance's own.
+   */
+  coordination?: Pick<Coordination, 'refreshClaims' | 'changes' | 'healthy'>
 }
 
 export interface Refresh extends Part {
@@ -95,12 +103,14 @@ export function createRefresh(
   })
   const schedule = new ScheduleStore(db)
   const log = new EventLog(db, options.bufferSize ?? 10_000)
-  const feed = new ChangeFeed(log)
+  const { coordination } = options
+  const feed = new ChangeFeed(log, coordination?.changes, options.bufferSize ?? 10_000)
   const outbox = new OutboxStore(db, options.outboxPerTarget ?? 10_000)
   let notifier: Notifier
   try {
     notifier = new Notifier(config.notify, outbox, { ...clock, ...options.notify })
   } catch (error) {
+    feed.close()
     db.close()
     throw error
   }
@@ -125,7 +135,10 @@ export function createRefresh(
     config,
     {
       schedule,
-      run: (key, route, kept) => runRefresh(deps, key, route, kept),
+      run: (key, route, kept, job) =>
+        coordination
+          ? runClaimed(deps, coordination, key, route, kept, job)
+          : runRefresh(deps, key, route, kept),
       policyData(job) {
         const seen = schedule.seen(job.key)
         return {
