@@ -9,6 +9,9 @@ import { type JobDeps, type JobOutcome, runRefresh } from './refresh-job.js'
  */
 export const CLAIM_LEASE_MS = 5000
 
+/** How soon an instance that found the key being refreshed elsewhere looks again. */
+const RUNNING_RECHECK_MS = 250
+
 /**
  * One due refresh with several instances on one Coordination: the key is claimed first, so it is
  * refreshed once across the cluster. Busy (another instance refreshes it, or did and it is not due
@@ -38,7 +41,13 @@ export async function runClaimed(
     deps.onError?.(error, 'refresh claim')
     return runRefresh(deps, key, route, false)
   }
-  if (!claim.claimed) return { kind: 'busy', retryInMs: claim.retryInMs }
+  if (!claim.claimed) {
+    // Done: come back when the key is next due. Running: the holder's lease says when it would be
+    // taken over, but a refresh usually ends long before, so look again soon and line up with it.
+    const retryInMs =
+      claim.state === 'running' ? Math.min(claim.retryInMs, RUNNING_RECHECK_MS) : claim.retryInMs
+    return { kind: 'busy', retryInMs }
+  }
   const held: RefreshClaim = claim
   const started = deps.now()
   // The claim holds the key until it is next due, start to start as the scheduler counts.

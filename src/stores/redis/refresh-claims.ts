@@ -95,7 +95,8 @@ export function createRedisRefreshClaims(connection: RedisConnection, instanceId
         return {
           claimed: false,
           state: held.startsWith('done:') ? 'done' : 'running',
-          retryInMs: pttl > 0 ? pttl : lease,
+          // PTTL 0: under a millisecond left; -1 (no expiry) cannot happen, but must not mean "now".
+          retryInMs: pttl >= 0 ? Math.max(1, pttl) : lease,
         }
       }
       return new Claim(connection, keys, value, `done:${instanceId}`, lease)
