@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net'
 export interface VersionedCall {
   path: string
   at: number
+  /** The caller's port: which process made the call (see ownerOfPort). */
+  port: number
 }
 
 export interface VersionedOrigin {
@@ -29,7 +31,7 @@ export async function startVersionedOrigin(): Promise<VersionedOrigin> {
   const held: Array<() => void> = []
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    origin.calls.push({ path, at: Date.now() })
+    origin.calls.push({ path, at: Date.now(), port: req.socket.remotePort ?? 0 })
     const answer = () => respond(res, path, origin.version)
     if (origin.hold) held.push(answer)
     else answer()
