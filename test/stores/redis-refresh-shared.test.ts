@@ -74,7 +74,7 @@ describe.skipIf(!bin)('refresh on a shared coordination (in process)', () => {
   it('each due refresh runs once across the instances, each change is one event with one id everywhere', async () => {
     const instances = await start(3)
     const heard = instances.map(() => [] as ChangeEvent[])
-    instances.forEach((c, i) => c.refresh.feed.subscribe((event) => heard[i]!.push(event)))
+    for (const [i, c] of instances.entries()) c.refresh.feed.subscribe((event) => heard[i]!.push(event))
     // Every instance reads the key (three misses: the instances do not share a cache here), so each
     // keeps it warm on its own schedule.
     for (const c of instances) expect((await fetch(`${c.url}/items/1`)).status).toBe(200)
