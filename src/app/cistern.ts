@@ -108,7 +108,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
         logger,
         store: eventLog,
         onCount: (webhook, name) => monitor.observer.webhookEvent(webhook, name),
-        ...(options.coordination && { once: options.coordination.once }),
+        ...(options.coordination && { coordination: options.coordination }),
       }),
     )
     later.refresh = refresh

@@ -1,7 +1,7 @@
 import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { createCisternLogger } from '../log/logger.js'
-import type { OnceRegistry } from '../stores/coordination.js'
+import type { Coordination } from '../stores/coordination.js'
 import { withDeadline } from '../util/deadline.js'
 import { CisternError } from '../util/errors.js'
 import type { Part } from '../util/lifecycle.js'
@@ -34,11 +34,11 @@ export interface WebhooksDeps {
   /** How often old events are pruned; default 60 s. */
   pruneIntervalMs?: number
   /**
-   * Several instances on one shared store: a delivery (its replay key) is acted on by the first
-   * instance to act on it; another that received it too (a retry, a second load-balancer target)
-   * records it as a duplicate. Within each webhook's replayWindow, like the local replay check.
+   * Instances sharing one store: a delivery (its replay key) is acted on by the first instance to
+   * act on it; another that received it too (a retry, a second load-balancer target) records it as
+   * a duplicate. Within each webhook's replayWindow, like the local replay check.
    */
-  once?: OnceRegistry
+  coordination?: Pick<Coordination, 'once'>
 }
 
 export interface Webhooks extends Part {
@@ -119,9 +119,10 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
    * cannot answer (the server away) it acts: a delivery acted on twice is better than one lost.
    */
   async function firstAcross({ id, hook, deliveryId }: Accepted): Promise<boolean> {
-    if (!deps.once || deliveryId === undefined || hook.replayWindow <= 0) return true
+    const once = deps.coordination?.once
+    if (!once || deliveryId === undefined || hook.replayWindow <= 0) return true
     try {
-      return await deps.once.first(`webhook:${hook.name}`, deliveryId, hook.replayWindow)
+      return await once.first(`webhook:${hook.name}`, deliveryId, hook.replayWindow)
     } catch (error) {
       logger.warn({ webhook: hook.name, event: id, err: error }, 'webhook acted on without the cluster check')
       return true

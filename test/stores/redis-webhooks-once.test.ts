@@ -43,7 +43,7 @@ describe.skipIf(!bin)('webhooks on a shared once registry', () => {
         const webhooks = createWebhooks(cfg, {
           cache,
           logger: captureLogger(),
-          once: createRedisOnce(connection, `instance-${i}`),
+          coordination: { once: createRedisOnce(connection, `instance-${i}`) },
         })
         started.push(webhooks)
         await webhooks.start()

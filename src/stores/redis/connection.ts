@@ -51,6 +51,10 @@ export class RedisConnection {
   #lastFailure = ''
   #probe: NodeJS.Timeout | undefined
   #closed = false
+  #everReady = false
+  /** Holders that close() this connection (the store, the coordination): the last one really closes it. */
+  #holders = 1
+  readonly #firstReady: Promise<void>
 
   constructor(options: RedisConnectionOptions) {
     this.namespace = options.namespace ?? 'cistern'
@@ -63,11 +67,27 @@ export class RedisConnection {
     } else {
       this.#ownDeadline = false
       if (!options.url) throw new StoreError('redis', 'open', 'store.url is required for kind redis')
-      this.client = new Redis(options.url, clientOptions(this.timeoutMs))
+      this.client = clientFor(options.url, clientOptions(this.timeoutMs))
       this.#owned = true
     }
     // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
     this.client.on('error', () => {})
+    this.#firstReady =
+      this.client.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.client.once('ready', () => resolve()))
+    this.#firstReady.then(() => (this.#everReady = true))
+  }
+
+  /**
+   * Resolves once the first connection is up, or after `timeoutMs` (default: the command deadline)
+   * whether it is or not: a caller that must not start without Redis checks healthy() after it.
+   */
+  async ready(timeoutMs = this.timeoutMs): Promise<void> {
+    if (this.#everReady) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.#firstReady, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))])
+    clearTimeout(timer)
   }
 
   /**
@@ -119,16 +139,16 @@ export class RedisConnection {
     buffers = false,
   ): Promise<T> {
     return this.call(script.name, async (client) => {
-      const send = (command: 'evalsha' | 'eval', first: string) => {
-        const argv = [first, keys.length, ...keys, ...args]
-        return buffers ? client.callBuffer(command, argv) : client.call(command, argv)
+      const send = (command: string, first: string): Promise<T> => {
+        const argv: RedisArg[] = [first, keys.length, ...keys, ...args]
+        return (buffers ? client.callBuffer(command, argv) : client.call(command, argv)) as Promise<T>
       }
       try {
-        return (await send('evalsha', script.sha)) as T
+        return await send('evalsha', script.sha)
       } catch (error) {
         // A restarted (or flushed) server has forgotten its scripts: send the text once more.
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-        return (await send('eval', script.lua)) as T
+        return await send('eval', script.lua)
       }
     })
   }
@@ -136,6 +156,9 @@ export class RedisConnection {
   /** Any other command(s), under the same deadline, breaker and error mapping as run(). */
   async call<T>(operation: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.#closed) throw new CisternError('E_CLOSED', `redis: ${operation} after close()`)
+    // Nothing queues while disconnected, but the first connection of a fresh process is worth waiting
+    // for (within the deadline): the first requests after start would fail for nothing otherwise.
+    if (!this.#everReady) await this.ready()
     if (this.#consecutiveFailures >= BREAKER_THRESHOLD) {
       throw new StoreError('redis', operation, `breaker open (${this.#lastFailure})`)
     }
@@ -152,7 +175,15 @@ export class RedisConnection {
     }
   }
 
+  /** One more holder: the connection closes when every holder has called close(). */
+  share(): this {
+    this.#holders++
+    return this
+  }
+
   async close(): Promise<void> {
+    if (this.#closed) return
+    if (--this.#holders > 0) return
     this.#closed = true
     clearInterval(this.#probe)
     for (const copy of this.#duplicates) copy.disconnect()
@@ -208,6 +239,42 @@ function clientOptions(timeoutMs: number) {
     retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
     lazyConnect: false,
   }
+}
+
+/**
+ * A client for `url`: redis:// and rediss:// as ioredis reads them (`/db` picks the database),
+ * `redis-sentinel://[user:password@]host:26379,host2:26379/master-name[/db]` through the sentinels,
+ * `redis-cluster://[user:password@]host:6379,host2:6379` as a Cluster (the nodes only seed it).
+ */
+export function clientFor(url: string, options: ReturnType<typeof clientOptions>): RedisClient {
+  const match =
+    /^(redis-sentinel|redis-cluster):\/\/(?:([^@/]*)@)?([^/]+)(?:\/([^/]*))?(?:\/(\d+))?\/?$/.exec(url)
+  if (!match) return new Redis(url, options)
+  const [, scheme, auth, hostList, name, db] = match
+  const [username, password] = auth ? auth.split(':').map(decodeURIComponent) : []
+  const nodes = hostList!.split(',').map((hostPort) => {
+    const at = hostPort.lastIndexOf(':')
+    const port = at === -1 ? undefined : Number(hostPort.slice(at + 1))
+    return {
+      host: at === -1 ? hostPort : hostPort.slice(0, at),
+      port: port ?? (scheme === 'redis-sentinel' ? 26379 : 6379),
+    }
+  })
+  const credentials = { ...(username && { username }), ...(password && { password }) }
+  if (scheme === 'redis-cluster') {
+    return new Cluster(nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: options.retryStrategy,
+      redisOptions: { ...options, ...credentials },
+    })
+  }
+  if (!name)
+    throw new StoreError(
+      'redis',
+      'open',
+      'a redis-sentinel:// URL names the master: redis-sentinel://host:26379/mymaster',
+    )
+  return new Redis({ ...options, ...credentials, sentinels: nodes, name, ...(db && { db: Number(db) }) })
 }
 
 /** A short stable tag for a Cluster hash slot (braces and all other characters hashed away). */
