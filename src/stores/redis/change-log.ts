@@ -51,7 +51,7 @@ export function createRedisChangeLog(
   connection: RedisConnection,
   _instanceId: string,
   options: RedisChangeLogOptions = {},
-): SharedChangeLog {
+): SharedChangeLog & { close(): Promise<void> } {
   const capacity = Math.max(1, Math.floor(options.capacity ?? 10_000))
   const keys = [
     connection.key('changes', 'changes', 'stream'),
@@ -118,6 +118,11 @@ export function createRedisChangeLog(
       return () => {
         listeners.delete(listener)
       }
+    },
+
+    /** Stop reading (the reader's connection closes with the connection). */
+    async close() {
+      listeners.clear()
     },
   }
 }
