@@ -28,6 +28,11 @@ interface Subscriber {
   tag: string | undefined
   /** Live events heard while its replay from the shared log is read; undefined once it is live. */
   held?: ChangeEvent[]
+  /**
+   * Ids it has had (its Last-Event-ID and the replay) that this instance's reader of the shared log
+   * may not have reached yet: each is dropped once, when the reader brings it.
+   */
+  skip?: Set<string>
 }
 
 /** Events read from the shared log per request while replaying. */
@@ -54,6 +59,8 @@ export class ChangeFeed {
   readonly #stopTail: (() => void) | undefined
   /** With a shared log: the newest event heard (what a client told to reset resumes from). */
   #newest: string | undefined
+  /** With a shared log: the ids of the last events heard (as many as a replay may hold), oldest first. */
+  readonly #heard = new Set<string>()
   #published = 0
   #closed = false
 
@@ -116,11 +123,18 @@ export class ChangeFeed {
   /** Fan an event (already in the log) out to the live subscribers. */
   publish(event: ChangeEvent): void {
     this.#published++
-    if (this.#shared) this.#newest = event.id
+    if (this.#shared) {
+      this.#newest = event.id
+      this.#heard.add(event.id)
+      if (this.#heard.size > this.#replayLimit) this.#heard.delete(this.#heard.values().next().value!)
+    }
     for (const s of this.#subscribers) {
-      if (!matches(event, s.routes, s.tag)) continue
+      if (s.skip?.delete(event.id)) {
+        if (s.skip.size === 0) s.skip = undefined
+        continue
+      }
       if (s.held) s.held.push(event)
-      else safely(s.listener, event)
+      else if (matches(event, s.routes, s.tag)) safely(s.listener, event)
     }
   }
 
@@ -168,9 +182,17 @@ export class ChangeFeed {
         if (matches(event, subscriber.routes, subscriber.tag)) safely(subscriber.listener, event)
       }
     }
+    // Held events the replay gave are already out; the rest are newer, in order. Replayed ids the
+    // reader has not brought yet (it may lag behind the replay) are dropped when it does.
     const held = subscriber.held ?? []
     subscriber.held = undefined
-    for (const event of held) if (!replayed.has(event.id)) safely(subscriber.listener, event)
+    for (const event of held) {
+      const had = replayed.delete(event.id) || (!reset && event.id === lastEventId)
+      if (!had && matches(event, subscriber.routes, subscriber.tag)) safely(subscriber.listener, event)
+    }
+    if (!reset) replayed.add(lastEventId)
+    const skip = new Set([...replayed].filter((id) => !this.#heard.has(id)))
+    if (skip.size > 0) subscriber.skip = skip
   }
 
   stats() {
