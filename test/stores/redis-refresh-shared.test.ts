@@ -9,6 +9,7 @@ import type { RedisConnection } from '../../src/stores/redis/connection.js'
 import { createRedisRefreshClaims } from '../../src/stores/redis/refresh-claims.js'
 import { startVersionedOrigin, type VersionedOrigin } from '../cluster/versioned-origin.js'
 import { until } from '../refresh/helpers.js'
+import { type Receiver, startReceiver } from '../refresh/receiver.js'
 import { findService, type ServiceHandle, startRedis } from '../support/services.js'
 import { connected } from './redis-helpers.js'
 
@@ -23,6 +24,9 @@ routes:
     path: /items/:id
     ttl: 1h
     refresh: { every: 400ms, while: always }
+notify:
+  - url: \${HOOK}/discord
+    kind: discord
 `
 
 /**
@@ -32,6 +36,7 @@ routes:
 describe.skipIf(!bin)('refresh on a shared coordination (in process)', () => {
   let server: ServiceHandle
   let origin: VersionedOrigin
+  let receiver: Receiver
   const connections: RedisConnection[] = []
   const cisterns: Cistern[] = []
   beforeAll(async () => {
@@ -42,15 +47,17 @@ describe.skipIf(!bin)('refresh on a shared coordination (in process)', () => {
     await Promise.all(cisterns.splice(0).map((c) => c.close(500)))
     await Promise.all(connections.splice(0).map((c) => c.close()))
     await origin?.close()
+    await receiver?.close()
   })
 
   async function start(n: number): Promise<Cistern[]> {
     origin = await startVersionedOrigin()
+    receiver = await startReceiver()
     const namespace = `r${randomUUID().slice(0, 8)}`
     for (let i = 0; i < n; i++) {
       const connection = await connected(server.url, namespace)
       connections.push(connection)
-      const config = parseConfig(yaml, 'cistern.yaml', { ORIGIN: origin.url })
+      const config = parseConfig(yaml, 'cistern.yaml', { ORIGIN: origin.url, HOOK: receiver.url })
       const instance = `instance-${i}`
       const cistern = await startCistern(
         { ...config, listen: { ...config.listen, port: 0 } },
@@ -98,6 +105,9 @@ describe.skipIf(!bin)('refresh on a shared coordination (in process)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000))
     for (const list of heard) expect(list.map((e) => e.id)).toEqual([heard[0]![0]!.id])
     expect(heard[0]![0]).toMatchObject({ route: 'items', key: '/items/1' })
+    // The notify target hears it once, from the instance that detected it.
+    await until(() => (receiver.received.length >= 1 ? true : undefined))
+    expect(receiver.received).toHaveLength(1)
   })
 
   it('Last-Event-ID resumes on another instance than the one that detected the change', async () => {
