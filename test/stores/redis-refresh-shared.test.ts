@@ -50,12 +50,12 @@ describe.skipIf(!bin)('refresh on a shared coordination (in process)', () => {
     await receiver?.close()
   })
 
-  async function start(n: number): Promise<Cistern[]> {
+  async function start(n: number, redisUrl = server.url): Promise<Cistern[]> {
     origin = await startVersionedOrigin()
     receiver = await startReceiver()
     const namespace = `r${randomUUID().slice(0, 8)}`
     for (let i = 0; i < n; i++) {
-      const connection = await connected(server.url, namespace)
+      const connection = await connected(redisUrl, namespace)
       connections.push(connection)
       const config = parseConfig(yaml, 'cistern.yaml', { ORIGIN: origin.url, HOOK: receiver.url })
       const instance = `instance-${i}`
@@ -143,5 +143,26 @@ describe.skipIf(!bin)('refresh on a shared coordination (in process)', () => {
       },
     })
     await until(() => (told ? true : undefined))
+  })
+
+  it('with Redis gone, each instance keeps refreshing and reports changes on its own feed; no hang', async () => {
+    const own = await startRedis(bin!)
+    try {
+      const [a] = await start(1, own.url)
+      const heard: ChangeEvent[] = []
+      a!.refresh.feed.subscribe((event) => heard.push(event))
+      await fetch(`${a!.url}/items/3`)
+      await until(() => (origin.callsOf('/items/3').length >= 2 ? true : undefined), 3000)
+      await own.kill()
+      origin.version = 2
+      await until(() => (heard.length === 1 ? true : undefined), 5000)
+      expect(heard[0]).toMatchObject({ key: '/items/3' })
+      // Kept warm throughout: refreshes go on once per period.
+      const before = origin.callsOf('/items/3').length
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      expect(origin.callsOf('/items/3').length).toBeGreaterThanOrEqual(before + 2)
+    } finally {
+      await own.stop()
+    }
   })
 })
