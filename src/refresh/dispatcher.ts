@@ -11,7 +11,7 @@ export interface DispatcherDeps {
   /** Wakes the loop when the next key falls due, on the `now` clock. */
   timers: Timers
   stats: LagStats
-  run: (key: string, route: RouteConfig, kept: boolean) => Promise<JobOutcome>
+  run: (key: string, route: RouteConfig, kept: boolean, job: Job) => Promise<JobOutcome>
   /** Body, params and headers of the last version seen, for CEL `while`. */
   policyData: (job: Job) => ReturnType<PolicyContext['data']>
   /** In-flight cap per upstream. */
@@ -20,6 +20,8 @@ export interface DispatcherDeps {
   drop: (job: Job) => void
   /** A refresh ended and the key stays: set its next due time and re-queue it. */
   reschedule: (job: Job, started: number) => void
+  /** Another instance refreshes the key (or just did): look again in `retryInMs`. */
+  defer: (job: Job, retryInMs: number) => void
   /** A kept key's `while` could not be evaluated, for the first time or with a new error. */
   whileFailed: (job: Job, message: string) => void
 }
@@ -113,7 +115,7 @@ export class Dispatcher {
     job.running = true
     queue.running++
     const done = this.#deps
-      .run(job.key, job.route, job.every > 0)
+      .run(job.key, job.route, job.every > 0, job)
       .then(
         (outcome) => this.#finish(job, now, outcome),
         (error: unknown) => this.#finish(job, now, error instanceof Error ? error : new Error(String(error))),
@@ -130,6 +132,10 @@ export class Dispatcher {
     job.running = false
     // After stop() the schedule may be closed; the row keeps its due time for the next start.
     if (this.#stopped) return
+    if (!(outcome instanceof Error) && outcome.kind === 'busy') {
+      this.#deps.defer(job, outcome.retryInMs)
+      return
+    }
     const { stats } = this.#deps
     if (outcome instanceof Error) {
       stats.count(job.priority, 'failed')

@@ -17,6 +17,7 @@ import { OutboxStore } from './notify/outbox-store.js'
 import { type JobDeps, runRefresh } from './refresh-job.js'
 import { ScheduleStore } from './schedule-store.js'
 import { Scheduler, type SchedulerDeps, type SchedulerOptions } from './scheduler.js'
+import { runClaimed } from './shared.js'
 import { ChangeStreams, limitsOf, publicChangesHandler } from './sse.js'
 import type { ChangeEvent } from './types.js'
 import { Warmer, warmPaths } from './warm.js'
@@ -51,10 +52,11 @@ export interface RefreshOptions {
   /** A kept key's `refresh.while` could not be evaluated (once per key and error); it stays scheduled. */
   onWhileError?: SchedulerDeps['onWhileError']
   /**
-   * Instances sharing one store: due refreshes claimed once across them, one change feed, notify
-   * deliveries once. Without one, all of it stays per process.
+   * Several instances on one shared store: each due refresh is claimed first (done once across
+   * them), changes are detected against what any instance saw last, and the change feed is the
+   * shared log (the same ids on every instance). Without it, everything is this instance's own.
    */
-  coordination?: Coordination
+  coordination?: Pick<Coordination, 'refreshClaims' | 'changes' | 'healthy'>
 }
 
 export interface Refresh extends Part {
@@ -101,12 +103,14 @@ export function createRefresh(
   })
   const schedule = new ScheduleStore(db)
   const log = new EventLog(db, options.bufferSize ?? 10_000)
-  const feed = new ChangeFeed(log)
+  const { coordination } = options
+  const feed = new ChangeFeed(log, coordination?.changes, options.bufferSize ?? 10_000)
   const outbox = new OutboxStore(db, options.outboxPerTarget ?? 10_000)
   let notifier: Notifier
   try {
     notifier = new Notifier(config.notify, outbox, { ...clock, ...options.notify })
   } catch (error) {
+    feed.close()
     db.close()
     throw error
   }
@@ -131,7 +135,10 @@ export function createRefresh(
     config,
     {
       schedule,
-      run: (key, route, kept) => runRefresh(deps, key, route, kept),
+      run: (key, route, kept, job) =>
+        coordination
+          ? runClaimed(deps, coordination, key, route, kept, job)
+          : runRefresh(deps, key, route, kept),
       policyData(job) {
         const seen = schedule.seen(job.key)
         return {

@@ -17,6 +17,11 @@ export interface Job {
   running: boolean
   /** A refresh was asked for while one was running: run again as soon as it ends. */
   again: boolean
+  /**
+   * Asked for now (webhook, operator) rather than fallen due: with a Coordination, it takes over
+   * another instance's 'done' marker, since what was asked for may be newer than that refresh.
+   */
+  forced?: boolean
   /** Left the schedule; queued heap nodes for it are skipped. */
   gone: boolean
   /** Bumped on every push, so a key re-queued earlier or later leaves only one live node. */

@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3'
 import type { RouteConfig } from '../config/types.js'
+import type { SharedChangeLog } from '../stores/coordination.js'
 import { redactUrl } from '../util/redact.js'
 import { type DetectedChange, detectChange, invalidationTags } from './change.js'
 import type { EventLog } from './event-log.js'
 import type { ChangeFeed } from './feed.js'
 import { pathOfKey, type RefreshHost, seenOf } from './host.js'
 import type { Notifier } from './notify/notifier.js'
-import type { ScheduleStore } from './schedule-store.js'
+import type { ScheduleStore, Seen } from './schedule-store.js'
 import type { ChangeEvent } from './types.js'
 import { type Warmer, warmPaths } from './warm.js'
 
@@ -29,7 +30,22 @@ export interface JobDeps {
 
 export type JobOutcome =
   /** The key cannot be refreshed by anyone but its client (credentials) or no route serves it. */
-  { kind: 'drop' } | { kind: 'done'; change: ChangeEvent | undefined }
+  | { kind: 'drop' }
+  | { kind: 'done'; change: ChangeEvent | undefined }
+  /** Another instance refreshes the key now or refreshed it and it is not due yet (Coordination). */
+  | { kind: 'busy'; retryInMs: number }
+
+/**
+ * This refresh holds the key's claim across instances (see shared.ts): what it compares with and
+ * where it records and publishes go through the Coordination instead of this instance's database.
+ */
+export interface SharedRefresh {
+  /** What the last refresh of the key saw, on any instance (undefined: none recorded yet). */
+  seen: Seen | undefined
+  /** Record what this refresh saw for every instance; false when the claim was lost first. */
+  record(seen: Seen): Promise<boolean>
+  changes: SharedChangeLog
+}
 
 /**
  * One refresh of one key: ask the upstream (conditionally, background lane), compare the version
@@ -43,14 +59,18 @@ export async function runRefresh(
   key: string,
   route: RouteConfig,
   kept: boolean,
+  shared?: SharedRefresh,
 ): Promise<JobOutcome> {
   const { host, schedule } = deps
-  const previous = (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
+  const previous = shared?.seen ?? (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
   const outcome = await host.refreshKey(key)
   if (outcome.kind !== 'refreshed') return { kind: 'drop' }
   const result = outcome.result
   if (!result.stored) return { kind: 'done', change: undefined }
   const next = seenOf(result.value, result.entry)
+  // Recorded for every instance before anything is published: a claim lost by now (this instance
+  // froze past its lease) records nothing, and the instance that took the key over reports the change.
+  if (shared && !(await shared.record(next))) return { kind: 'done', change: undefined }
   if (!previous || previous.digest === next.digest) {
     if (kept && !previous) schedule.setSeen(key, next)
     else if (kept) schedule.confirm(key, next.fetchedAt)
@@ -68,13 +88,27 @@ export async function runRefresh(
     tags: result.entry.tags,
     now: deps.now(),
   })
+  // Shared: the event goes to the shared log, from which every instance's feed (this one's too)
+  // hears it; only when the log cannot take it does it go to this instance's own feed.
+  const appended =
+    shared &&
+    (await shared.changes
+      .append({ id: change.event.id, route: change.event.route, json: JSON.stringify(change.event) })
+      .then(
+        () => true,
+        (error: unknown) => {
+          deps.onError?.(error, 'change log')
+          return false
+        },
+      ))
   deps.db.transaction(() => {
     if (kept) schedule.setSeen(key, next)
-    deps.log.append(change.event)
+    if (!appended) deps.log.append(change.event)
+    // Notify deliveries go out from the instance that detected the change: once.
     deps.notifier.enqueue(change.event, { params, body: change.nextBody })
   })()
   deps.notifier.kick()
-  deps.feed.publish(change.event)
+  if (!appended) deps.feed.publish(change.event)
   deps.onChange?.(change.event)
   followUp(deps, route, params, change)
   return { kind: 'done', change: change.event }

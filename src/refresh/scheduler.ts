@@ -75,6 +75,15 @@ export class Scheduler {
       whileFailed: (job, error) => onWhileError({ key: job.key, route: job.route.name, error }),
       reschedule: (job, started) => {
         job.dueAt = job.again ? this.#now() : nextDueAt(job, started)
+        job.forced = job.again
+        job.again = false
+        this.#writer.rescheduled(job)
+        this.#dispatcher.push(job)
+      },
+      defer: (job, retryInMs) => {
+        // Still forced if it was: a refresh asked for runs once the other instance's refresh is over.
+        job.dueAt = job.again ? this.#now() : this.#now() + retryInMs
+        if (job.again) job.forced = true
         job.again = false
         this.#writer.rescheduled(job)
         this.#dispatcher.push(job)
@@ -155,12 +164,15 @@ export class Scheduler {
       if (job?.running) job.again = true
       else if (job) {
         job.dueAt = Math.min(job.dueAt, now)
+        job.forced = true
         this.#dispatcher.push(job)
       } else {
         const route = locate(key)
         if (!route?.cache || isPrivateKey(key)) continue
-        if (!(options.enroll && route.refresh && this.#enroll(key, route, now))) {
-          this.#add(this.#newJob(key, route, 0, now, 0))
+        if (!(options.enroll && route.refresh && this.#enroll(key, route, now, 0, true))) {
+          const oneShot = this.#newJob(key, route, 0, now, 0)
+          oneShot.forced = true
+          this.#add(oneShot)
         }
       }
       queued++
@@ -203,11 +215,12 @@ export class Scheduler {
   }
 
   /** A new kept key, due at `dueAt`; undefined when it cannot be kept. */
-  #enroll(key: string, route: RouteConfig, dueAt: number, reads = 0): Job | undefined {
+  #enroll(key: string, route: RouteConfig, dueAt: number, reads = 0, forced = false): Job | undefined {
     // A key bound to a client's credentials can only be refreshed by that client.
     if (!route.refresh || isPrivateKey(key) || this.#jobs.size >= this.#options.maxKeys) return undefined
     const added = this.#newJob(key, route, route.refresh.every, dueAt, this.#now())
     added.reads = reads
+    added.forced = forced
     this.#add(added)
     this.#writer.persist(added)
     this.#enrolled?.(key)

@@ -120,7 +120,11 @@ export type TakeResult = { granted: true } | { granted: false; retryInMs: number
  * is detected once whichever instance refreshes.
  */
 export interface RefreshClaims {
-  claim(key: string, leaseMs: number): Promise<RefreshClaim | Busy>
+  /**
+   * `force`: a refresh asked for now (a webhook, an operator) takes over a 'done' marker, since what it
+   * was asked to fetch may be newer than that refresh; it still never runs beside a 'running' one.
+   */
+  claim(key: string, leaseMs: number, options?: { force?: boolean }): Promise<RefreshClaim | Busy>
   /** What the last refresh of `key` saw, by whichever instance. */
   seen(key: string): Promise<SharedSeen | undefined>
 }
@@ -128,7 +132,11 @@ export interface RefreshClaims {
 export interface RefreshClaim {
   readonly claimed: true
   readonly signal: AbortSignal
-  /** Done: record what was seen (when it changed or was confirmed) and hold the key until `nextInMs`. */
+  /**
+   * Done: record what was seen (when it changed or was confirmed) and hold the key until `nextInMs`
+   * (0: not held). When the claim was lost first, nothing is recorded and `signal` is aborted: the
+   * caller checks it before publishing what it found, so only the holder publishes.
+   */
   done(nextInMs: number, seen?: SharedSeen): Promise<void>
   /** Failed or abandoned: let another instance (or this one) try again at once. */
   release(): Promise<void>

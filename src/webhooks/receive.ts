@@ -11,6 +11,8 @@ import type { HeaderMap, Verifier } from './verify/verifier.js'
 export interface Accepted {
   id: number
   hook: WebhookConfig
+  /** What makes two deliveries the same (replayKey): acted on once across instances too. */
+  deliveryId: string | undefined
   body: unknown
   headers: HeaderMap
   params: Record<string, string>
@@ -127,7 +129,7 @@ export class Receiver {
     }
     return {
       reply: { status: 200, body: { received: true, id } },
-      accepted: { id, hook, body, headers, params },
+      accepted: { id, hook, deliveryId, body, headers, params },
     }
   }
 

@@ -33,8 +33,12 @@ export interface WebhooksDeps {
   onCount?: (webhook: string, name: WebhookCounterName) => void
   /** How often old events are pruned; default 60 s. */
   pruneIntervalMs?: number
-  /** Instances sharing one store: a delivery received by several of them is acted on once. */
-  coordination?: Coordination
+  /**
+   * Instances sharing one store: a delivery (its replay key) is acted on by the first instance to
+   * act on it; another that received it too (a retry, a second load-balancer target) records it as
+   * a duplicate. Within each webhook's replayWindow, like the local replay check.
+   */
+  coordination?: Pick<Coordination, 'once'>
 }
 
 export interface Webhooks extends Part {
@@ -110,7 +114,33 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
     },
   })
 
-  async function perform({ id, hook, body, headers, params }: Accepted): Promise<void> {
+  /**
+   * Whether this instance acts on the delivery: the first across instances does. When the registry
+   * cannot answer (the server away) it acts: a delivery acted on twice is better than one lost.
+   */
+  async function firstAcross({ id, hook, deliveryId }: Accepted): Promise<boolean> {
+    const once = deps.coordination?.once
+    if (!once || deliveryId === undefined || hook.replayWindow <= 0) return true
+    try {
+      return await once.first(`webhook:${hook.name}`, deliveryId, hook.replayWindow)
+    } catch (error) {
+      logger.warn({ webhook: hook.name, event: id, err: error }, 'webhook acted on without the cluster check')
+      return true
+    }
+  }
+
+  async function perform(accepted: Accepted): Promise<void> {
+    const { id, hook, body, headers, params } = accepted
+    if (!(await firstAcross(accepted))) {
+      counters.inc(hook.name, 'duplicate')
+      logger.debug({ webhook: hook.name, event: id }, 'webhook delivery acted on by another instance')
+      try {
+        if (!closed) store.finish(id, 'duplicate', [], now())
+      } catch (error) {
+        logger.error({ webhook: hook.name, event: id, err: error }, 'webhook outcome could not be stored')
+      }
+      return
+    }
     let results: ActionResult[]
     try {
       results = await runActions(
@@ -162,7 +192,14 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
         }
         continue
       }
-      act({ id: event.id, hook, body: event.body, headers: event.headers ?? {}, params: event.params ?? {} })
+      act({
+        id: event.id,
+        hook,
+        deliveryId: event.deliveryId,
+        body: event.body,
+        headers: event.headers ?? {},
+        params: event.params ?? {},
+      })
     }
   }
   let timer: NodeJS.Timeout | undefined

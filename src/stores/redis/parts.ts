@@ -1,6 +1,9 @@
 import { createRedisBus } from './bus.js'
+import { createRedisChangeLog } from './change-log.js'
 import type { RedisParts } from './coordination.js'
 import { createRedisLeases } from './leases.js'
+import { createRedisOnce } from './once.js'
+import { createRedisRefreshClaims } from './refresh-claims.js'
 
 /**
  * The Redis coordination parts this build has, one factory per file under src/stores/redis/
@@ -11,6 +14,9 @@ import { createRedisLeases } from './leases.js'
 export const REDIS_PARTS: Partial<RedisParts> = {
   createBus: (connection, instanceId) => createRedisBus(connection, instanceId),
   createLeases: createRedisLeases,
+  createRefreshClaims: createRedisRefreshClaims,
+  createChangeLog: createRedisChangeLog,
+  createOnce: createRedisOnce,
 }
 
 /** All six, or the names of those missing. */

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openRefreshDb } from '../../src/refresh/db.js'
+import { EventLog } from '../../src/refresh/event-log.js'
+import { ChangeFeed } from '../../src/refresh/feed.js'
+import type { ChangeEvent } from '../../src/refresh/index.js'
+import { createRedisChangeLog } from '../../src/stores/redis/change-log.js'
+import type { RedisConnection } from '../../src/stores/redis/connection.js'
+import { until } from '../refresh/helpers.js'
+import { findService, type ServiceHandle, startRedis } from '../support/services.js'
+import { connected } from './redis-helpers.js'
+
+const bin = findService('redis-server')
+
+const eventOf = (n: number): ChangeEvent => ({
+  id: `evt_${String(n).padStart(5, '0')}`,
+  route: n % 2 ? 'odd' : 'even',
+  key: `/items/${n}`,
+  url: `/items/${n}`,
+  at: n,
+  previousFetchedAt: n - 1,
+  digest: `d${n}`,
+  previousDigest: `d${n - 1}`,
+  added: [],
+  removed: [],
+  changed: [],
+  patch: null,
+  tags: n % 3 ? [] : ['third'],
+})
+const shared = (event: ChangeEvent) => ({ id: event.id, route: event.route, json: JSON.stringify(event) })
+
+describe.skipIf(!bin)('the change feed on a shared change log', () => {
+  let server: ServiceHandle
+  const connections: RedisConnection[] = []
+  const closers: Array<() => void> = []
+  beforeAll(async () => {
+    server = await startRedis(bin!)
+  })
+  afterAll(() => server?.stop())
+  afterEach(async () => {
+    for (const close of closers.splice(0)) close()
+    await Promise.all(connections.splice(0).map((c) => c.close()))
+  })
+
+  async function feeds(n: number) {
+    const namespace = `f${randomUUID().slice(0, 8)}`
+    return Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const connection = await connected(server.url, namespace)
+        connections.push(connection)
+        const log = createRedisChangeLog(connection, `instance-${i}`)
+        const db = openRefreshDb(':memory:')
+        const feed = new ChangeFeed(new EventLog(db, 100), log)
+        closers.push(() => {
+          feed.close()
+          db.close()
+        })
+        return { log, feed }
+      }),
+    )
+  }
+
+  it('a resume replays every page after the id, then live events, none twice and in order, with filters', async () => {
+    const [a, b] = await feeds(2)
+    for (let n = 1; n <= 1200; n++) await a!.log.append(shared(eventOf(n)))
+    const got: string[] = []
+    const thirds: string[] = []
+    b!.feed.subscribe((event) => got.push(event.id), { lastEventId: eventOf(100).id })
+    b!.feed.subscribe((event) => thirds.push(event.id), { lastEventId: eventOf(100).id, tag: 'third' })
+    // Appended while the replay is read: heard live and replayed maybe both, delivered once.
+    for (let n = 1201; n <= 1220; n++) await a!.log.append(shared(eventOf(n)))
+    await until(() => (got.length >= 1120 ? true : undefined), 10_000)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(got).toEqual(Array.from({ length: 1120 }, (_, i) => eventOf(i + 101).id))
+    expect(thirds).toEqual(got.filter((id) => Number(id.slice(4)) % 3 === 0))
+    // The newest event heard is where a client told to reset resumes from.
+    expect(b!.feed.lastEventId).toBe(eventOf(1220).id)
+  })
+
+  it('an unknown id is a reset before any live event', async () => {
+    const [a, b] = await feeds(2)
+    await a!.log.append(shared(eventOf(1)))
+    // Let b's reader (started with its feed) hear the first event before the client subscribes.
+    await until(() => (b!.feed.lastEventId === eventOf(1).id ? true : undefined))
+    const seen: string[] = []
+    b!.feed.subscribe((event) => seen.push(event.id), {
+      lastEventId: 'evt_gone',
+      onReset: () => seen.push('reset'),
+    })
+    await a!.log.append(shared(eventOf(2)))
+    await until(() => (seen.length === 2 ? true : undefined))
+    expect(seen).toEqual(['reset', eventOf(2).id])
+  })
+})
