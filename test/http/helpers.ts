@@ -44,7 +44,10 @@ export async function startScriptedOrigin(now: () => number = Date.now): Promise
       const answer = script ? script(call, n) : { status: 404, body: 'not scripted' }
       const lines: [string, string][] = answer.headers ?? []
       const headers: Record<string, string[]> = {}
-      for (const [name, value] of lines) (headers[name.toLowerCase()] ??= []).push(value)
+      for (const [name, value] of lines) {
+        const lower = name.toLowerCase()
+        headers[lower] = [...(headers[lower] ?? []), value]
+      }
       res.writeHead(answer.status ?? 200, {
         'content-type': 'text/plain',
         date: new Date(now()).toUTCString(),
@@ -76,7 +79,12 @@ export interface Clock {
 
 export function manualClock(start = Date.now()): Clock {
   let at = start
-  return { now: () => at, advance: (ms) => (at += ms) }
+  return {
+    now: () => at,
+    advance(ms) {
+      at += ms
+    },
+  }
 }
 
 export interface HttpHarness {

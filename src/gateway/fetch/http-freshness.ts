@@ -86,7 +86,7 @@ function parseTargeted(value: string): Map<string, string> | undefined {
 const DELTA_DIRECTIVES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error'])
 
 /** Why an answer may not be stored (RFC 9111 §3), in Cache-Status `detail=` words. */
-export type Refusal = 'no-store' | 'private' | 'status' | 'authorization' | 'no-freshness'
+export type Refusal = 'no-store' | 'private' | 'status' | 'authorization'
 
 export interface HttpFreshness {
   /** Fresh for, ms from the time it was received (its initial age already taken off). */
