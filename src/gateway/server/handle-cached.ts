@@ -251,7 +251,8 @@ function viaEngine(
           at,
           xStatus,
           parts,
-          toClients(config, key, parts.ttl ?? 0),
+          // An answer not stored is not under cistern's policy: it goes out as the upstream sent it.
+          parts.ttl === undefined ? undefined : toClients(config, key, parts.ttl),
         )
         ctx.onServed?.(config.name, xStatus, at - started)
         if (config.refresh && result.stored) ctx.onRead?.(key, config)
@@ -265,9 +266,15 @@ function viaEngine(
     })
 
   function failed(error: unknown): void {
-    if (config.ttl === undefined && error instanceof UpstreamFailure && error.response !== undefined) {
-      // The upstream answered (a 5xx, a 429): on a route where it decides, its answer goes to the
-      // client as it is, unstored, like any answer a cache may not reuse.
+    if (
+      config.ttl === undefined &&
+      error instanceof UpstreamFailure &&
+      error.response !== undefined &&
+      error.response.status >= 400
+    ) {
+      // The upstream answered with an error (a 5xx, a 429): on a route where it decides, its answer
+      // goes to the client as it is, unstored, like any answer a cache may not reuse. (A 2xx judged
+      // unusable, such as an HTML page where JSON is expected, stays cistern's own 502.)
       const fwdStatus = error.response.status
       relayAnswer(
         res,
