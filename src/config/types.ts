@@ -230,6 +230,18 @@ export interface RouteConfig {
   credentials: string[]
   public: boolean
   bypass: boolean
+  /**
+   * Client request headers never forwarded (lower-case), on the routes that forward a client's
+   * end-to-end headers: no-ttl routes and pass-through.
+   */
+  dropHeaders: string[]
+  /** Strip an upstream Set-Cookie and store the answer, instead of not storing it. */
+  ignoreSetCookie: boolean
+  /**
+   * With a ttl: the Cache-Control clients get. `cistern`: cistern's own policy (`max-age` = the
+   * freshness left); `upstream`: the upstream's, as stored.
+   */
+  clientCacheControl: 'cistern' | 'upstream'
   invalidates: Template[]
   refresh?: RefreshConfig
   changes?: ChangesConfig

@@ -227,6 +227,20 @@ export class Cache<T = unknown> {
     return undefined
   }
 
+  /**
+   * The kept copy for `key` whatever its freshness (until it expires), or undefined. Never calls a
+   * factory: for callers that judge a copy by rules of their own, such as an HTTP request's
+   * max-stale or min-fresh (RFC 9111 §5.2.1).
+   */
+  async peekKept(key: string): Promise<{ value: T; entry: EntryInfo } | undefined> {
+    this.#checkOpen()
+    checkKey(key, this.#maxKeyLength)
+    const now = this.#now()
+    const record = this.#memory.get(key) ?? (await this.#load(key, now))
+    if (!record || !isServableOnError(record.entry, now)) return undefined
+    return { value: record.value, entry: record.entry }
+  }
+
   /** The fresh memory-tier record, synchronously, or undefined: for callers that serve hits inline. */
   peekMemory(key: string): MemoryRecord<T> | undefined {
     return this.#memory.get(key)

@@ -4,7 +4,7 @@ import { type HeaderBag, headerValue } from './headers.js'
  * The one Cache-Control parser (RFC 9111 §5.2): directive names lower-cased, values unquoted (''
  * for a directive without one). A quoted value may hold commas (`private="set-cookie, x-id"`), so
  * the field is read token by token, not split on commas. A repeated field is read as its lines
- * joined (RFC 9110 §5.3); a repeated directive keeps its last value.
+ * joined (RFC 9110 §5.3); a repeated directive keeps its first value (RFC 9111 §4.2.1).
  */
 export function parseCacheControl(value: string | readonly string[] | undefined): Map<string, string> {
   const directives = new Map<string, string>()
@@ -38,7 +38,7 @@ export function parseCacheControl(value: string | readonly string[] | undefined)
       }
     }
     at++ // past the comma
-    if (name !== '') directives.set(name, argument)
+    if (name !== '' && !directives.has(name)) directives.set(name, argument)
   }
   return directives
 }

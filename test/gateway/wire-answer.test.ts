@@ -163,16 +163,18 @@ describe('pre-rendered answers (one socket write per cached hit)', () => {
     expect(viaWriteHead.has('/unconnected')).toBe(true)
   })
 
-  it('leaves a stored header node:http acts on (here Date) to writeHead', async () => {
+  it("renders the upstream's stored Date in place of the current one (RFC 9111 §4: Date is not updated)", async () => {
     const dated = new StoredResponse(200, [...HEADERS, ['date', 'Mon, 01 Jan 2024 00:00:00 GMT']], BODY)
-    expect(dated.renderable).toBe(false)
+    expect(dated.renderable).toBe(true)
     const other = await listen(serve(dated))
     try {
-      const { responses } = await exchange(other.port, get('/dated'), 1)
-      expect(viaWriteHead.has('/dated')).toBe(true)
-      // writeHead sends the stored Date and adds none of its own.
+      const { responses } = await exchange(other.port, get('/fast'), 1)
+      expect(viaWriteHead.has('/fast')).toBe(false)
       expect(responses[0]!.head.match(/\r\ndate: /gi)).toHaveLength(1)
-      expect(responses[0]!.head).toContain('\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT')
+      expect(responses[0]!.head).toContain('\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT')
+      const slow = await exchange(other.port, get('/hooked'), 1)
+      expect(slow.responses[0]!.head.match(/\r\ndate: /gi)).toHaveLength(1)
+      expect(slow.responses[0]!.head).toContain('\r\ndate: Mon, 01 Jan 2024 00:00:00 GMT')
     } finally {
       other.server.close()
     }

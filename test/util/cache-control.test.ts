@@ -30,6 +30,11 @@ describe('parseCacheControl', () => {
     expect(cacheControlOf({}).size).toBe(0)
   })
 
+  it('keeps the first of a repeated directive (RFC 9111 §4.2.1), across repeated fields too', () => {
+    expect(parseCacheControl('max-age=1800, max-age=1').get('max-age')).toBe('1800')
+    expect(cacheControlOf({ 'cache-control': ['max-age=1', 'max-age=1800'] }).get('max-age')).toBe('1')
+  })
+
   it('skips empty members', () => {
     expect([...parseCacheControl(' , ,no-store,,')]).toEqual([['no-store', '']])
   })

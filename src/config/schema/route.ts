@@ -108,6 +108,18 @@ export const routeSchema = z.strictObject({
     .default(false)
     .meta({ description: 'One entry for every client: client credentials are not forwarded upstream' }),
   bypass: z.boolean().default(true).meta({ description: 'Clients may force revalidation (no-cache)' }),
+  dropHeaders: z.array(headerName('Client request header never forwarded upstream')).default([]).meta({
+    description:
+      'Client headers not forwarded on routes that forward end-to-end headers (no ttl, or pass-through)',
+  }),
+  ignoreSetCookie: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'Strip an upstream Set-Cookie and store the answer (default: not stored)' }),
+  clientCacheControl: z.enum(['cistern', 'upstream']).default('cistern').meta({
+    description:
+      "With a ttl: clients get cistern's Cache-Control (max-age = freshness left), or the upstream's",
+  }),
   invalidates: z
     .array(template('Tag invalidated by a successful write'))
     .default([])

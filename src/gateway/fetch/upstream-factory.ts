@@ -3,12 +3,14 @@ import type { RouteConfig, UpstreamConfig } from '../../config/types.js'
 import type { Factory, FactoryContext, ResultOptions } from '../../engine/fetch/context.js'
 import type { UpstreamClient } from '../../upstream/client/client.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { headerLines } from '../../util/headers.js'
 import { parseHttpDate } from '../../util/http-date.js'
 import { StoredResponse } from '../response/stored-response.js'
 import { keepHeaders, mergeRevalidatedHeaders, upstreamTags } from '../response/upstream-headers.js'
-import { httpFreshness } from './http-freshness.js'
-import { isCacheableStatus, sharedStorageRefusal } from './interpret.js'
-import { NEGOTIATED, type Selection, selectingHeaders, selectionOf } from './response-vary.js'
+import { forwardedHeaders } from './forwarded-headers.js'
+import { type HttpFreshness, httpFreshness, type Refusal } from './http-freshness.js'
+import { sharedStorageRefusal } from './interpret.js'
+import { MAX_LEARNED_VARY, type Selection, selectingHeaders, selectionOf } from './response-vary.js'
 
 export interface UpstreamCall {
   route: RouteConfig
@@ -20,8 +22,8 @@ export interface UpstreamCall {
   clientHeaders: IncomingHttpHeaders
   /** The upstream-Vary headers the entry's key holds (`#@vary:` parts). */
   responseVary: readonly string[]
-  /** The upstream named negotiated headers this key does not hold: key on them from now on. */
-  learnResponseVary?: (names: readonly string[]) => void
+  /** The upstream named selecting headers `key` does not hold: key on them from now on. */
+  learnResponseVary?: (names: readonly string[], key: string) => void
   /** Whether a new key may be stored (the route's maxVariants); absent: always. */
   admitNewKey?: (key: string) => Promise<boolean>
   now: () => number
@@ -29,13 +31,11 @@ export interface UpstreamCall {
 
 /** Why an answer was handed out but not stored, for Cache-Status `detail`. */
 export type NotStoredReason =
-  | 'no-store'
-  | 'private'
+  | Refusal
   | 'set-cookie'
-  | 'status'
-  | 'cache-headers'
   | 'vary-star'
   | 'vary-new'
+  | 'vary-limit'
   | 'max-variants'
 
 export interface NotStored {
@@ -54,31 +54,13 @@ export function whyNotStored(value: StoredResponse): NotStored | undefined {
 }
 
 /**
- * Client headers worth passing on a cached GET: content negotiation and the route's vary headers.
- * A client's credentials go only to an upstream without auth of its own, and never on a public route:
- * its one entry is served to every client, so it must be what any of them would get.
- */
-export function forwardedHeaders(
-  call: Pick<UpstreamCall, 'route' | 'upstream' | 'clientHeaders'>,
-): Record<string, string> {
-  const headers: Record<string, string> = { ...call.upstream.headers }
-  const names = [...NEGOTIATED, ...call.route.vary]
-  // Without credentials of its own, the upstream sees the client's (and the key carries a hash of them).
-  if (call.upstream.auth === undefined && !call.route.public) names.push(...call.route.credentials)
-  for (const name of names) {
-    const value = call.clientHeaders[name]
-    if (typeof value === 'string') headers[name] = value
-  }
-  return headers
-}
-
-/**
  * The copy's Last-Modified, if it can safely be sent as If-Modified-Since. HTTP dates count whole
  * seconds, so a copy fetched within the second its Last-Modified names may miss a change made later
  * in that same second — and every If-Modified-Since with that date would be answered 304 until the
  * resource changes again. Such a Last-Modified is weak (RFC 9110 §8.8.2.2, against the time the copy
- * was fetched, since the upstream's Date is not kept): the copy is fetched whole once instead, and
- * the new copy, fetched a second or more later, can be revalidated by date from then on.
+ * was fetched: cistern's own clock, whatever the upstream's Date says): the copy is fetched whole
+ * once instead, and the new copy, fetched a second or more later, can be revalidated by date from
+ * then on.
  */
 export function strongLastModified(lastModified: string | undefined, fetchedAt: number): string | undefined {
   if (lastModified === undefined) return undefined
@@ -88,13 +70,14 @@ export function strongLastModified(lastModified: string | undefined, fetchedAt: 
 
 /**
  * The engine factory for a cached GET: a conditional request when a copy exists (a 304 refreshes it
- * for the price of a header), and storage rules from the route or, without a route ttl, from RFC 9111.
- * The client judges the answer (429, 5xx, a non-JSON 200 where JSON is expected) and throws
- * UpstreamFailure, so the engine can serve the kept copy.
+ * for the price of a header), and storage rules from the route or, without a route ttl, from RFC 9111
+ * (http-freshness.ts). The client judges the answer (429, 5xx, a non-JSON 200 where JSON is expected)
+ * and throws UpstreamFailure, so the engine can serve the kept copy.
  */
 export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
   return async (ctx: FactoryContext<StoredResponse>) => {
-    const headers = forwardedHeaders(call)
+    const { route } = call
+    const headers = forwardedHeaders(route, call.upstream, call.clientHeaders, 'cached')
     const previous = ctx.previous
     if (previous?.value.etag !== undefined) headers['if-none-match'] = previous.value.etag
     const lastModified = previous && strongLastModified(previous.value.lastModified, previous.entry.fetchedAt)
@@ -108,10 +91,11 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
       headers,
       lane: ctx.lane,
       signal: ctx.signal,
-      expect: call.route.expect,
+      expect: route.expect,
+      ...(route.ttl === undefined && { relayServerErrors: true }),
       ...(ctx.lane === 'foreground' && fallback && { retries: 0 }),
     })
-    const { route } = call
+    const receivedAt = call.now()
     if (response.status === 304) {
       if (!previous)
         throw new UpstreamFailure(
@@ -120,57 +104,75 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
           'answered 304 to an unconditional request',
           { status: 304 },
         )
+      // RFC 9111 §4.3.4: the 304's headers update the stored ones (not the content fields).
       const merged = mergeRevalidatedHeaders(previous.value.headers, keepHeaders(response.headers))
-      const updated = new StoredResponse(previous.value.status, merged, previous.value.body)
-      ctx.setOptions({ meta: updated.meta, ...validators(updated) })
+      let freshness: HttpFreshness | Refusal | undefined
       if (route.ttl === undefined) {
-        const refusal = applyHttpFreshness(
-          ctx,
-          call,
-          previous.value.status,
-          Object.fromEntries(merged),
-          headers,
-        )
-        if (refusal !== undefined) ctx.doNotStore()
-      } else {
-        const negative = negativeWindows(route, previous.value.status)
-        if (negative === 'refuse') ctx.doNotStore()
-        else if (negative) ctx.setOptions(negative)
+        // The 304's own Age and Date say how old the confirmation is.
+        const judged = { ...Object.fromEntries(merged), age: response.headers.age }
+        freshness = httpFreshness(headers, previous.value.status, judged, route.staleIfError, receivedAt)
+      }
+      const initialAge = typeof freshness === 'object' ? freshness.initialAge : 0
+      const updated = new StoredResponse(previous.value.status, merged, previous.value.body, initialAge)
+      ctx.setOptions({ meta: updated.meta, ...validators(updated) })
+      if (typeof freshness === 'string') ctx.doNotStore()
+      else if (freshness !== undefined) ctx.setOptions(windowsOf(freshness))
+      else {
+        const windows = ttlRouteWindows(route, previous.value.status)
+        if (windows === 'refuse') ctx.doNotStore()
+        else if (windows) ctx.setOptions(windows)
       }
       return ctx.notModified(undefined, updated)
     }
-    const stored = new StoredResponse(response.status, keepHeaders(response.headers), response.body)
+    const cookies = headerLines(response.headers, 'set-cookie')
+    let refusal = storageRefusal(call, ctx.key, response, headers)
+    let freshness: HttpFreshness | undefined
+    let windows: ResultOptions | undefined
+    if (refusal === undefined || refusal.reason === 'vary-new') {
+      if (route.ttl === undefined) {
+        const judged = httpFreshness(
+          headers,
+          response.status,
+          response.headers,
+          route.staleIfError,
+          receivedAt,
+        )
+        if (typeof judged === 'string') refusal = { reason: judged }
+        else {
+          freshness = judged
+          windows = windowsOf(judged)
+        }
+      } else {
+        const judged = ttlRouteWindows(route, response.status)
+        if (judged === 'refuse') refusal = { reason: 'status' }
+        else windows = judged
+      }
+    }
+    // A session cookie handed to whoever asked must not be replayed to others (RFC 9111 §3 leaves
+    // this to the cache; cistern refuses unless the route says to strip it).
+    if (
+      cookies.length > 0 &&
+      !route.ignoreSetCookie &&
+      (refusal === undefined || refusal.reason === 'vary-new')
+    )
+      refusal = { reason: 'set-cookie' }
+    // Set-Cookie never goes on from a cached route, stored or not: clients that joined this fetch
+    // (collapsed waiters) would get the session of whoever asked first.
+    const stored = new StoredResponse(
+      response.status,
+      keepHeaders(response.headers),
+      response.body,
+      freshness?.initialAge ?? 0,
+    )
     // Kept as well as handed to the engine: an answer stored under another key needs them too.
     const overrides: ResultOptions = {
       meta: stored.meta,
       tags: upstreamTags(response.headers),
       ...validators(stored),
+      ...windows,
     }
     ctx.setOptions(overrides)
-    let refusal = storageRefusal(call, response, headers)
-    let keepable = refusal === undefined || refusal.reason === 'vary-new'
-    if (keepable && route.ttl === undefined) {
-      const freshness = httpFreshness(headers, response.status, response.headers, route.staleIfError)
-      if (!freshness.storable) {
-        keepable = false
-        refusal ??= { reason: 'cache-headers' }
-      } else {
-        const windows = { ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError }
-        ctx.setOptions(windows)
-        Object.assign(overrides, windows)
-      }
-    }
-    if (keepable && route.ttl !== undefined) {
-      const negative = negativeWindows(route, response.status)
-      if (negative === 'refuse') {
-        keepable = false
-        refusal ??= { reason: 'status' }
-      } else if (negative) {
-        ctx.setOptions(negative)
-        Object.assign(overrides, negative)
-      }
-    }
-    if (refusal?.reason === 'vary-new' && keepable) refusal.options = overrides
+    if (refusal?.reason === 'vary-new') refusal.options = overrides
     // A key not stored yet counts against the route's maxVariants (only answers it would keep count).
     if (refusal === undefined && previous === undefined && !(await admits(call, ctx.key)))
       refusal = { reason: 'max-variants' }
@@ -180,6 +182,11 @@ export function upstreamFactory(call: UpstreamCall): Factory<StoredResponse> {
     }
     return stored
   }
+}
+
+/** The entry windows for an RFC 9111 freshness: no jitter (the upstream named the time). */
+function windowsOf(freshness: HttpFreshness): ResultOptions {
+  return { ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError, jitter: 0 }
 }
 
 /** A store that cannot count does not stop an answer from being kept. */
@@ -192,20 +199,27 @@ async function admits(call: UpstreamCall, key: string): Promise<boolean> {
   }
 }
 
-/** Why a shared cache may not keep this answer under this call's key, if it may not. */
+/**
+ * Why a shared cache may not keep this answer under this call's key, whatever its freshness: on a
+ * ttl route the upstream's no-store and private (a route without a ttl judges those with the rest of
+ * RFC 9111, in http-freshness.ts); on every route, Vary.
+ */
 function storageRefusal(
   call: UpstreamCall,
+  key: string,
   response: { status: number; headers: Record<string, string | string[] | undefined> },
   sent: Record<string, string>,
 ): NotStored | undefined {
-  if (!isCacheableStatus(response.status)) return { reason: 'status' }
-  const refusal = sharedStorageRefusal(response.headers)
-  if (refusal !== undefined) return { reason: refusal }
+  if (call.route.ttl !== undefined) {
+    const refusal = sharedStorageRefusal(response.headers)
+    if (refusal !== undefined) return { reason: refusal }
+  }
   const selecting = selectingHeaders(response.headers.vary, call.route)
   if (selecting === '*') return { reason: 'vary-star' }
   const unkeyed = selecting.filter((name) => !call.responseVary.includes(name))
   if (unkeyed.length === 0) return undefined
-  call.learnResponseVary?.(unkeyed)
+  if (call.responseVary.length + unkeyed.length > MAX_LEARNED_VARY) return { reason: 'vary-limit' }
+  call.learnResponseVary?.(unkeyed, key)
   return { reason: 'vary-new', selection: selectionOf(sent, selecting) }
 }
 
@@ -217,30 +231,18 @@ function validators(stored: StoredResponse): { etag?: string; lastModified?: str
 }
 
 /**
- * On a route with its own ttl, an error answer must not outlive the reason for it: a 404 kept for a
- * 24h ttl would hide an item created a minute later. 404 and 410 stay fresh for `negativeTtl` and
- * are never served stale; other error statuses (405, 414, 501) are passed on and not stored.
+ * On a route with its own ttl, the ttl is for answers worth keeping that long: 2xx (but 206) and the
+ * permanent redirects 301 and 308 take the route's windows (undefined: no change). An error answer
+ * must not outlive the reason for it: a 404 kept for a 24h ttl would hide an item created a minute
+ * later, so 404 and 410 stay fresh for `negativeTtl` and are never served stale. Every other status
+ * is passed on and not stored.
  */
-function negativeWindows(
+function ttlRouteWindows(
   route: RouteConfig,
   status: number,
 ): { ttl: number; stale: 0; staleIfError: 0; jitter: 0 } | 'refuse' | undefined {
-  if (status < 400) return undefined
+  if ((status >= 200 && status < 300 && status !== 206) || status === 301 || status === 308) return undefined
   if ((status === 404 || status === 410) && route.negativeTtl > 0)
     return { ttl: route.negativeTtl, stale: 0, staleIfError: 0, jitter: 0 }
   return 'refuse'
-}
-
-/** RFC 9111 storage and freshness from the upstream's headers, judged for the request cistern sent. */
-function applyHttpFreshness(
-  ctx: FactoryContext<StoredResponse>,
-  call: UpstreamCall,
-  status: number,
-  headers: Record<string, string | string[] | undefined>,
-  sent: Record<string, string>,
-): NotStored | undefined {
-  const freshness = httpFreshness(sent, status, headers, call.route.staleIfError)
-  if (!freshness.storable) return { reason: 'cache-headers' }
-  ctx.setOptions({ ttl: freshness.ttl, stale: freshness.stale, staleIfError: freshness.staleIfError })
-  return undefined
 }

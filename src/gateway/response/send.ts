@@ -9,6 +9,7 @@ export type ErrorCodeName =
   | 'key_too_long'
   | 'route_not_found'
   | 'method_not_allowed'
+  | 'not_cached'
   | 'body_too_large'
   | 'upstream_bad_response'
   | 'upstream_too_large'

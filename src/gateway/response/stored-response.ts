@@ -6,19 +6,16 @@ import { type AnswerParts, WIRE_MAX_BODY_BYTES, WireAnswer } from './wire-answer
 export type HeaderPairs = [string, string][]
 
 /** What the gateway keeps in an entry's metadata besides the body bytes. */
+/**
+ * Besides status and headers, `initialAge`: the answer's age when cistern received it, seconds (RFC
+ * 9111 §4.2.3); absent when 0.
+ */
 export interface ResponseMeta extends EntryMeta {
   status: number
   headers: HeaderPairs
 }
 
-const NODE_MANAGED = new Set([
-  'connection',
-  'content-length',
-  'date',
-  'expect',
-  'trailer',
-  'transfer-encoding',
-])
+const NODE_MANAGED = new Set(['connection', 'content-length', 'expect', 'trailer', 'transfer-encoding'])
 /** Bodies smaller than this are sent as they are: compressing them saves less than it costs. */
 const COMPRESS_MIN_BYTES = 1024
 const COMPRESSIBLE = /json|text|javascript|xml|csv|yaml/i
@@ -35,11 +32,15 @@ export class StoredResponse {
   readonly etag: string | undefined
   readonly lastModified: string | undefined
   readonly compressible: boolean
-  /** The stored headers as a flat [name, value, ...] list, the shape writeHead takes. */
+  /** The upstream's Date: sent as it is, never replaced (RFC 9110 §6.6.1, RFC 9111 §4). */
+  readonly date: string | undefined
+  /** The answer's age when cistern received it, seconds: the Age sent is this plus the time held. */
+  readonly initialAge: number
+  /** The stored headers but Date as a flat [name, value, ...] list, the shape writeHead takes. */
   readonly flatHeaders: readonly string[]
   /**
-   * None of the stored headers is one node:http acts on when it writes a head (framing, Date,
-   * Connection, Keep-Alive): only then can a rendered answer be byte-for-byte what writeHead would send.
+   * None of the stored headers is one node:http acts on when it writes a head (framing, Connection,
+   * Keep-Alive): only then can a rendered answer be byte-for-byte what writeHead would send.
    * keepHeaders drops all of them, so this holds for every response the gateway stores.
    */
   readonly renderable: boolean
@@ -51,20 +52,29 @@ export class StoredResponse {
    */
   readonly #wire: (WireAnswer | undefined)[] = [undefined, undefined, undefined]
 
-  constructor(status: number, headers: HeaderPairs, body: Buffer) {
+  constructor(status: number, headers: HeaderPairs, body: Buffer, initialAge = 0) {
     this.status = status
     this.headers = headers
     this.body = body
+    this.initialAge = initialAge
     this.etag = headerOf(headers, 'etag')
     this.lastModified = headerOf(headers, 'last-modified')
+    this.date = headerOf(headers, 'date')
+    // A body the upstream encoded itself (a coding cistern does not decode) is sent as it came.
     this.compressible =
-      body.byteLength >= COMPRESS_MIN_BYTES && COMPRESSIBLE.test(headerOf(headers, 'content-type') ?? '')
-    this.flatHeaders = headers.flat()
+      body.byteLength >= COMPRESS_MIN_BYTES &&
+      COMPRESSIBLE.test(headerOf(headers, 'content-type') ?? '') &&
+      headerOf(headers, 'content-encoding') === undefined
+    this.flatHeaders = headers.filter(([name]) => name !== 'date').flat()
     this.renderable = headers.every(([name]) => !NODE_MANAGED.has(name.toLowerCase()))
   }
 
   get meta(): ResponseMeta {
-    return { status: this.status, headers: this.headers }
+    return {
+      status: this.status,
+      headers: this.headers,
+      ...(this.initialAge > 0 && { initialAge: this.initialAge }),
+    }
   }
 
   /** The body in the best encoding the client accepts: br, then gzip, else identity. */
@@ -120,7 +130,8 @@ export const responseCodec: Codec<StoredResponse> = {
     const body = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    return new StoredResponse(meta?.status ?? 200, meta?.headers ?? [], body)
+    const initialAge = typeof meta?.initialAge === 'number' ? meta.initialAge : 0
+    return new StoredResponse(meta?.status ?? 200, meta?.headers ?? [], body, initialAge)
   },
   decodedSize: extraBytes,
 }

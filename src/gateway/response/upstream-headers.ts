@@ -2,13 +2,16 @@ import { headerValue } from '../../util/headers.js'
 import type { HeaderPairs } from './stored-response.js'
 
 /**
- * Upstream response headers that are about the connection or this particular transfer, or that
- * must never be replayed to other clients. Everything else is kept with the entry.
+ * Upstream response headers that are about the connection or this particular transfer (RFC 9111
+ * §3.1, RFC 9110 §7.6.1), that cistern writes itself (Age, Content-Length), or that must never be
+ * replayed to other clients (Set-Cookie). Everything else is kept with the entry. Content-Encoding
+ * reaches here only for a body cistern did not decode, and is kept with it.
  */
 const DROPPED = new Set([
   'connection',
   'keep-alive',
   'proxy-authenticate',
+  'proxy-authentication-info',
   'proxy-authorization',
   'proxy-connection',
   'te',
@@ -16,28 +19,43 @@ const DROPPED = new Set([
   'transfer-encoding',
   'upgrade',
   'content-length',
-  'content-encoding',
   'set-cookie',
   'age',
-  'date',
   'alt-svc',
   'server',
   'x-powered-by',
 ])
 
 export function keepHeaders(headers: Record<string, string | string[] | undefined>): HeaderPairs {
+  // The fields Connection names are this hop's too (RFC 9110 §7.6.1).
+  const connection = headerValue(headers, 'connection')
+  const listed =
+    connection === undefined
+      ? undefined
+      : new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
   const pairs: HeaderPairs = []
   for (const name in headers) {
-    if (DROPPED.has(name)) continue
+    if (DROPPED.has(name) || listed?.has(name)) continue
     const value = headerValue(headers, name)
     if (value !== undefined) pairs.push([name, value])
   }
   return pairs
 }
 
-/** Headers of a 304 replace the stored ones of the same name (RFC 9111 §4.3.4); the rest stay. */
+/**
+ * Fields a 304 must not change (RFC 9111 §3.2): they describe the stored body, which the 304 does not
+ * carry.
+ */
+const CONTENT_FIELDS = new Set(['content-length', 'content-encoding', 'content-range', 'content-type'])
+
+/**
+ * Headers of a 304 (or a HEAD answer) replace the stored ones of the same name (RFC 9111 §3.2,
+ * §4.3.4), except the content fields; the rest stay.
+ */
 export function mergeRevalidatedHeaders(stored: HeaderPairs, fresh: HeaderPairs): HeaderPairs {
-  const replaced = new Map(fresh.map(([name, value]) => [name, value]))
+  const replaced = new Map(
+    fresh.filter(([name]) => !CONTENT_FIELDS.has(name)).map(([name, value]) => [name, value]),
+  )
   const merged: HeaderPairs = stored.map(([name, value]) => {
     const update = replaced.get(name)
     if (update === undefined) return [name, value]

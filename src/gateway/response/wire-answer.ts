@@ -14,8 +14,10 @@ export interface AnswerParts {
   xCacheStatus: string
   fetchedAt: string
   encoding: 'br' | 'gzip' | undefined
-  /** The HTTP-date of this second (the Date header). */
+  /** The HTTP-date of this second (the Date header, when the stored answer has none of its own). */
   date: string
+  /** Cistern's own Cache-Control for the client, in place of the stored one (undefined: the stored one). */
+  cacheControl?: string | undefined
   /** The Connection (and Keep-Alive) lines for a persistent connection, CRLF-terminated. */
   connection: string
 }
@@ -25,6 +27,8 @@ export interface RenderedFrom {
   status: number
   flatHeaders: readonly string[]
   compressible: boolean
+  /** The upstream's Date, sent instead of the current one. */
+  date?: string | undefined
 }
 
 /**
@@ -46,7 +50,13 @@ export class WireAnswer {
     this.parts = parts
     const { status, flatHeaders } = stored
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`
-    for (let i = 0; i < flatHeaders.length; i += 2) head += line(flatHeaders[i]!, flatHeaders[i + 1]!)
+    const ownCacheControl = parts.cacheControl !== undefined
+    for (let i = 0; i < flatHeaders.length; i += 2) {
+      const name = flatHeaders[i]!
+      if (ownCacheControl && name === 'cache-control') continue
+      head += line(name, flatHeaders[i + 1]!)
+    }
+    if (ownCacheControl) head += line('cache-control', parts.cacheControl!)
     head += line('age', parts.age)
     head += line('cache-status', parts.cacheStatus)
     head += line('x-cache-status', parts.xCacheStatus)
@@ -54,7 +64,7 @@ export class WireAnswer {
     if (stored.compressible) head += line('vary', 'Accept-Encoding')
     if (parts.encoding !== undefined) head += line('content-encoding', parts.encoding)
     head += line('content-length', String(body.byteLength))
-    this.head = `${head}Date: ${parts.date}\r\n${parts.connection}\r\n`
+    this.head = `${head}Date: ${stored.date ?? parts.date}\r\n${parts.connection}\r\n`
     // latin1 maps every byte to one char and back, so the body goes out exactly as stored.
     this.whole = body.byteLength <= WIRE_MAX_BODY_BYTES ? this.head + body.toString('latin1') : undefined
   }
@@ -68,6 +78,7 @@ export class WireAnswer {
       mine.fetchedAt === parts.fetchedAt &&
       mine.encoding === parts.encoding &&
       mine.date === parts.date &&
+      mine.cacheControl === parts.cacheControl &&
       mine.connection === parts.connection
     )
   }

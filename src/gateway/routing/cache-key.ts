@@ -60,18 +60,37 @@ export function cacheKey(
 
 const NONE: readonly string[] = []
 
-/** The key a GET of `path?query` with these headers reads on `route`. */
+/**
+ * The key a GET of `path?query` with these headers reads on `route`. On a route without a ttl the
+ * upstream-Vary parts are those learned for this target (TargetVary), found by the key without them.
+ */
 export function requestKey(route: Route, path: string, query: string, headers: IncomingHttpHeaders): string {
   const config = route.config
-  return cacheKey(
-    path,
-    normalizeQuery(query, route.ignoredQuery),
-    headers,
-    config.vary,
-    config.public,
-    route.responseVary,
-    route.extraCredentials,
-  )
+  const normalized = normalizeQuery(query, route.ignoredQuery)
+  if (config.ttl !== undefined)
+    return cacheKey(
+      path,
+      normalized,
+      headers,
+      config.vary,
+      config.public,
+      route.responseVary,
+      route.extraCredentials,
+    )
+  const target = cacheKey(path, normalized, headers, config.vary, config.public, NONE, route.extraCredentials)
+  const names = route.targetVary.get(target)
+  return names === undefined
+    ? target
+    : cacheKey(path, normalized, headers, config.vary, config.public, names, route.extraCredentials)
+}
+
+/** A key without its upstream-Vary (`#@vary:`) parts: the request target TargetVary learns for. */
+export function withoutResponseVary(key: string): string {
+  if (!key.includes(RESPONSE_VARY_PART)) return key
+  return key
+    .split('#')
+    .filter((part, i) => i === 0 || !part.startsWith('@vary:'))
+    .join('#')
 }
 
 function headerText(value: string | string[]): string {

@@ -1,6 +1,7 @@
 import { decodeParams } from '../../config/path-pattern.js'
 import type { HttpMethod, RouteConfig } from '../../config/types.js'
 import type { ParamFilter } from './request-target.js'
+import { TargetVary } from './target-vary.js'
 import { VariantCap } from './variant-cap.js'
 
 /** A route as the gateway serves it: the config plus lookups precomputed once. */
@@ -15,6 +16,11 @@ export interface Route {
    * route that changes while it serves; it only grows, and is bounded by the forwarded headers.
    */
   responseVary: readonly string[]
+  /**
+   * On a route without a ttl, the upstream-Vary headers learned per request target instead (the key
+   * without its `#@vary:` parts → the names), so one resource's Vary does not re-key the others.
+   */
+  targetVary: TargetVary
   /** Credential headers of the route's upstream besides Authorization and Cookie (clientCredentials). */
   extraCredentials: readonly string[]
   /** The route's maxVariants, with the per-path counts it remembers. */
@@ -50,6 +56,7 @@ export class Router {
       methods: new Set<string>(config.methods),
       ignoredQuery: paramFilter(config.query),
       responseVary: [],
+      targetVary: new TargetVary(),
       extraCredentials: config.credentials.filter((name) => name !== 'authorization' && name !== 'cookie'),
       variants: new VariantCap(config.maxVariants),
     }))

@@ -1,21 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RouteConfig } from '../../config/types.js'
 import type { ResultOptions } from '../../engine/fetch/context.js'
 import type { GetOrSetOptions } from '../../engine/options.js'
 import type { CacheResult } from '../../engine/result.js'
+import type { EntryInfo } from '../../model/entry.js'
 import { isFresh } from '../../model/freshness.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { CisternError } from '../../util/errors.js'
-import { clientWantsRevalidation } from '../fetch/http-freshness.js'
+import {
+  clientWantsRevalidation,
+  deltaSeconds,
+  type RequestDirectives,
+  requestDirectives,
+  responseDirectives,
+  satisfies,
+} from '../fetch/http-freshness.js'
 import { selectionMatches } from '../fetch/response-vary.js'
 import { type NotStoredReason, whyNotStored } from '../fetch/upstream-factory.js'
 import { type CacheStatusParts, ttlSeconds, type XCacheStatus } from '../response/cache-status.js'
+import { relayAnswer } from '../response/relay.js'
 import { sendError } from '../response/send.js'
 import type { StoredResponse } from '../response/stored-response.js'
-import { writeCached } from '../response/write-cached.js'
-import { pathOfKey, requestKey } from '../routing/cache-key.js'
+import { ageSeconds, writeCached } from '../response/write-cached.js'
+import { isPrivateKey, parseKey, pathOfKey, requestKey } from '../routing/cache-key.js'
 import type { RequestTarget } from '../routing/request-target.js'
 import type { Route } from '../routing/router.js'
 import type { GatewayContext } from './context.js'
+import { handlePass } from './handle-pass.js'
 import { routeFetch } from './route-fetch.js'
 import { sendUpstreamError } from './upstream-error.js'
 
@@ -34,22 +45,148 @@ export function handleCached(
 ): void {
   const config = route.config
   const key = requestKey(route, target.path, target.query, req.headers)
-  const force = config.bypass && clientWantsRevalidation(req.headers)
+  if (config.ttl === undefined) {
+    // The upstream decides: the request's own directives and Range count too (RFC 9111 §5.2.1).
+    const directives = config.bypass ? requestDirectives(req.headers) : undefined
+    if (directives !== undefined || req.headers.range !== undefined) {
+      byRequestRules(ctx, req, res, route, params, target, started, key, directives).catch((error: unknown) =>
+        sendError(res, 500, 'internal_error', error instanceof Error ? error.message : 'unexpected error'),
+      )
+      return
+    }
+  }
+  const force = config.ttl !== undefined && config.bypass && clientWantsRevalidation(req.headers)
   const now = ctx.now()
   if (!force) {
     const record = ctx.cache.peekMemory(key)
     if (record !== undefined && isFresh(record.entry, now)) {
-      writeCached(req, res, record.value, record.entry, now, 'HIT', {
-        outcome: 'hit',
-        ttl: ttlSeconds(record.entry.freshUntil, now),
-        key,
-      })
+      const ttl = ttlSeconds(record.entry.freshUntil, now)
+      writeCached(
+        req,
+        res,
+        record.value,
+        record.entry,
+        now,
+        'HIT',
+        { outcome: 'hit', ttl, key },
+        toClients(config, key, ttl),
+      )
       ctx.onServed?.(config.name, 'HIT', ctx.now() - started)
       if (config.refresh) ctx.onRead?.(key, config)
       return
     }
   }
   viaEngine(ctx, req, res, route, params, target, started, key, force, 0)
+}
+
+/**
+ * The Cache-Control a client gets on a ttl route whose policy is cistern's (`clientCacheControl:
+ * cistern`): what cistern will do, `max-age` = the freshness left, `private` for an entry bound to one
+ * client's credentials. Undefined: the stored (upstream's) Cache-Control goes out as it is, as on
+ * routes without a ttl.
+ */
+function toClients(config: RouteConfig, key: string, ttl: number): string | undefined {
+  if (config.ttl === undefined || config.clientCacheControl === 'upstream') return undefined
+  const maxAge = `max-age=${Math.max(0, ttl)}`
+  return isPrivateKey(key) ? `private, ${maxAge}` : maxAge
+}
+
+/**
+ * A GET on a route without a ttl that carries request directives or a Range: judged against the kept
+ * copy (if any) before the engine is asked. A copy that satisfies the directives is served as it is;
+ * one that does not is revalidated; `only-if-cached` with nothing acceptable is a 504 (RFC 9111
+ * §5.2.1.7); `no-store` and a Range with no whole copy kept go to the upstream as they are.
+ */
+async function byRequestRules(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  params: Record<string, string>,
+  target: RequestTarget,
+  started: number,
+  key: string,
+  directives: RequestDirectives | undefined,
+): Promise<void> {
+  const config = route.config
+  let kept: Awaited<ReturnType<typeof ctx.cache.peekKept>>
+  try {
+    kept = await ctx.cache.peekKept(key)
+  } catch {
+    kept = undefined
+  }
+  const usable = kept === undefined ? undefined : (kept as { value: StoredResponse; entry: EntryInfo })
+  if (
+    directives?.noStore ||
+    (req.headers.range !== undefined && usable?.value.status !== 200 && !directives?.onlyIfCached)
+  ) {
+    await handlePass(ctx, req, res, route, params, target, started)
+    return
+  }
+  const now = ctx.now()
+  if (usable !== undefined) {
+    const acceptable =
+      directives === undefined ||
+      satisfies(directives, {
+        age: ageSeconds(usable.value, usable.entry, now),
+        lifetime: usable.value.initialAge + (usable.entry.freshUntil - usable.entry.fetchedAt) / 1000,
+        revalidateWhenStale: forbidsStale(usable.value),
+      })
+    const fresh = isFresh(usable.entry, now)
+    if (acceptable && (fresh || directives !== undefined)) {
+      const ttl = ttlSeconds(usable.entry.freshUntil, now)
+      const parts = fresh
+        ? { outcome: 'hit' as const, ttl, key }
+        : { outcome: 'hit' as const, ttl, key, detail: 'max-stale' }
+      writeCached(req, res, usable.value, usable.entry, now, fresh ? 'HIT' : 'STALE', parts)
+      ctx.onServed?.(config.name, fresh ? 'HIT' : 'STALE', ctx.now() - started)
+      return
+    }
+    if (!acceptable && directives?.onlyIfCached) {
+      notCached(res)
+      ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+      return
+    }
+    viaEngine(ctx, req, res, route, params, target, started, key, !acceptable, 0)
+    return
+  }
+  if (directives?.onlyIfCached) {
+    notCached(res)
+    ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+    return
+  }
+  viaEngine(ctx, req, res, route, params, target, started, key, false, 0)
+}
+
+/** RFC 9111 §5.2.1.7: nothing stored that may answer, and the client said not to ask the upstream. */
+function notCached(res: ServerResponse): void {
+  sendError(res, 504, 'not_cached', 'only-if-cached: nothing stored answers this request', {
+    cacheStatus: { outcome: 'uri-miss', detail: 'only-if-cached' },
+    xCacheStatus: 'MISS',
+  })
+}
+
+/** The stored answer forbids serving it stale (must-revalidate, proxy-revalidate, s-maxage, no-cache). */
+function forbidsStale(stored: StoredResponse): boolean {
+  const { directives } = responseDirectives(Object.fromEntries(stored.headers))
+  return (
+    directives.has('must-revalidate') ||
+    directives.has('proxy-revalidate') ||
+    directives.has('s-maxage') ||
+    directives.has('no-cache')
+  )
+}
+
+/**
+ * On a route without a ttl, whether a kept copy may stand in for a failing upstream: not when the
+ * upstream forbade stale serving, and with its own `stale-if-error` (RFC 5861) only within it; without
+ * one, within the route's `staleIfError` (the entry's windows).
+ */
+function mayServeOnError(stored: StoredResponse, entry: EntryInfo, now: number): boolean {
+  if (forbidsStale(stored)) return false
+  const { directives } = responseDirectives(Object.fromEntries(stored.headers))
+  const seconds = deltaSeconds(directives.get('stale-if-error'))
+  return seconds === undefined || now - entry.freshUntil <= seconds * 1000
 }
 
 /**
@@ -71,7 +208,15 @@ function viaEngine(
   attempt: number,
 ): void {
   const config = route.config
-  const { factory, options } = routeFetch(ctx, route, params, target.query, req.headers, route.responseVary)
+  // The upstream-Vary headers this key holds (it may have been built before the route learned more).
+  const { factory, options } = routeFetch(
+    ctx,
+    route,
+    params,
+    target.query,
+    req.headers,
+    parseKey(key).responseVary,
+  )
   ctx.cache
     .getOrSet(key, factory, { ...options, forceRefresh: force })
     .then(
@@ -89,27 +234,67 @@ function viaEngine(
           }
         }
         const at = ctx.now()
+        if (
+          config.ttl === undefined &&
+          result.status === 'error-stale' &&
+          !mayServeOnError(result.value, result.entry, at)
+        ) {
+          failed(result.error)
+          return
+        }
         const [xStatus, parts] = describe(result, force, key, at, notStored?.reason)
-        writeCached(req, res, result.value, result.entry, at, xStatus, parts)
+        writeCached(
+          req,
+          res,
+          result.value,
+          result.entry,
+          at,
+          xStatus,
+          parts,
+          // An answer not stored is not under cistern's policy: it goes out as the upstream sent it.
+          parts.ttl === undefined ? undefined : toClients(config, key, parts.ttl),
+        )
         ctx.onServed?.(config.name, xStatus, at - started)
         if (config.refresh && result.stored) ctx.onRead?.(key, config)
       },
-      (error: unknown) => {
-        if (error instanceof CisternError && error.code === 'E_KEY_TOO_LONG') {
-          // The path, query and vary values a client sent make the key: its request, not the
-          // upstream, is at fault, and nothing was asked of the upstream.
-          sendError(res, 400, 'key_too_long', `${error.message}: send a shorter path, query or vary header`, {
-            xCacheStatus: 'ERROR',
-          })
-        } else sendUpstreamError(res, error, { outcome: 'uri-miss', key })
-        ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
-      },
+      (error: unknown) => failed(error),
     )
     // A throw while writing (or in a hook) must end this response, never the process.
     .catch((error: unknown) => {
       const message = error instanceof Error ? error.message : 'unexpected error'
       sendError(res, 500, 'internal_error', message)
     })
+
+  function failed(error: unknown): void {
+    if (
+      config.ttl === undefined &&
+      error instanceof UpstreamFailure &&
+      error.response !== undefined &&
+      error.response.status >= 400
+    ) {
+      // The upstream answered with an error (a 5xx, a 429): on a route where it decides, its answer
+      // goes to the client as it is, unstored, like any answer a cache may not reuse. (A 2xx judged
+      // unusable, such as an HTML page where JSON is expected, stays cistern's own 502.)
+      const fwdStatus = error.response.status
+      relayAnswer(
+        res,
+        req.method ?? 'GET',
+        error.response,
+        { outcome: 'uri-miss', fwdStatus, key, detail: 'uncacheable: status' },
+        'MISS',
+      )
+      ctx.onServed?.(config.name, 'MISS', ctx.now() - started)
+      return
+    }
+    if (error instanceof CisternError && error.code === 'E_KEY_TOO_LONG') {
+      // The path, query and vary values a client sent make the key: its request, not the
+      // upstream, is at fault, and nothing was asked of the upstream.
+      sendError(res, 400, 'key_too_long', `${error.message}: send a shorter path, query or vary header`, {
+        xCacheStatus: 'ERROR',
+      })
+    } else sendUpstreamError(res, error, { outcome: 'uri-miss', key })
+    ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
+  }
 }
 
 /**

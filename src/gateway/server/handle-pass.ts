@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
+import { headerValue } from '../../util/headers.js'
 import { CLOSE_CONNECTION, readBody } from '../../util/http-body.js'
 import { parseJsonBody } from '../../util/json-body.js'
-import { cacheStatusHeader } from '../response/cache-status.js'
+import { forwardedHeaders } from '../fetch/forwarded-headers.js'
+import { relayAnswer } from '../response/relay.js'
 import { sendError } from '../response/send.js'
-import { keepHeaders } from '../response/upstream-headers.js'
 import { selectorsOfPath } from '../routing/cache-key.js'
 import type { RequestTarget } from '../routing/request-target.js'
 import type { Route } from '../routing/router.js'
@@ -13,20 +14,14 @@ import { renderTags, upstreamTarget } from './targets.js'
 import { sendUpstreamError } from './upstream-error.js'
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
-/** Request headers a pass-through forwards besides content negotiation. */
-const PASSED = [
-  'content-type',
-  'accept',
-  'accept-language',
-  'if-match',
-  'if-unmodified-since',
-  'idempotency-key',
-]
 
 /**
- * `cache: false` routes and write methods: forwarded once (writes are never retried), answered as
- * the upstream answered (Set-Cookie included: it is this client's own). A successful write
- * invalidates the route's `invalidates` tags and every cached variant of the same path (RFC 9111 §4.4).
+ * `cache: false` routes, write methods, and the GETs a cache may not answer (a `no-store` request, a
+ * Range with no whole copy kept): forwarded once with the client's end-to-end headers
+ * (forwarded-headers.ts; writes are never retried), answered as the upstream answered (Set-Cookie
+ * included: it is this client's own). A successful write invalidates the route's `invalidates` tags,
+ * every cached variant of the same path, and of the paths its Location and Content-Location name on
+ * the same upstream (RFC 9111 §4.4).
  */
 export async function handlePass(
   ctx: GatewayContext,
@@ -52,12 +47,7 @@ export async function handlePass(
   const body = read?.body
   const upstream = ctx.upstreams.get(config.upstream)!
   const { path, query } = upstreamTarget(config, params, target.query, new Set())
-  const headers: Record<string, string> = { ...upstream.config.headers }
-  const names = upstream.config.auth === undefined ? [...PASSED, 'authorization', 'cookie'] : PASSED
-  for (const name of names) {
-    const value = req.headers[name]
-    if (typeof value === 'string') headers[name] = value
-  }
+  const headers = forwardedHeaders(config, upstream.config, req.headers, 'pass')
   let response: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
   try {
     response = await upstream.client.request({
@@ -66,6 +56,8 @@ export async function handlePass(
       query,
       headers,
       lane: 'foreground',
+      // Where the upstream decides (no ttl), its 5xx is its answer to relay, not a sign it is down.
+      ...(config.ttl === undefined && { relayServerErrors: true }),
       ...(body && { body }),
     })
   } catch (error) {
@@ -79,30 +71,52 @@ export async function handlePass(
     response = error.response
   }
   if (!SAFE.has(method) && response.status >= 200 && response.status < 400) {
-    await invalidateAfterWrite(ctx, route, params, target.path, response.body)
+    const paths = [target.path, ...sameOriginPaths(req, upstream.config.url, target.path, response.headers)]
+    await invalidateAfterWrite(ctx, route, params, paths, response.body)
   }
-  const out: string[] = []
-  for (const [name, value] of keepHeaders(response.headers)) out.push(name, value)
-  const cookies = response.headers['set-cookie']
-  for (const cookie of Array.isArray(cookies) ? cookies : cookies ? [cookies] : [])
-    out.push('set-cookie', cookie)
-  out.push(
-    'cache-status',
-    cacheStatusHeader({ ...cacheStatus, fwdStatus: response.status }),
-    'x-cache-status',
-    'PASS',
-  )
-  out.push('content-length', String(response.body.byteLength))
-  res.writeHead(response.status, out)
-  res.end(method === 'HEAD' ? undefined : response.body)
+  relayAnswer(res, method, response, { ...cacheStatus, fwdStatus: response.status }, 'PASS')
   ctx.onServed?.(config.name, 'PASS', ctx.now() - started)
+}
+
+/**
+ * The gateway paths a write's Location and Content-Location name (RFC 9111 §4.4), when they point at
+ * this gateway or at the upstream itself: a URI on another host is someone else's cache to clear.
+ * An upstream URL is taken by its path below the upstream's base, which is the gateway path on routes
+ * whose `to` mirrors their path (a catch-all route in front of the upstream is the usual case).
+ */
+function sameOriginPaths(
+  req: IncomingMessage,
+  upstreamUrl: string,
+  requestPath: string,
+  headers: Record<string, string | string[] | undefined>,
+): string[] {
+  const host = req.headers.host
+  const base = new URL(requestPath, `http://${host ?? 'gateway.invalid'}`)
+  const upstreamBase = new URL(upstreamUrl)
+  const paths: string[] = []
+  for (const name of ['location', 'content-location']) {
+    const value = headerValue(headers, name)
+    if (value === undefined) continue
+    let url: URL
+    try {
+      url = new URL(value, base)
+    } catch {
+      continue
+    }
+    if (url.host === base.host) paths.push(url.pathname)
+    else if (url.origin === upstreamBase.origin) {
+      const basePath = upstreamBase.pathname.replace(/\/$/, '')
+      if (url.pathname.startsWith(`${basePath}/`)) paths.push(url.pathname.slice(basePath.length))
+    }
+  }
+  return paths.filter((path) => path !== requestPath)
 }
 
 async function invalidateAfterWrite(
   ctx: GatewayContext,
   route: Route,
   params: Record<string, string>,
-  path: string,
+  paths: readonly string[],
   answer: Buffer,
 ): Promise<void> {
   const templates = route.config.invalidates
@@ -113,5 +127,5 @@ async function invalidateAfterWrite(
     : undefined
   const tags = renderTags(templates, { ...params, params, body })
   if (tags.length > 0) await ctx.cache.invalidate({ tags })
-  for (const selector of selectorsOfPath(path)) await ctx.cache.invalidate(selector)
+  for (const path of paths) for (const selector of selectorsOfPath(path)) await ctx.cache.invalidate(selector)
 }

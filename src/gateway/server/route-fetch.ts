@@ -35,7 +35,7 @@ export function routeFetch(
     query: upstreamQuery,
     clientHeaders,
     responseVary,
-    learnResponseVary: (names) => learnResponseVary(route, names),
+    learnResponseVary: (names, key) => learnResponseVary(route, names, key),
     ...(cache.hasStore && {
       admitNewKey: (key) => route.variants.admit(cache, pathOfKey(key), ctx.now()),
     }),

@@ -12,7 +12,12 @@ import { sendError } from '../response/send.js'
  */
 export function sendUpstreamError(res: ServerResponse, error: unknown, cacheStatus: CacheStatusParts): void {
   const failure = error instanceof UpstreamFailure ? error : undefined
-  const parts = { ...cacheStatus, ...(failure?.status !== undefined && { fwdStatus: failure.status }) }
+  const parts = {
+    ...cacheStatus,
+    ...(failure?.status !== undefined && { fwdStatus: failure.status }),
+    // An answer over limits.maxResponseSize is neither stored nor sent: Cache-Status says why.
+    ...(failure?.kind === 'too-large' && { detail: 'uncacheable: too-large' }),
+  }
   const options = { cacheStatus: parts, xCacheStatus: 'ERROR' } as const
   if (!failure) {
     // Not an UpstreamFailure but an error on the way (a refused path, a throw while building the

@@ -189,6 +189,14 @@ export class UpstreamClient {
       const callerAborted = request.signal?.aborted === true
       judgement = judgeError(error, { upstream: this.name, timedOut: timeout.aborted, callerAborted })
     }
+    const verdict = judgement.verdict
+    if (
+      request.relayServerErrors &&
+      (verdict.outcome === 'server-error' || verdict.outcome === 'unavailable') &&
+      response &&
+      !verdict.pause
+    )
+      judgement = { ...judgement, verdict: { ...verdict, breaker: 'neutral', retryable: false } }
     // Settle before releasing: a 429's pause must be in force before the freed slot lets the next
     // waiter onto the same key.
     try {

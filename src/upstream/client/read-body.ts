@@ -24,12 +24,17 @@ export async function readBody(
   try {
     decoders = decodersFor(contentEncoding)
   } catch (error) {
+    // undici's body emits 'error' when destroyed: with nobody listening, that would end the process.
+    body.on('error', () => undefined)
     body.destroy()
     throw error
   }
   if (decoders.length === 0) {
     const identity = await collect(body, maxBytes)
-    if (identity === OVER_LIMIT) body.destroy()
+    if (identity === OVER_LIMIT) {
+      body.on('error', () => undefined)
+      body.destroy()
+    }
     return identity === OVER_LIMIT ? 'too-large' : identity
   }
   // `over` is set by whichever stage crossed the limit: tearing the pipeline down may surface another
@@ -98,16 +103,33 @@ function countReceived(maxBytes: number, progress: { over: boolean; received: nu
   }
 }
 
-/**
- * Decoders for a Content-Encoding list, in the order to apply them (the reverse of the order the
- * codings were applied, RFC 9110 §8.4). Anything but gzip, deflate and br is a bad answer: we only
- * ever ask for those.
- */
-function decodersFor(contentEncoding: string | undefined): Transform[] {
-  const codings = (contentEncoding ?? '')
+/** The codings cistern asks for and decodes (RFC 9110 §8.4.1). */
+const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br'])
+
+function codingsOf(contentEncoding: string | undefined): string[] {
+  return (contentEncoding ?? '')
     .split(',')
     .map((coding) => coding.trim().toLowerCase())
     .filter((coding) => coding !== '' && coding !== 'identity')
+}
+
+/**
+ * Whether cistern decodes a body with this Content-Encoding. A coding it never asked for (an upstream
+ * labelling its own bytes) is not cistern's to undo: the bytes are kept as sent, with their
+ * Content-Encoding, as any HTTP cache keeps them (RFC 9111 §3.1).
+ */
+export function decodesContentEncoding(contentEncoding: string | undefined): boolean {
+  return codingsOf(contentEncoding).every((coding) => DECODED.has(coding))
+}
+
+/**
+ * Decoders for a Content-Encoding list, in the order to apply them (the reverse of the order the
+ * codings were applied, RFC 9110 §8.4); none for a coding cistern does not decode (see
+ * decodesContentEncoding).
+ */
+function decodersFor(contentEncoding: string | undefined): Transform[] {
+  if (!decodesContentEncoding(contentEncoding)) return []
+  const codings = codingsOf(contentEncoding)
   if (codings.length > MAX_CODINGS) throw unreadable(`${codings.length} content-codings`)
   return codings.reverse().map((coding) => {
     switch (coding) {

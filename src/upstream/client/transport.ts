@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool } from 'undici'
 import { CisternError } from '../../util/errors.js'
 import { headerValue, singleValued } from '../../util/headers.js'
-import { readBody } from './read-body.js'
+import { decodesContentEncoding, readBody } from './read-body.js'
 
 export interface TransportOptions {
   origin: string
@@ -21,7 +21,7 @@ export interface RawResponse {
    * singleValued), except Set-Cookie, which keeps its lines.
    */
   headers: Record<string, string | string[] | undefined>
-  /** Identity-encoded body. */
+  /** The body with the codings cistern asked for (gzip, deflate, br) undone; any other coding is kept, with its Content-Encoding. */
   body: Buffer
 }
 
@@ -76,6 +76,8 @@ export class Transport {
     const body = await readBody(response.body, encoding, this.#maxResponseSize)
     if (body === 'too-large') throw new ResponseTooLarge(this.#maxResponseSize, response.statusCode)
     const { 'content-encoding': _ce, 'content-length': _cl, ...rest } = singleValued(response.headers)
+    // A body left encoded keeps the label that says so.
+    if (encoding !== undefined && !decodesContentEncoding(encoding)) rest['content-encoding'] = encoding
     return { status: response.statusCode, headers: rest, body }
   }
 

@@ -48,6 +48,12 @@ export interface UpstreamRequest {
   expect?: 'json' | 'any'
   /** Retries for this call instead of the upstream's `retries.max` (idempotent methods only). */
   retries?: number
+  /**
+   * The caller is an HTTP intermediary that hands a 5xx answer on as the upstream's answer (routes
+   * where the upstream decides): such an answer still throws UpstreamFailure (with the response), but
+   * is not retried and does not count against the breaker. The upstream is up: it answered.
+   */
+  relayServerErrors?: boolean
 }
 
 export interface UpstreamResponse extends RawResponse {
