@@ -90,6 +90,7 @@ describe.skipIf(!bin || !cli || !existsSync(cli))('redis store on a Redis Cluste
       connection: new RedisConnection({ url, namespace }),
       ownsConnection: true,
       maxSize: '256MB',
+      sweepIntervalMs: 0,
     })
 
   runStoreContract('redis cluster', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RedisConnection } from '../../src/stores/redis/connection.js'
 import { RedisEntryStore, redisStore, SHARDS } from '../../src/stores/redis/store.js'
 import { findService, type ServiceHandle, startRedis } from '../support/services.js'
@@ -17,11 +17,13 @@ describe.skipIf(!bin)('redis store', () => {
   afterAll(() => server?.stop())
 
   /** A store on a namespace of its own, so tests share one server without seeing each other. */
-  const open = (namespace = `t${randomUUID().slice(0, 8)}`, maxSize = '256MB') =>
+  // No background sweep: the contract's sweep tests count what they drop themselves.
+  const open = (namespace = `t${randomUUID().slice(0, 8)}`, maxSize = '256MB', sweepIntervalMs = 0) =>
     new RedisEntryStore({
       connection: new RedisConnection({ url: server.url, namespace }),
       ownsConnection: true,
       maxSize,
+      sweepIntervalMs,
     })
 
   runStoreContract('redis', async () => {
@@ -60,6 +62,19 @@ describe.skipIf(!bin)('redis store', () => {
       expect(await store.stats()).toEqual({ entries: 0, bytes: 0 })
       expect(await listKeys(store, { tag: 't' })).toEqual([])
       redis.disconnect()
+      await store.close()
+    })
+
+    it('sweeps in the background by the server’s clock, batch after batch', async () => {
+      const store = open(undefined, '256MB', 30)
+      const now = Date.now()
+      for (let i = 0; i < 40; i++)
+        await store.set(makeEntry(`old:${i}`, { expiresAt: now + 20, tags: ['t'] }))
+      await store.set(makeEntry('live', { tags: ['t'] }))
+      await vi.waitFor(async () => expect(await store.stats()).toMatchObject({ entries: 1 }), {
+        timeout: 3000,
+      })
+      expect(await listKeys(store, { tag: 't' })).toEqual(['live'])
       await store.close()
     })
 

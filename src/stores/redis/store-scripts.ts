@@ -220,11 +220,16 @@ end
 `,
 )
 
-/** KEYS[1] the shard's expiry index. ARGV: base, now, limit. Replies how many entries were dropped. */
+/**
+ * KEYS[1] the shard's expiry index. ARGV: base, now ('' for the server's TIME), limit. Replies how many
+ * entries were dropped.
+ */
 export const SWEEP = new RedisScript(
   'sweep',
   `${COMMON}
-local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local now = ARGV[2]
+if now == '' then now = servernow() end
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, key in ipairs(keys) do drop(ARGV[1], key) end
 return #keys
 `,
