@@ -39,10 +39,14 @@ describe.skipIf(!bin)('redis store', () => {
       expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('fence 10')
       await store.set(makeEntry('k', { value: Buffer.from('again 10') }), { fence: 10 })
       expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('again 10')
-      // An unfenced write outranks every fence seen before it: the holder of fence 10 writes too late.
+      // An unfenced write outranks every fence stored before it: the holder of fence 10 writes too late...
       await store.set(makeEntry('k', { value: Buffer.from('unfenced') }))
       await store.set(makeEntry('k', { value: Buffer.from('late fence 10') }), { fence: 10 })
       expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('unfenced')
+      // ...but never a lease taken later, however many unfenced writes came first (any key of its shard).
+      for (let i = 0; i < 50; i++) await store.set(makeEntry('k', { value: Buffer.from(`unfenced ${i}`) }))
+      await store.set(makeEntry('k', { value: Buffer.from('fence 11') }), { fence: 11 })
+      expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('fence 11')
       await store.close()
     })
 
