@@ -87,7 +87,9 @@ describe.skipIf(!bin || !cli || !existsSync(cli))('redis store on a Redis Cluste
 
   const open = (namespace: string) =>
     new RedisEntryStore({
-      connection: new RedisConnection({ url, namespace }),
+      // A Cluster client learns the slots from the nodes before it takes commands: on a busy machine
+      // that can take past the default one-second startup wait.
+      connection: new RedisConnection({ url, namespace, timeoutMs: 5000 }),
       ownsConnection: true,
       maxSize: '256MB',
       sweepIntervalMs: 0,
