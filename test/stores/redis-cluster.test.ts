@@ -85,8 +85,8 @@ describe.skipIf(!bin || !cli || !existsSync(cli))('redis store on a Redis Cluste
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const open = (namespace: string) =>
-    new RedisEntryStore({
+  const open = async (namespace: string) => {
+    const store = new RedisEntryStore({
       // A Cluster client learns the slots from the nodes before it takes commands: on a busy machine
       // that can take past the default one-second startup wait.
       connection: new RedisConnection({ url, namespace, timeoutMs: 5000 }),
@@ -94,14 +94,17 @@ describe.skipIf(!bin || !cli || !existsSync(cli))('redis store on a Redis Cluste
       maxSize: '256MB',
       sweepIntervalMs: 0,
     })
+    await store.connection.ready(10_000)
+    return store
+  }
 
   runStoreContract('redis cluster', async () => {
     const namespace = `c${randomUUID().slice(0, 8)}`
-    return { store: open(namespace), reopen: async () => open(namespace), cleanup: async () => {} }
+    return { store: await open(namespace), reopen: async () => open(namespace), cleanup: async () => {} }
   })
 
   it('spreads the shards over the masters', async () => {
-    const store = open(`s${randomUUID().slice(0, 8)}`)
+    const store = await open(`s${randomUUID().slice(0, 8)}`)
     for (let i = 0; i < 200; i++) await store.set(makeEntry(`/spread/${i}`, { tags: ['spread'] }))
     expect(await listKeys(store, { tag: 'spread' })).toHaveLength(200)
     const cluster = store.connection.client as Cluster
