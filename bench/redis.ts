@@ -7,8 +7,8 @@
  *    keys rotating, ~1 KB JSON value; 20,000 sequential awaited calls, each timed; percentiles.
  *    SQLite the same way beside it, for reference.
  * 2. Hit throughput with a warm memory tier, on Redis and on SQLite: createCache({ store }) with the
- *    default 64MB tier; rounds of 200,000 sequential getOrSet hits, alternating between the two stores,
- *    7 rounds each; the median round of each and their ratio.
+ *    default 64MB tier; rounds of 100,000 sequential getOrSet hits, alternating between the two stores,
+ *    15 rounds each; the median round of each and their ratio.
  * Every timed call is checked to be a hit (no factory runs), or the run fails.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
@@ -25,8 +25,8 @@ import { type JsonObject, KEY_COUNT, KEYS, TTL_MS, VALUE_BYTES } from './lib/fix
 import { machine } from './lib/report.js'
 
 const LATENCY_CALLS = 20_000
-const ROUND_CALLS = 200_000
-const ROUNDS = 7
+const ROUND_CALLS = 100_000
+const ROUNDS = 15
 
 async function freePort(): Promise<number> {
   const server = createServer()

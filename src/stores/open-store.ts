@@ -80,6 +80,7 @@ export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): 
         }),
         ownsConnection: true,
         maxSize: config.maxSize,
+        ...(options.onFault && { onSweepError: options.onFault }),
       })
     default:
       throw new CisternError('E_CONFIG', `store.kind "${config.kind}" is not available in this build yet`)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RedisConnection } from '../../src/stores/redis/connection.js'
 import { RedisHeartbeat } from '../../src/stores/redis/heartbeat.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
+import { findService, freePort, type ServiceHandle, startRedis } from '../support/services.js'
 
 const bin = findService('redis-server')
 
@@ -54,6 +54,26 @@ describe.skipIf(!bin)('redis coordination groundwork: heartbeat and breaker', ()
     while (!connection.healthy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     expect(connection.healthy()).toBe(true)
     expect(await ping()).toBe('PONG')
+    await connection.close()
+  })
+
+  it('with Redis down at start, waits one deadline for it in all, then fails at once', async () => {
+    const port = await freePort()
+    const connection = new RedisConnection({
+      url: `redis://127.0.0.1:${port}`,
+      timeoutMs: 300,
+      probeIntervalMs: 50,
+    })
+    const ping = () => connection.call('ping', (client) => client.ping())
+    const started = Date.now()
+    const first = await Promise.allSettled(Array.from({ length: 10 }, ping))
+    expect(first.every((result) => result.status === 'rejected')).toBe(true)
+    // Ten calls made together waited for the one startup deadline, not ten of them.
+    expect(Date.now() - started).toBeLessThan(1000)
+    const later = Date.now()
+    for (let i = 0; i < 5; i++) await expect(ping()).rejects.toMatchObject({ code: 'E_STORE' })
+    expect(Date.now() - later).toBeLessThan(200)
+    expect(connection.healthy()).toBe(false)
     await connection.close()
   })
 

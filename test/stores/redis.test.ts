@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { RedisConnection } from '../../src/stores/redis/connection.js'
 import { RedisEntryStore, redisStore, SHARDS } from '../../src/stores/redis/store.js'
 import { findService, type ServiceHandle, startRedis } from '../support/services.js'
@@ -17,35 +17,45 @@ describe.skipIf(!bin)('redis store', () => {
   afterAll(() => server?.stop())
 
   /** A store on a namespace of its own, so tests share one server without seeing each other. */
-  const open = (namespace = `t${randomUUID().slice(0, 8)}`, maxSize = '256MB') =>
-    new RedisEntryStore({
+  // No background sweep: the contract's sweep tests count what they drop themselves.
+  // Connected before use: a test's first burst must not fall in the startup wait on a busy machine.
+  const open = async (namespace = `t${randomUUID().slice(0, 8)}`, maxSize = '256MB', sweepIntervalMs = 0) => {
+    const store = new RedisEntryStore({
       connection: new RedisConnection({ url: server.url, namespace }),
       ownsConnection: true,
       maxSize,
+      sweepIntervalMs,
     })
+    await store.connection.ready(10_000)
+    return store
+  }
 
   runStoreContract('redis', async () => {
     const namespace = `c${randomUUID().slice(0, 8)}`
-    return { store: open(namespace), reopen: async () => open(namespace), cleanup: async () => {} }
+    return { store: await open(namespace), reopen: async () => open(namespace), cleanup: async () => {} }
   })
 
   describe('redis specifics', () => {
     it('drops a write whose fence is older than the stored version, keeps an equal or newer one', async () => {
-      const store = open()
+      const store = await open()
       await store.set(makeEntry('k', { value: Buffer.from('fence 10') }), { fence: 10 })
       await store.set(makeEntry('k', { value: Buffer.from('late fence 9') }), { fence: 9 })
       expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('fence 10')
       await store.set(makeEntry('k', { value: Buffer.from('again 10') }), { fence: 10 })
       expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('again 10')
-      // An unfenced write outranks every fence seen before it: the holder of fence 10 writes too late.
+      // An unfenced write outranks every fence stored before it: the holder of fence 10 writes too late...
       await store.set(makeEntry('k', { value: Buffer.from('unfenced') }))
       await store.set(makeEntry('k', { value: Buffer.from('late fence 10') }), { fence: 10 })
       expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('unfenced')
+      // ...but never a lease taken later, however many unfenced writes came first (any key of its shard).
+      for (let i = 0; i < 50; i++) await store.set(makeEntry('k', { value: Buffer.from(`unfenced ${i}`) }))
+      await store.set(makeEntry('k', { value: Buffer.from('fence 11') }), { fence: 11 })
+      expect(Buffer.from((await store.get('k'))!.value).toString()).toBe('fence 11')
       await store.close()
     })
 
     it('expires entries by Redis TTL at expiresAt, and the sweep cleans the indexes after it', async () => {
-      const store = open()
+      const store = await open()
       const now = Date.now()
       await store.set(
         makeEntry('soon', { freshUntil: now + 50, staleUntil: now + 100, expiresAt: now + 150, tags: ['t'] }),
@@ -63,8 +73,21 @@ describe.skipIf(!bin)('redis store', () => {
       await store.close()
     })
 
+    it('sweeps in the background by the server’s clock, batch after batch', async () => {
+      const store = await open(undefined, '256MB', 30)
+      const now = Date.now()
+      for (let i = 0; i < 40; i++)
+        await store.set(makeEntry(`old:${i}`, { expiresAt: now + 20, tags: ['t'] }))
+      await store.set(makeEntry('live', { tags: ['t'] }))
+      await vi.waitFor(async () => expect(await store.stats()).toMatchObject({ entries: 1 }), {
+        timeout: 3000,
+      })
+      expect(await listKeys(store, { tag: 't' })).toEqual(['live'])
+      await store.close()
+    })
+
     it('keeps every key of a shard in one Cluster hash slot', async () => {
-      const store = open()
+      const store = await open()
       for (let i = 0; i < 64; i++) await store.set(makeEntry(`slot:${i}{x}`, { tags: [`tag{${i}}`] }))
       const redis = new Redis(server.url)
       const keys = await redis.keys(`${store.connection.namespace}:*`)
@@ -77,7 +100,7 @@ describe.skipIf(!bin)('redis store', () => {
 
     it('evicts the least recently used entries beyond maxSize, per shard', async () => {
       // 16 shards × 64 KB: 1 MB in all.
-      const store = open(undefined, '1MB')
+      const store = await open(undefined, '1MB')
       const value = Buffer.alloc(10_000, 1)
       await store.set(makeEntry('keep', { value }))
       for (let i = 0; i < 400; i++) {
@@ -94,7 +117,7 @@ describe.skipIf(!bin)('redis store', () => {
     })
 
     it('soft purges end freshness at the earlier of the caller’s now and the server’s', async () => {
-      const store = open()
+      const store = await open()
       const now = Date.now()
       await store.set(makeEntry('k', { freshUntil: now + 60_000 }, now))
       // A caller whose clock runs an hour ahead cannot keep the entry fresh for an hour.
@@ -107,7 +130,7 @@ describe.skipIf(!bin)('redis store', () => {
     })
 
     it('purges a prefix of thousands of entries in batches', async () => {
-      const store = open()
+      const store = await open()
       const entries = Array.from({ length: 3000 }, (_, i) => makeEntry(`/teams/${i}`))
       const pipeline = []
       for (const entry of entries) pipeline.push(store.set(entry))

@@ -67,6 +67,8 @@ export class RedisConnection {
   /** Holders that close() this connection (the store, the coordination): the last one really closes it. */
   #holders = 1
   readonly #firstReady: Promise<void>
+  /** The first connection, or the deadline after start: what calls made before it wait for, together. */
+  readonly #startup: Promise<void>
 
   constructor(options: RedisConnectionOptions) {
     this.namespace = options.namespace ?? 'cistern'
@@ -89,6 +91,7 @@ export class RedisConnection {
         ? Promise.resolve()
         : new Promise<void>((resolve) => this.client.once('ready', () => resolve()))
     this.#firstReady.then(() => (this.#everReady = true))
+    this.#startup = this.ready()
   }
 
   /**
@@ -177,8 +180,9 @@ export class RedisConnection {
   async call<T>(operation: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.#closed) throw new CisternError('E_CLOSED', `redis: ${operation} after close()`)
     // Nothing queues while disconnected, but the first connection of a fresh process is worth waiting
-    // for (within the deadline): the first requests after start would fail for nothing otherwise.
-    if (!this.#everReady) await this.ready()
+    // for (up to one deadline after start, not one per call): the first requests after start would
+    // fail for nothing otherwise.
+    if (!this.#everReady) await this.#startup
     if (this.#consecutiveFailures >= BREAKER_THRESHOLD) {
       throw new StoreError('redis', operation, `breaker open (${this.#lastFailure})`)
     }

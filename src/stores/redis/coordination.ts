@@ -21,10 +21,20 @@ export interface PartLifecycle {
 export type RedisPartFactory<T> = (connection: RedisConnection, instanceId: string) => T & PartLifecycle
 
 /** The factories of the six parts, each in its own file under src/stores/redis/ (parts.ts lists them). */
+/** What the ceiling divides by when Redis is away: the heartbeat's count of live instances. */
+export interface LiveInstances {
+  liveInstances(): number
+}
+
 export interface RedisParts {
   createBus: RedisPartFactory<InvalidationBus>
   createLeases: RedisPartFactory<Leases>
-  createCeiling: RedisPartFactory<SharedCeiling>
+  /** Given the coordination's heartbeat, so that one heartbeat per process counts the instances. */
+  createCeiling: (
+    connection: RedisConnection,
+    instanceId: string,
+    instances: LiveInstances,
+  ) => SharedCeiling & PartLifecycle
   createRefreshClaims: RedisPartFactory<RefreshClaims>
   createChangeLog: RedisPartFactory<SharedChangeLog>
   createOnce: RedisPartFactory<OnceRegistry>
@@ -52,13 +62,12 @@ export function redisCoordination(
   const made = {
     invalidations: parts.createBus(connection, instanceId),
     leases: parts.createLeases(connection, instanceId),
-    ceiling: parts.createCeiling(connection, instanceId),
+    ceiling: parts.createCeiling(connection, instanceId, heartbeat),
     refreshClaims: parts.createRefreshClaims(connection, instanceId),
     changes: parts.createChangeLog(connection, instanceId),
     once: parts.createOnce(connection, instanceId),
   }
   const lifecycles: PartLifecycle[] = Object.values(made)
-  const ceiling = made.ceiling
   let started: Promise<void> | undefined
   let closed: Promise<void> | undefined
   return {
@@ -67,12 +76,6 @@ export function redisCoordination(
     connection,
     heartbeat,
     ...made,
-    // One count of live instances for everyone: the heartbeat's, scored by the server's TIME.
-    ceiling: {
-      take: (bucket, rate, lane) => ceiling.take(bucket, rate, lane),
-      pause: (bucket, forMs, reason) => ceiling.pause(bucket, forMs, reason),
-      liveInstances: () => heartbeat.liveInstances(),
-    },
     healthy: () => connection.healthy(),
     start() {
       started ??= (async () => {

@@ -25,17 +25,28 @@ return redis.call('ZCARD', KEYS[1])
  * TIME; the live ones are those heard within the last HEARTBEAT_LIVENESS_MS. What the budget divides
  * the ceiling by when Redis is unreachable (the count seen last), and what the admin API shows.
  */
+export interface HeartbeatOptions {
+  /** How often this instance beats (default HEARTBEAT_INTERVAL_MS). */
+  intervalMs?: number
+  /** An instance silent for this long is not counted (default HEARTBEAT_LIVENESS_MS). */
+  ttlMs?: number
+}
+
 export class RedisHeartbeat {
   readonly #connection: RedisConnection
   readonly #instanceId: string
   readonly #key: string
+  readonly #intervalMs: number
+  readonly #ttlMs: number
   #live = 1
   #timer: NodeJS.Timeout | undefined
 
-  constructor(connection: RedisConnection, instanceId: string) {
+  constructor(connection: RedisConnection, instanceId: string, options: HeartbeatOptions = {}) {
     this.#connection = connection
     this.#instanceId = instanceId
     this.#key = connection.key('instances', 'instances')
+    this.#intervalMs = options.intervalMs ?? HEARTBEAT_INTERVAL_MS
+    this.#ttlMs = options.ttlMs ?? HEARTBEAT_LIVENESS_MS
   }
 
   /** Instances heard from recently, this one included (at least 1); the last count seen while Redis is away. */
@@ -43,29 +54,27 @@ export class RedisHeartbeat {
     return this.#live
   }
 
-  /** Beats once (so liveInstances is right from the start when Redis answers), then every second. */
+  /** Beats once (so liveInstances is right from the start when Redis answers), then every interval. */
   async start(): Promise<void> {
     if (this.#timer) return
-    await this.beat()
-    this.#timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS)
+    this.#timer = setInterval(() => void this.beat(), this.#intervalMs)
     this.#timer.unref()
+    await this.beat()
   }
 
   /**
-   * One beat. A failed one changes nothing (the last count stands): the connection's breaker records
-   * the failure, and the beat every second is also what notices that Redis is back.
+   * One beat; resolves to the live count. A failed one changes nothing (the last count stands, so a
+   * local share never grows because Redis went away): the connection's breaker records the failure,
+   * and the beat every interval is also what notices that Redis is back.
    */
-  async beat(): Promise<void> {
+  async beat(): Promise<number> {
     try {
-      const live = await this.#connection.run<number>(
-        BEAT,
-        [this.#key],
-        [this.#instanceId, HEARTBEAT_LIVENESS_MS],
-      )
+      const live = await this.#connection.run<number>(BEAT, [this.#key], [this.#instanceId, this.#ttlMs])
       this.#live = Math.max(1, live)
     } catch {
       // Kept: the last count seen.
     }
+    return this.#live
   }
 
   /** Stops beating and leaves the set, so the others' share grows at once rather than after the liveness window. */

@@ -12,7 +12,7 @@ import { RedisScript } from './connection.js'
  *   base..'l'         sorted set, key by last use (server time): least recently used eviction
  *   base..'i'         hash, key -> JSON [size, tag...]: what to remove from the indexes and the byte
  *                     count when an entry goes, even after Redis expired the entry's own hash
- *   base..'n'         hash: bytes (sum of value sizes), ver (the shard's version counter)
+ *   base..'n'         hash: bytes (sum of value sizes), fence (the highest fence the shard stored)
  *
  * Redis expires an entry's hash by itself at expiresAt (server clock); its index members stay until
  * the next sweep, a set of the same key, or an invalidation that meets them, which all clean them.
@@ -43,9 +43,13 @@ end
  * none), index JSON, size, shard byte bound, tag count, tags... Replies 1 when written, 0 when an
  * entry with a newer version is stored (the write is dropped).
  *
- * Versions: a fenced write carries its lease's fence and is dropped when the stored version is newer;
- * an unfenced write takes the shard counter's next value, kept above every fence and version seen, so
- * it outranks everything written before it.
+ * Versions: a fenced write carries its lease's fence (integers from one counter for all instances)
+ * and is dropped when the stored version is newer. An unfenced write takes the version half a step
+ * above the highest fence this shard has issued to a lease (`n.ver`, leases.ts) or stored (`n.fence`)
+ * and the entry's own: it outranks every lease taken before it (whose holder may still write late),
+ * yet every lease taken later (a greater fence) still wins. (A counter of its own, advanced by
+ * unfenced writes, would soon run ahead of the leases' fences and drop the writes of leases taken
+ * after it.)
  */
 export const SET = new RedisScript(
   'set',
@@ -53,17 +57,15 @@ export const SET = new RedisScript(
 local base, key, e = ARGV[1], ARGV[2], KEYS[1]
 local n = base .. 'n'
 local cur = tonumber(redis.call('HGET', e, 'v')) or 0
+local highest = tonumber(redis.call('HGET', n, 'fence')) or 0
+local issued = tonumber(redis.call('HGET', n, 'ver')) or 0
 local version
 if ARGV[3] ~= '' then
   version = tonumber(ARGV[3])
   if version < cur then return 0 end
-  if (tonumber(redis.call('HGET', n, 'ver')) or 0) < version then redis.call('HSET', n, 'ver', ARGV[3]) end
+  if highest < version then redis.call('HSET', n, 'fence', ARGV[3]) end
 else
-  version = redis.call('HINCRBY', n, 'ver', 1)
-  if version <= cur then
-    version = cur + 1
-    redis.call('HSET', n, 'ver', version)
-  end
+  version = math.floor(math.max(cur, highest, issued)) + 0.5
 end
 drop(base, key)
 redis.call('HSET', e, 'm', ARGV[4], 'b', ARGV[5], 'f', ARGV[6], 's', ARGV[7], 'x', ARGV[8], 'v', version)
@@ -220,11 +222,16 @@ end
 `,
 )
 
-/** KEYS[1] the shard's expiry index. ARGV: base, now, limit. Replies how many entries were dropped. */
+/**
+ * KEYS[1] the shard's expiry index. ARGV: base, now ('' for the server's TIME), limit. Replies how many
+ * entries were dropped.
+ */
 export const SWEEP = new RedisScript(
   'sweep',
   `${COMMON}
-local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local now = ARGV[2]
+if now == '' then now = servernow() end
+local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 for _, key in ipairs(keys) do drop(ARGV[1], key) end
 return #keys
 `,

@@ -39,6 +39,15 @@ export interface RedisStoreOptions {
    * written: with keys spread evenly over the shards this is a least recently used bound on the whole.
    */
   maxSize?: Size
+  /**
+   * Period of the background sweep (default 60 s; 0 turns it off). It drops expired entries by the
+   * server's clock, in batches of `sweepBatch` per shard; several instances sweeping the same Redis
+   * only share the work.
+   */
+  sweepIntervalMs?: number
+  sweepBatch?: number
+  /** Told of a background sweep that failed (Redis away): the next tick tries again. */
+  onSweepError?: (error: Error) => void
 }
 
 /** What a library user hands redisStore(): a URL, or a client of their own (never closed by cistern). */
@@ -64,12 +73,20 @@ export class RedisEntryStore implements Store {
   /** `base` of each shard: every key of the shard starts with it. */
   readonly #bases: string[]
   #closed = false
+  #sweeper: NodeJS.Timeout | undefined
+  #sweeping = false
 
   constructor(options: RedisStoreOptions) {
     this.connection = options.connection
     this.#owns = options.ownsConnection ?? false
     this.#shardBytes = Math.floor(parseSize(options.maxSize ?? '1GB', 'redis store maxSize') / SHARDS)
     this.#bases = Array.from({ length: SHARDS }, (_, shard) => shardBase(this.connection, shard))
+    const interval = options.sweepIntervalMs ?? 60_000
+    if (interval > 0) {
+      const batch = options.sweepBatch ?? 500
+      this.#sweeper = setInterval(() => void this.#backgroundSweep(batch, options.onSweepError), interval)
+      this.#sweeper.unref()
+    }
   }
 
   async get(key: string, now = Date.now()): Promise<Entry | undefined> {
@@ -264,6 +281,7 @@ export class RedisEntryStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearInterval(this.#sweeper)
     if (this.#owns) await this.connection.close()
   }
 
@@ -292,6 +310,24 @@ export class RedisEntryStore implements Store {
       if (report) keys.push(...(reply.slice(3) as string[]))
       if (done === 1) return { count, keys }
       from = Buffer.concat([Buffer.from('('), Buffer.from(last)])
+    }
+  }
+
+  /** Each shard in turn, a batch at a time until it has nothing expired left (at most 20 batches a tick). */
+  async #backgroundSweep(batch: number, onError: ((error: Error) => void) | undefined): Promise<void> {
+    if (this.#sweeping || this.#closed) return
+    this.#sweeping = true
+    try {
+      for (const base of this.#bases) {
+        for (let round = 0; round < 20 && !this.#closed; round++) {
+          const dropped = await this.connection.run<number>(SWEEP, [`${base}x`], [base, '', String(batch)])
+          if (dropped < batch) break
+        }
+      }
+    } catch (error) {
+      onError?.(error as Error)
+    } finally {
+      this.#sweeping = false
     }
   }
 
