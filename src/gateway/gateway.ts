@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { CisternConfig } from '../config/types.js'
 import type { Cache } from '../engine/cache.js'
 import { createCache } from '../engine/create-cache.js'
+import type { Coordination } from '../stores/coordination.js'
 import { openStore } from '../stores/open-store.js'
 import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   extraHandlers?: readonly ExtraHandler[]
   /** Hears reads of cached routes with a `refresh` policy (the refresh scheduler's enrolment). */
   onRead?: GatewayContext['onRead']
+  /** Shared with the other instances on one store server: here, each upstream's ceiling. */
+  coordination?: Coordination
 }
 
 export interface Gateway extends Part {
@@ -64,7 +67,10 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
   })
   const upstreams = new Map<string, Upstream>()
   for (const [name, upstream] of Object.entries(config.upstreams)) {
-    upstreams.set(name, createUpstream(upstream, config.limits.maxResponseSize, now, options.timers))
+    upstreams.set(
+      name,
+      createUpstream(upstream, config.limits.maxResponseSize, now, options.timers, options.coordination),
+    )
   }
   const context: GatewayContext = {
     config,
