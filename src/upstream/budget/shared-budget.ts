@@ -67,6 +67,8 @@ export class SharedBudget implements Budget {
   readonly #timers: Timers
   readonly #probeMs: number
   readonly #gates: CeilingGate[]
+  /** How long before a waiter's deadline the local budget must have granted it (see acquire). */
+  readonly #headroomMs: number
   /** Set while on the local share: one bucket per shared bucket (so one, or one per key), starting empty. */
   #localShare: Bucket[] | undefined
   #probeTimer: unknown
@@ -84,11 +86,21 @@ export class SharedBudget implements Budget {
     this.#now = options.now ?? Date.now
     this.#timers = options.timers ?? realTimers
     this.#probeMs = probeMs ?? 500
+    // Two permit intervals of the fastest rate, plus a round trip to the server.
+    const fastest = Math.min(...this.#limits.map((limit) => limit.perMs / limit.count))
+    this.#headroomMs = (Number.isFinite(fastest) ? 2 * fastest : 0) + 50
     this.#gates = Array.from({ length: this.#keys }, (_, key) => new CeilingGate(this, key, this.#timers))
   }
 
   async acquire(options: AcquireOptions): Promise<Permit> {
-    const permit = await this.#local.acquire(options)
+    // The local budget must leave time to ask the server: a permit it grants at the very deadline
+    // would be spent here and refused there.
+    const now = this.#now()
+    const headroom = Math.min((options.deadlineMs - now) / 4, this.#headroomMs)
+    const permit = await this.#local.acquire({
+      ...options,
+      deadlineMs: options.deadlineMs - Math.max(0, headroom),
+    })
     try {
       await this.#gates[permit.keyIndex]!.pass(options, this.#now())
     } catch (error) {
@@ -289,11 +301,14 @@ function shareOf(limits: readonly Limit[], instances: number): Limit[] {
   })
 }
 
+/** Asks in flight at once per key: enough to keep up with the rate when the store answers slowly. */
+const MAX_ASKS = 4
+
 /**
- * The waiters of one key for a shared permit, foreground first and FIFO within a lane. Only the first
- * asks the server, one ask in flight at a time; a deferred ask sleeps until the server said a permit
- * could be had. Each waiter is rejected at its deadline, or at once when the server's answer already
- * lies past it.
+ * The waiters of one key for a shared permit, foreground first and FIFO within a lane. Up to
+ * MAX_ASKS asks are in flight, never more than there are waiters; once the server defers one, nobody
+ * asks again before the time it named. Each waiter is rejected at its deadline, or at once when the
+ * server's answer already lies past it.
  */
 class CeilingGate {
   readonly #budget: SharedBudget
@@ -301,7 +316,9 @@ class CeilingGate {
   readonly #timers: Timers
   readonly #lanes: Record<Lane, Entry[]> = { foreground: [], background: [] }
   readonly #timer: WakeTimer
-  #asking = false
+  #asking = 0
+  /** Budget clock: no ask before this (the server said no permit until then). */
+  #notBefore = Number.NEGATIVE_INFINITY
 
   constructor(budget: SharedBudget, key: number, timers: Timers) {
     this.#budget = budget
@@ -347,47 +364,50 @@ class CeilingGate {
     }
   }
 
-  /** Serves the first waiter if a permit can be had now; else sleeps until one could. */
+  /** Serves waiters while permits can be had now; else sleeps until one could. */
   pump(): void {
-    if (this.#asking || this.#budget.closed) return
-    const head = this.#head()
-    if (!head) {
+    if (this.#budget.closed) return
+    const now = this.#budget.now()
+    if (this.#budget.onLocalShare) {
+      for (let head = this.#head(); head; head = this.#head()) {
+        const at = this.#budget.takeLocal(this.#key, head.lane, now)
+        if (at !== true) {
+          this.#timer.arm(at, now)
+          return
+        }
+        this.#grant(head.lane)
+      }
       this.#timer.disarm()
       return
     }
-    if (this.#budget.onLocalShare) {
-      const now = this.#nowMs()
-      const at = this.#budget.takeLocal(this.#key, head.lane, now)
-      if (at === true) {
-        this.#grant(head.lane)
-        this.pump()
-      } else {
-        this.#timer.arm(at, now)
-      }
+    if (now < this.#notBefore) {
+      if (this.#head()) this.#timer.arm(this.#notBefore, now)
       return
     }
-    void this.#ask(head.lane)
+    const order = [...this.#lanes.foreground, ...this.#lanes.background]
+    while (this.#asking < Math.min(MAX_ASKS, order.length)) void this.#ask(order[this.#asking]!.lane)
   }
 
   async #ask(lane: Lane): Promise<void> {
-    this.#asking = true
+    this.#asking++
     let result: TakeResult
     try {
       result = await this.#budget.takeShared(this.#key, lane)
     } catch {
       // Unreachable (timeout, connection refused, breaker open): fail closed to the local share.
-      this.#asking = false
+      this.#asking--
       this.#budget.enterLocalShare()
       this.pump()
       return
     }
-    this.#asking = false
+    this.#asking--
     if (result.granted) {
       this.#grant(lane)
       this.pump()
       return
     }
-    const now = this.#nowMs()
+    const now = this.#budget.now()
+    this.#notBefore = Math.max(this.#notBefore, now + result.retryInMs)
     const reason = result.pausedFor !== undefined ? 'paused' : 'rate'
     // Nobody waiting here can be served before the server's answer: those whose deadline is earlier are told now.
     for (const queued of ['foreground', 'background'] as const) {
@@ -397,7 +417,7 @@ class CeilingGate {
         }
       }
     }
-    this.#timer.arm(now + result.retryInMs, now)
+    this.pump()
   }
 
   /**
@@ -428,10 +448,6 @@ class CeilingGate {
     this.#timers.clear(entry.deadlineTimer)
     if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort)
     return entry
-  }
-
-  #nowMs(): number {
-    return this.#budget.now()
   }
 }
 
