@@ -58,6 +58,8 @@ interface Entry {
  */
 export class SharedBudget implements Budget {
   readonly name: string | undefined
+  /** One permit's interval at the fastest rate (0 without a rate). */
+  readonly intervalMs: number
   readonly #local: InProcessBudget
   readonly #shared: SharedLimits
   readonly #limits: Limit[]
@@ -86,9 +88,10 @@ export class SharedBudget implements Budget {
     this.#now = options.now ?? Date.now
     this.#timers = options.timers ?? realTimers
     this.#probeMs = probeMs ?? 500
-    // Two permit intervals of the fastest rate, plus a round trip to the server.
     const fastest = Math.min(...this.#limits.map((limit) => limit.perMs / limit.count))
-    this.#headroomMs = (Number.isFinite(fastest) ? 2 * fastest : 0) + 50
+    this.intervalMs = Number.isFinite(fastest) ? fastest : 0
+    // Two permit intervals of the fastest rate, plus a round trip to the server.
+    this.#headroomMs = 2 * this.intervalMs + 50
     this.#gates = Array.from({ length: this.#keys }, (_, key) => new CeilingGate(this, key, this.#timers))
   }
 
@@ -345,7 +348,11 @@ class CeilingGate {
         onAbort: undefined,
       }
       entry.deadlineTimer = this.#timers.set(
-        () => this.#drop(entry, new BudgetExceededError(lane, 1, 'rate', this.#budget.name)),
+        () => {
+          // When a permit could next be expected: the time the server named, or else one interval.
+          const retryInMs = Math.max(this.#notBefore - this.#budget.now(), this.#budget.intervalMs, 1)
+          this.#drop(entry, new BudgetExceededError(lane, Math.ceil(retryInMs), 'rate', this.#budget.name))
+        },
         Math.max(0, deadlineMs - now),
       )
       if (signal) {
