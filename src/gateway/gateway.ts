@@ -22,6 +22,11 @@ import { type RefreshOutcome, refreshKey } from './server/refresh-key.js'
 export interface GatewayOptions {
   /** Use this store instead of the one the config names (tests, embedding). */
   store?: Store
+  /**
+   * What instances sharing the store share beyond the entries (openCoordination; startCistern opens
+   * it beside the store): given to the cache, and to the upstreams' budgets through the context.
+   */
+  coordination?: Coordination
   now?: () => number
   /** Timers on the `now` clock for the upstream budgets (default: real ones); startCistern gives refresh the same. */
   timers?: Timers
@@ -32,8 +37,6 @@ export interface GatewayOptions {
   extraHandlers?: readonly ExtraHandler[]
   /** Hears reads of cached routes with a `refresh` policy (the refresh scheduler's enrolment). */
   onRead?: GatewayContext['onRead']
-  /** Shared with the other instances on one store server: here, each upstream's ceiling. */
-  coordination?: Coordination
 }
 
 export interface Gateway extends Part {
@@ -64,6 +67,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     codec: responseCodec,
     storeTimeout: config.store.timeout,
     now,
+    ...(options.coordination && { coordination: options.coordination }),
   })
   const upstreams = new Map<string, Upstream>()
   for (const [name, upstream] of Object.entries(config.upstreams)) {
@@ -81,6 +85,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     ...(options.onServed && { onServed: options.onServed }),
     ...(options.onRead && { onRead: options.onRead }),
     extraHandlers: [...(options.extraHandlers ?? [])],
+    ...(options.coordination && { coordination: options.coordination }),
   }
   const handler = createHandler(context)
   const server = createServer(listenerOptions(config.server), handler)

@@ -7,7 +7,6 @@ import {
   createSharedBudget,
   type SharedBudget,
 } from '../../src/upstream/budget/index.js'
-import { ready } from '../support/redis.js'
 import { findService, type ServiceHandle, startRedis } from '../support/services.js'
 import { ceilingViolation } from './ceiling.js'
 
@@ -94,10 +93,13 @@ describe.skipIf(!bin)('shared budget on one Redis', () => {
     const budgets: SharedBudget[] = []
     const beats: RedisHeartbeat[] = []
     for (let i = 0; i < count; i++) {
-      const connection = await ready(
-        new RedisConnection({ url: server.url, namespace: options.namespace, timeoutMs: 300 }),
-      )
-      const heartbeat = new RedisHeartbeat(connection, `instance-${i}`, { intervalMs: 200, ttlMs: 1000 })
+      const connection = new RedisConnection({
+        url: server.url,
+        namespace: options.namespace,
+        timeoutMs: 300,
+      })
+      await connection.ready()
+      const heartbeat = new RedisHeartbeat(connection, `instance-${i}`)
       beats.push(heartbeat)
       await heartbeat.start()
       const budget = createSharedBudget({
@@ -105,7 +107,10 @@ describe.skipIf(!bin)('shared budget on one Redis', () => {
         rate: `${RATE.count}/s`,
         burst: BURST,
         reserve: 0,
-        shared: { ceiling: createRedisCeiling(connection, `instance-${i}`, heartbeat), healthy: () => true },
+        shared: {
+          ceiling: createRedisCeiling(connection, `instance-${i}`, heartbeat),
+          healthy: () => connection.healthy(),
+        },
         probeMs: 300,
         ...(options.clocks && { now: options.clocks(i) }),
       })

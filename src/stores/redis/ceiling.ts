@@ -1,7 +1,5 @@
 import type { BucketRate, SharedCeiling, TakeResult } from '../coordination.js'
-import type { RedisConnection } from './connection.js'
-import { RedisHeartbeat } from './heartbeat.js'
-import { RedisScript } from './script.js'
+import { type RedisConnection, RedisScript } from './connection.js'
 
 /*
  * One hash per bucket, in the bucket's own Cluster slot: `tat` (the GCRA theoretical arrival time) and
@@ -66,32 +64,24 @@ export interface LiveInstances {
  * background lane kept off the last `reserve` permits, and pauses on the server's clock that are never
  * shortened. Every failure is a StoreError (the budget then fails closed to its local share).
  *
- * `instances` counts the live instances (the coordination's heartbeat); without one the ceiling runs
- * its own, stopped when the connection ends.
+ * `instances` counts the live instances: redisCoordination gives every part the one heartbeat's count
+ * (it wraps liveInstances), so alone this ceiling counts only itself.
  */
 export function createRedisCeiling(
   connection: RedisConnection,
-  instanceId: string,
-  instances?: LiveInstances,
+  _instanceId: string,
+  instances: LiveInstances = { liveInstances: () => 1 },
 ): SharedCeiling {
-  let live = instances
-  if (!live) {
-    const heartbeat = new RedisHeartbeat(connection, instanceId)
-    void heartbeat.start()
-    connection.client.once('end', () => void heartbeat.close())
-    live = heartbeat
-  }
-  const counter = live
   const keyOf = (bucket: string): string => connection.key(`ceiling:${bucket}`, 'ceiling', bucket)
   return {
     async take(bucket: string, rate: BucketRate, lane): Promise<TakeResult> {
       // Whole microseconds, rounded up: a rounding error may only ever mean fewer permits.
       const intervalUs = Math.ceil(rate.intervalMs * 1000)
-      const result = (await take.run(
-        connection.client,
+      const result = await connection.run<[number, number?, (string | null)?]>(
+        take,
         [keyOf(bucket)],
         [intervalUs, rate.burst, rate.reserve, lane],
-      )) as [number, number?, string?]
+      )
       if (result[0] === 1) return { granted: true }
       const retryInMs = Math.max(1, Math.ceil(Number(result[1]) / 1000))
       return result[2] !== undefined && result[2] !== null
@@ -100,8 +90,8 @@ export function createRedisCeiling(
     },
     async pause(bucket: string, forMs: number, reason: string): Promise<void> {
       if (!(forMs > 0)) return
-      await pause.run(connection.client, [keyOf(bucket)], [Math.ceil(forMs), reason])
+      await connection.run(pause, [keyOf(bucket)], [Math.ceil(forMs), reason])
     },
-    liveInstances: () => Math.max(1, counter.liveInstances()),
+    liveInstances: () => Math.max(1, instances.liveInstances()),
   }
 }

@@ -1,96 +1,79 @@
-import { realTimers, type Timers } from '../../util/timers.js'
-import type { RedisConnection } from './connection.js'
-import { RedisScript } from './script.js'
+import { type RedisConnection, RedisScript } from './connection.js'
+
+/** How often an instance says it is alive, and how long it counts as alive after its last beat. */
+export const HEARTBEAT_INTERVAL_MS = 1000
+export const HEARTBEAT_LIVENESS_MS = 5000
 
 /**
- * Marks this instance alive and counts the live ones, in one step on the server's clock: a sorted set
- * of instance ids scored by the server's `TIME` at their last beat; ids older than `ttlMs` are dropped.
- * Instances' clocks may disagree, so no instance's clock is ever written.
+ * KEYS[1] the instances sorted set. ARGV: instance id, liveness ms. Scores the instance by the server's
+ * TIME (never an instance's clock), drops the silent ones, replies how many are alive.
  */
-const BEAT = `
+const BEAT = new RedisScript(
+  'heartbeat',
+  `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
-redis.call('PEXPIRE', KEYS[1], ttl * 2)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
 return redis.call('ZCARD', KEYS[1])
-`
-
-const beat = new RedisScript('heartbeat', BEAT)
-
-export interface HeartbeatOptions {
-  /** How often this instance beats (default 1000 ms). */
-  intervalMs?: number
-  /** An instance that has not beaten for this long is not counted (default 5000 ms). */
-  ttlMs?: number
-  timers?: Timers
-}
+`,
+)
 
 /**
- * The instances on one Redis: `liveInstances()` is the count seen at the last successful beat (at
- * least 1: this one). While Redis is unreachable it keeps the last count seen, which is what a budget
- * divides its rate by to fail closed to a local share.
+ * The instances sharing one Redis: each beats every second into one sorted set scored by the server's
+ * TIME; the live ones are those heard within the last HEARTBEAT_LIVENESS_MS. What the budget divides
+ * the ceiling by when Redis is unreachable (the count seen last), and what the admin API shows.
  */
 export class RedisHeartbeat {
   readonly #connection: RedisConnection
   readonly #instanceId: string
-  readonly #intervalMs: number
-  readonly #ttlMs: number
-  readonly #timers: Timers
   readonly #key: string
   #live = 1
-  #timer: unknown
-  #running = false
+  #timer: NodeJS.Timeout | undefined
 
-  constructor(connection: RedisConnection, instanceId: string, options: HeartbeatOptions = {}) {
+  constructor(connection: RedisConnection, instanceId: string) {
     this.#connection = connection
     this.#instanceId = instanceId
-    this.#intervalMs = options.intervalMs ?? 1000
-    this.#ttlMs = options.ttlMs ?? 5000
-    this.#timers = options.timers ?? realTimers
     this.#key = connection.key('instances', 'instances')
   }
 
+  /** Instances heard from recently, this one included (at least 1); the last count seen while Redis is away. */
   liveInstances(): number {
     return this.#live
   }
 
-  /** Beats once (resolves even when Redis is down: the count stays as last seen), then every interval. */
+  /** Beats once (so liveInstances is right from the start when Redis answers), then every second. */
   async start(): Promise<void> {
-    if (this.#running) return
-    this.#running = true
+    if (this.#timer) return
     await this.beat()
+    this.#timer = setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS)
+    this.#timer.unref()
   }
 
-  /** One beat now; returns the live count seen (the last one when Redis does not answer). */
-  async beat(): Promise<number> {
+  /**
+   * One beat. A failed one changes nothing (the last count stands): the connection's breaker records
+   * the failure, and the beat every second is also what notices that Redis is back.
+   */
+  async beat(): Promise<void> {
     try {
-      const count = Number(
-        await beat.run(this.#connection.client, [this.#key], [this.#instanceId, this.#ttlMs]),
+      const live = await this.#connection.run<number>(
+        BEAT,
+        [this.#key],
+        [this.#instanceId, HEARTBEAT_LIVENESS_MS],
       )
-      if (count >= 1) this.#live = count
+      this.#live = Math.max(1, live)
     } catch {
-      // Unreachable: keep the last count seen (a local share must not grow because Redis went away).
+      // Kept: the last count seen.
     }
-    this.#schedule()
-    return this.#live
   }
 
-  /** Stops beating and leaves the set, so the others' shares grow at once rather than after `ttlMs`. */
+  /** Stops beating and leaves the set, so the others' share grows at once rather than after the liveness window. */
   async close(): Promise<void> {
-    this.#running = false
-    if (this.#timer !== undefined) this.#timers.clear(this.#timer)
+    clearInterval(this.#timer)
     this.#timer = undefined
-    await this.#connection.client.zrem(this.#key, this.#instanceId).catch(() => {})
-  }
-
-  #schedule(): void {
-    if (!this.#running) return
-    if (this.#timer !== undefined) this.#timers.clear(this.#timer)
-    this.#timer = this.#timers.set(() => {
-      this.#timer = undefined
-      void this.beat()
-    }, this.#intervalMs)
+    await this.#connection
+      .call('heartbeat', (client) => client.zrem(this.#key, this.#instanceId))
+      .catch(() => {})
   }
 }
