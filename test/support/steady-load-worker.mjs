@@ -8,7 +8,9 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Agent, request } from 'undici'
 
 const job = workerData
-const agent = new Agent({ connections: job.connections, pipelining: 1, keepAliveTimeout: 10_000 })
+// Idle sockets are let go well before the server's keepAliveTimeout (5 s), or a request may be sent on
+// a socket the server is closing (ECONNRESET), which says nothing about the server.
+const agent = new Agent({ connections: job.connections, pipelining: 1, keepAliveTimeout: 1000 })
 const statuses = {}
 const codes = {}
 let sent = 0

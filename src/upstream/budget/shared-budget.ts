@@ -19,12 +19,15 @@ import { WakeTimer } from './wake-timer.js'
 export interface SharedBudgetOptions extends InProcessBudgetOptions {
   /** The ceiling every instance shares, and whether its server answers. */
   shared: SharedLimits
-  /**
-   * While on its local share, how often the budget asks the server again (default 500 ms). On its way
-   * back it pauses the shared buckets this long, so every other instance still on its local share has
-   * asked too (and stopped spending it) before the server grants again: no burst on recovery.
-   */
+  /** While on its local share, how often the budget asks the server again (default 500 ms). */
   probeMs?: number
+  /**
+   * On its way back the budget pauses the shared buckets this long (default: probeMs + 1000 ms, the
+   * connection's longest reconnect backoff), so every other instance still on its local share has
+   * reconnected and asked too (and stopped spending its share) before the server grants again: no
+   * burst on recovery.
+   */
+  recoveryPauseMs?: number
 }
 
 /** One shared bucket to take from, in order. */
@@ -68,6 +71,7 @@ export class SharedBudget implements Budget {
   readonly #now: () => number
   readonly #timers: Timers
   readonly #probeMs: number
+  readonly #recoveryPauseMs: number
   readonly #gates: CeilingGate[]
   /** How long before a waiter's deadline the local budget must have granted it (see acquire). */
   readonly #headroomMs: number
@@ -78,7 +82,7 @@ export class SharedBudget implements Budget {
   #closed = false
 
   constructor(options: SharedBudgetOptions) {
-    const { shared, probeMs, ...local } = options
+    const { shared, probeMs, recoveryPauseMs, ...local } = options
     this.name = options.name
     this.#local = createBudget(local)
     this.#shared = shared
@@ -88,6 +92,7 @@ export class SharedBudget implements Budget {
     this.#now = options.now ?? Date.now
     this.#timers = options.timers ?? realTimers
     this.#probeMs = probeMs ?? 500
+    this.#recoveryPauseMs = recoveryPauseMs ?? this.#probeMs + 1000
     const fastest = Math.min(...this.#limits.map((limit) => limit.perMs / limit.count))
     this.intervalMs = Number.isFinite(fastest) ? fastest : 0
     // Two permit intervals of the fastest rate, plus a round trip to the server.
@@ -224,9 +229,9 @@ export class SharedBudget implements Budget {
   }
 
   /**
-   * Back to the shared ceiling once the server answers: first pause every shared bucket for one probe
-   * interval. Instances still on their local share ask within that interval, find the pause and stop
-   * spending their share; only then does the server grant again, from a bucket that never saw the
+   * Back to the shared ceiling once the server answers: first pause every shared bucket (see
+   * recoveryPauseMs). Instances still on their local share reconnect and ask within that time, find
+   * the pause and stop spending their share; only then does the server grant again, from a bucket that never saw the
    * local grants — so the local share must not have over-spent, and cannot have (see enterLocalShare).
    */
   async #probe(): Promise<void> {
@@ -235,7 +240,7 @@ export class SharedBudget implements Budget {
     try {
       await Promise.all(
         this.#pauseTargets('all').map((bucket) =>
-          this.#shared.ceiling.pause(bucket, this.#probeMs, 'recovering from a store outage'),
+          this.#shared.ceiling.pause(bucket, this.#recoveryPauseMs, 'recovering from a store outage'),
         ),
       )
       if (!this.#shared.healthy()) throw new Error('not healthy yet')
