@@ -1,5 +1,6 @@
 import { type Entry, type EntryInfo, entryInfo } from '../model/entry.js'
 import { isFresh, isServableOnError, isServableStale } from '../model/freshness.js'
+import type { Coordination } from '../stores/coordination.js'
 import type { ListPage, ListQuery, Selector, Store, StoreStats } from '../stores/store.js'
 import { withDeadline } from '../util/deadline.js'
 import { CisternError } from '../util/errors.js'
@@ -21,8 +22,17 @@ import {
 } from './options.js'
 import { type CacheResult, checkKey, result } from './result.js'
 
+/**
+ * What the engine uses of a coordination (stores/coordination.ts) when several instances share one
+ * store: the invalidation bus keeps their memory tiers in agreement, the leases make one fetch per key.
+ */
+export type CacheCoordination = Pick<Coordination, 'invalidations' | 'leases' | 'healthy'>
+
 export interface CacheInternals<T> {
   store: Store | undefined
+  coordination?: CacheCoordination | undefined
+  /** The lease time of a fetch under a coordination (renewed while the fetch runs). */
+  leaseTtlMs: number
   memory: MemoryTier<T>
   codec: Codec<T>
   defaults: Defaults
@@ -40,6 +50,8 @@ export class Cache<T = unknown> {
   readonly #now: () => number
   readonly #maxKeyLength: number
   readonly #flights: Flights<T>
+  readonly #coordination: CacheCoordination | undefined
+  readonly #unsubscribe: (() => void) | undefined
   #closed = false
 
   constructor(internals: CacheInternals<T>) {
@@ -55,7 +67,21 @@ export class Cache<T = unknown> {
       memory: this.#memory,
       defaults: this.#defaults,
       now: this.#now,
-      persist: (entry) => this.#persist(entry),
+      persist: (entry, fence) => this.#persist(entry, fence),
+      ...(internals.coordination && { coordination: internals.coordination }),
+      leaseTtlMs: internals.leaseTtlMs,
+      loadStored: async (key, now) => this.#load(key, now),
+    })
+    this.#coordination = internals.coordination
+    // Other instances' writes and invalidations, applied to this memory tier. The store needs nothing:
+    // it is the one they share.
+    this.#unsubscribe = internals.coordination?.invalidations.subscribe({
+      invalidate: ({ selector, soft }, at) => {
+        // `at` is the server's clock; this instance's may run behind it, and a soft purge must take
+        // effect here at once all the same.
+        this.#memory.invalidate(selector, soft, Math.min(at, this.#now()))
+      },
+      gap: () => this.#memory.clear(),
     })
   }
 
@@ -143,7 +169,9 @@ export class Cache<T = unknown> {
         publish('stale', () => ({ key, reason: 'timeout' }))
         return result(fallback, 'stale', this.#now(), joined)
       }
-      return result(outcome!.record, outcome!.status, this.#now(), joined, { stored: outcome!.stored })
+      return result(outcome!.record, outcome!.status, this.#now(), joined || outcome!.joined === true, {
+        stored: outcome!.stored,
+      })
     } catch (error) {
       const at = this.#now()
       if (fallback && isServableOnError(fallback.entry, at))
@@ -177,7 +205,9 @@ export class Cache<T = unknown> {
     const resolved = resolveOptions(options, this.#defaults)
     const { promise, joined } = this.#flights.run(key, factory, resolved, record, 'background')
     const outcome = await promise
-    return result(outcome.record, outcome.status, this.#now(), joined, { stored: outcome.stored })
+    return result(outcome.record, outcome.status, this.#now(), joined || outcome.joined === true, {
+      stored: outcome.stored,
+    })
   }
 
   /** The value when fresh or servable stale, else undefined. Never calls a factory. */
@@ -219,7 +249,9 @@ export class Cache<T = unknown> {
   async delete(key: string): Promise<boolean> {
     this.#checkOpen()
     this.#memory.delete(key)
-    return this.#store ? this.#store.delete(key) : true
+    const existed = this.#store ? await this.#store.delete(key) : true
+    await this.#announce({ key }, false)
+    return existed
   }
 
   /**
@@ -231,7 +263,9 @@ export class Cache<T = unknown> {
     const soft = options.soft ?? false
     const now = this.#now()
     const inMemory = this.#memory.invalidate(selector, soft, now)
-    return this.#store ? this.#store.invalidate(selector, soft, now, inMemory) : inMemory
+    const affected = this.#store ? await this.#store.invalidate(selector, soft, now, inMemory) : inMemory
+    await this.#announce(selector, soft)
+    return affected
   }
 
   /** `fn` with its results cached under `key(...args)`. */
@@ -295,6 +329,7 @@ export class Cache<T = unknown> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#unsubscribe?.()
     this.#memory.clear()
     await this.#rawStore?.close()
   }
@@ -303,9 +338,33 @@ export class Cache<T = unknown> {
     return this.#store && loadFromStore(this.#store, this.#codec, this.#memory, key, now)
   }
 
-  async #persist(entry: Entry): Promise<void> {
+  /** Write to the store, then tell the other instances their copy is outdated (after: they re-read it). */
+  async #persist(entry: Entry, fence?: number): Promise<void> {
     const store = this.#store
-    if (store) await store.set(entry)
+    if (!store) return
+    await store.set(entry, fence === undefined ? undefined : { fence })
+    await this.#announce({ key: entry.key }, false)
+  }
+
+  /**
+   * Publish an invalidation to the other instances. A failure is reported (an error event), never
+   * thrown: the store holds the truth, and a reader that missed the message finds a gap. With the
+   * coordination unhealthy it is not even tried: that would wait out a deadline on every write.
+   */
+  async #announce(selector: Selector, soft: boolean): Promise<void> {
+    const coordination = this.#coordination
+    if (!coordination) return
+    const key = 'key' in selector ? selector.key : JSON.stringify(selector)
+    if (!coordination.healthy()) {
+      const error = new CisternError('E_STORE', 'invalidation not published: the coordination is unhealthy')
+      publish('error', () => ({ key, error, phase: 'store' }))
+      return
+    }
+    try {
+      await coordination.invalidations.publish({ selector, soft })
+    } catch (error) {
+      publish('error', () => ({ key, error, phase: 'store' }))
+    }
   }
 
   #checkOpen(): void {

@@ -1,7 +1,6 @@
-import type { Coordination } from '../stores/coordination.js'
 import type { Store } from '../stores/store.js'
 import { parseDuration, parseSize, type Size } from '../util/units.js'
-import { Cache } from './cache.js'
+import { Cache, type CacheCoordination } from './cache.js'
 import { type Codec, jsonCodec } from './codec.js'
 import { MemoryTier } from './memory-tier.js'
 import { BUILTIN_DEFAULTS, type EntryOptions, resolveEntryOptions } from './options.js'
@@ -19,13 +18,19 @@ export interface CreateCacheOptions<T> {
   storeTimeout?: number | string
   /** Longest key accepted (default 1024 characters). */
   maxKeyLength?: number
+  /**
+   * Several instances sharing one store (Redis, Postgres): the store's Coordination. Memory tiers then
+   * follow each other's writes and invalidations, and one instance fetches a missing key for all.
+   * Without one (or while it is unhealthy) everything stays per process.
+   */
+  coordination?: CacheCoordination
+  /**
+   * With a coordination: how long a fetch's lease lasts unless renewed (default 5s). An instance that
+   * dies mid-fetch keeps the others waiting this long at most.
+   */
+  leaseTtl?: number | string
   /** The clock (ms since the epoch); injectable for tests. */
   now?: () => number
-  /**
-   * What instances sharing `store` share beyond the entries (openCoordination): memory tiers kept in
-   * agreement, one fetch per key across instances. Without one, both stay per process.
-   */
-  coordination?: Coordination
 }
 
 export const DEFAULT_MAX_KEY_LENGTH = 1024
@@ -36,6 +41,8 @@ export function createCache<T = unknown>(options: CreateCacheOptions<T> = {}): C
   const { tags: _tags, meta: _meta, ...defaults } = resolveEntryOptions(options.defaults, BUILTIN_DEFAULTS)
   return new Cache<T>({
     store: options.store,
+    coordination: options.coordination,
+    leaseTtlMs: parseDuration(options.leaseTtl ?? 5000, 'createCache leaseTtl'),
     memory: new MemoryTier<T>(memoryBytes, codec),
     codec,
     defaults,

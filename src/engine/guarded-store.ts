@@ -3,6 +3,7 @@ import type {
   ListPage,
   ListQuery,
   Selector,
+  SetOptions,
   Store,
   StoreHealth,
   StoreStats,
@@ -81,8 +82,8 @@ export class GuardedStore {
     return this.#call(key, 'get', () => this.#store.get(key, now), undefined)
   }
 
-  set(entry: Entry): Promise<void> {
-    return this.#call(entry.key, 'set', () => this.#store.set(entry), undefined)
+  set(entry: Entry, options?: SetOptions): Promise<void> {
+    return this.#call(entry.key, 'set', () => this.#store.set(entry, options), undefined)
   }
 
   delete(key: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import type { Entry } from '../model/entry.js'
 import type { Codec } from './codec.js'
 import { publish } from './events.js'
 import type { GuardedStore } from './guarded-store.js'
-import type { MemoryRecord, MemoryTier } from './memory-tier.js'
+import type { MemoryRecord, MemoryTier, StoreLoad } from './memory-tier.js'
 
 /**
  * The store's entry for `key`, decoded, as a memory-tier record (kept if the tier has room). Answers
@@ -26,9 +26,19 @@ export function loadFromStore<T>(
     const entry = store.getSync(key, now)
     return entry && promote(memory, key, entry, () => codec.decode(entry.value, entry))
   }
-  return store
-    .get(key, now)
-    .then((entry) => entry && promote(memory, key, entry, () => codec.decode(entry.value, entry)))
+  // An asynchronous store is shared: another instance's invalidation may arrive while this read is
+  // under way, and the value it read must then not stay in the memory tier.
+  const load = memory.beginLoad(key)
+  return store.get(key, now).then(
+    (entry) => {
+      memory.endLoad(load)
+      return entry && promote(memory, key, entry, () => codec.decode(entry.value, entry), load)
+    },
+    (error: unknown) => {
+      memory.endLoad(load)
+      throw error
+    },
+  )
 }
 
 function promote<T>(
@@ -36,6 +46,7 @@ function promote<T>(
   key: string,
   entry: Entry,
   decode: () => T,
+  load?: StoreLoad,
 ): MemoryRecord<T> | undefined {
   let value: T
   try {
@@ -44,5 +55,5 @@ function promote<T>(
     publish('error', () => ({ key, error, phase: 'serialize' }))
     return undefined
   }
-  return memory.put(entry, value)
+  return memory.put(entry, value, load)
 }

@@ -17,6 +17,18 @@ export interface RedisConnectionOptions {
   probeIntervalMs?: number
 }
 
+export interface DuplicateOptions {
+  /** CLIENT SETNAME: lets an operator (and a failure test) tell this connection apart in CLIENT LIST. */
+  name?: string
+  /** The deadline of its commands, when they may legitimately wait (XREAD BLOCK waits up to its BLOCK). */
+  commandTimeoutMs?: number
+  /**
+   * False: a command under way when the connection drops fails, instead of being sent again once it
+   * is back (ioredis' default), so the caller learns that it was disconnected.
+   */
+  resendAfterReconnect?: boolean
+}
+
 /** A Lua script run by its SHA1, loaded on first use (and again after a server restart forgets it). */
 export class RedisScript {
   readonly sha: string
@@ -103,9 +115,17 @@ export class RedisConnection {
    * Another connection to the same server: for blocking reads (XREAD BLOCK), which hold their
    * connection for as long as they wait. Closed with this one.
    */
-  duplicate(): RedisClient {
+  duplicate(options: DuplicateOptions = {}): RedisClient {
     const client = this.client
-    const copy: RedisClient = client instanceof Cluster ? client.duplicate() : client.duplicate()
+    const override = {
+      ...(options.name !== undefined && { connectionName: options.name }),
+      ...(options.commandTimeoutMs !== undefined && { commandTimeout: options.commandTimeoutMs }),
+      ...(options.resendAfterReconnect === false && { autoResendUnfulfilledCommands: false }),
+    }
+    const copy: RedisClient =
+      client instanceof Cluster
+        ? client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...override } })
+        : client.duplicate(override)
     copy.on('error', () => {})
     this.#duplicates.push(copy)
     return copy
@@ -280,4 +300,27 @@ export function clientFor(url: string, options: ReturnType<typeof clientOptions>
 /** A short stable tag for a Cluster hash slot (braces and all other characters hashed away). */
 export function slotTag(text: string): string {
   return createHash('sha1').update(text).digest('base64url').slice(0, 8)
+}
+
+/**
+ * Resolves true once `client` takes commands, false after `timeoutMs` (or when it has been closed).
+ * Nothing queues while a client connects (no offline queue): a part that starts with the process waits
+ * here first rather than fail its first call.
+ */
+export function whenReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true)
+  if (client.status === 'end') return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      client.off('end', onEnd)
+      resolve(ready)
+    }
+    const onReady = () => done(true)
+    const onEnd = () => done(false)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    client.on('ready', onReady)
+    client.on('end', onEnd)
+  })
 }

@@ -1,5 +1,7 @@
+import { createRedisBus } from './bus.js'
 import { createRedisCeiling } from './ceiling.js'
 import type { RedisParts } from './coordination.js'
+import { createRedisLeases } from './leases.js'
 
 /**
  * The Redis coordination parts this build has, one factory per file under src/stores/redis/
@@ -8,6 +10,8 @@ import type { RedisParts } from './coordination.js'
  * its in-process behaviour (as a single instance does).
  */
 export const REDIS_PARTS: Partial<RedisParts> = {
+  createBus: (connection, instanceId) => createRedisBus(connection, instanceId),
+  createLeases: createRedisLeases,
   createCeiling: createRedisCeiling,
 }
 

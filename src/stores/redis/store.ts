@@ -69,7 +69,7 @@ export class RedisEntryStore implements Store {
     this.connection = options.connection
     this.#owns = options.ownsConnection ?? false
     this.#shardBytes = Math.floor(parseSize(options.maxSize ?? '1GB', 'redis store maxSize') / SHARDS)
-    this.#bases = Array.from({ length: SHARDS }, (_, shard) => this.connection.key(`entries:${shard}`))
+    this.#bases = Array.from({ length: SHARDS }, (_, shard) => shardBase(this.connection, shard))
   }
 
   async get(key: string, now = Date.now()): Promise<Entry | undefined> {
@@ -305,6 +305,15 @@ export class RedisEntryStore implements Store {
 }
 
 /** The virtual shard of a key: FNV-1a over its UTF-16 code units. Part of the key layout. */
+/**
+ * The prefix of every key of `shard` (one Cluster slot). A lease on a cache key (leases.ts) lives in
+ * its entry's shard and takes its fence from the shard's version counter (`base..'n'`, field `ver`),
+ * the counter SET numbers unfenced writes from: fences and versions then compare.
+ */
+export function shardBase(connection: RedisConnection, shard: number): string {
+  return connection.key(`entries:${shard}`)
+}
+
 export function shardOf(key: string): number {
   let hash = 0x811c9dc5
   for (let i = 0; i < key.length; i++) {
