@@ -71,7 +71,10 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
   })
   const upstreams = new Map<string, Upstream>()
   for (const [name, upstream] of Object.entries(config.upstreams)) {
-    upstreams.set(name, createUpstream(upstream, config.limits.maxResponseSize, now, options.timers))
+    upstreams.set(
+      name,
+      createUpstream(upstream, config.limits.maxResponseSize, now, options.timers, options.coordination),
+    )
   }
   const context: GatewayContext = {
     config,

@@ -1,8 +1,8 @@
 import type { UpstreamConfig } from '../config/types.js'
 import type { Timers } from '../util/timers.js'
 import type { Rate } from '../util/units.js'
-import type { Budget } from './budget/index.js'
-import { createBudget } from './budget/index.js'
+import type { Budget, SharedLimits } from './budget/index.js'
+import { createBudget, createSharedBudget, type InProcessBudgetOptions } from './budget/index.js'
 import { keyCount } from './client/auth.js'
 import { UpstreamClient } from './client/client.js'
 import { Breaker } from './health/breaker.js'
@@ -29,16 +29,18 @@ export interface Upstream {
 
 /**
  * An upstream from its config: breaker, budget and call log around an undici pool. `timers` wakes the
- * budget's waiters on the `now` clock (default: real timers).
+ * budget's waiters on the `now` clock (default: real timers). With `shared` (several instances on one
+ * store server) the budget also takes each permit from the ceiling they share.
  */
 export function createUpstream(
   config: UpstreamConfig,
   maxResponseSize: number,
   now: () => number = Date.now,
   timers?: Timers,
+  shared?: SharedLimits,
 ): Upstream {
   const { budget: limits } = config
-  const budget = createBudget({
+  const budgetOptions: InProcessBudgetOptions = {
     name: config.name,
     rate: limits.rate.map(rateLabel),
     // No rate configured: no ceiling, but 429 pauses and the concurrency cap still need a home.
@@ -50,7 +52,8 @@ export function createUpstream(
     concurrency: limits.concurrency,
     now,
     ...(timers && { timers }),
-  })
+  }
+  const budget = shared ? createSharedBudget({ ...budgetOptions, shared }) : createBudget(budgetOptions)
   const maxWait = {
     // A client's wait for a permit is part of its `timeout`, never more.
     foreground: Math.min(limits.maxWait.foreground, config.timeout),

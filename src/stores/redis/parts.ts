@@ -1,4 +1,5 @@
 import { createRedisBus } from './bus.js'
+import { createRedisCeiling } from './ceiling.js'
 import { createRedisChangeLog } from './change-log.js'
 import type { RedisParts } from './coordination.js'
 import { createRedisLeases } from './leases.js'
@@ -17,6 +18,7 @@ export const REDIS_PARTS: Partial<RedisParts> = {
   createRefreshClaims: createRedisRefreshClaims,
   createChangeLog: createRedisChangeLog,
   createOnce: createRedisOnce,
+  createCeiling: createRedisCeiling,
 }
 
 /** All six, or the names of those missing. */

@@ -11,6 +11,7 @@ export {
   type ReserveInput,
 } from './limits.js'
 export { createBudget, InProcessBudget, type InProcessBudgetOptions } from './memory-budget.js'
+export { createSharedBudget, SharedBudget, type SharedBudgetOptions } from './shared-budget.js'
 export type {
   AcquireOptions,
   Budget,
@@ -19,4 +20,6 @@ export type {
   Lane,
   Permit,
   RateTokens,
+  SharedCeiling,
+  SharedLimits,
 } from './types.js'

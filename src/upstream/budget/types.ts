@@ -72,3 +72,32 @@ export interface BudgetSnapshot {
   waiting: { foreground: number; background: number }
   keys: KeySnapshot[]
 }
+
+/**
+ * The upstream ceiling several cistern instances share (a GCRA bucket per upstream or key on a store
+ * server). upstream/ sits below stores/, so this is declared here, structurally identical to the
+ * stores' SharedCeiling; the app hands the coordination's ceiling in.
+ */
+export interface SharedCeiling {
+  /** One permit from `bucket`, or how long until one could be had. Rejects when the server is unreachable. */
+  take(bucket: string, rate: BucketRate, lane: Lane): Promise<TakeResult>
+  /** Grant nothing on `bucket` for `forMs` (server clock); never shortens a longer pause. */
+  pause(bucket: string, forMs: number, reason: string): Promise<void>
+  /** Instances seen alive at the last heartbeat (at least 1). */
+  liveInstances(): number
+}
+
+export interface BucketRate {
+  intervalMs: number
+  burst: number
+  reserve: number
+}
+
+export type TakeResult = { granted: true } | { granted: false; retryInMs: number; pausedFor?: string }
+
+/** A shared ceiling and whether its server answers (a coordination fits this shape). */
+export interface SharedLimits {
+  readonly ceiling: SharedCeiling
+  /** False while the server does not answer: the budget then uses its local share without asking. */
+  healthy(): boolean
+}
