@@ -151,9 +151,12 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
   ])
   execFileSync(initCmd!, initArgs, { stdio: 'ignore' })
   const port = await freePort()
+  // The server itself runs as the postgres user (spawn's uid/gid), not under runuser: a signal the
+  // test sends (kill, SIGSTOP) must reach the postmaster, and runuser neither forwards SIGKILL nor stops.
+  const owner = asRoot ? postgresUser() : undefined
   let child: ChildProcess
   const launch = async (): Promise<void> => {
-    const [cmd, ...args] = run(binary, [
+    const args = [
       '-D',
       data,
       '-p',
@@ -170,8 +173,9 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
       'full_page_writes=off',
       '-c',
       'max_connections=200',
-    ])
-    child = spawn(cmd!, args, { stdio: 'ignore' })
+    ]
+    // Its own process group, so kill and freeze reach the backends too, as a crash or a stalled host would.
+    child = spawn(binary, args, { stdio: 'ignore', detached: true, ...owner })
     await waitForPort(port, child, 'postgres')
     // Listening is not accepting: wait until a query can run.
     await waitForQuery(port, child)
@@ -181,21 +185,32 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async kill() {
-      child.kill('SIGKILL')
+      signalGroup(child, 'SIGKILL')
       await exited(child)
       // A killed postmaster leaves its pid file and shared memory: the restart must not trip on them.
       rmSync(join(data, 'postmaster.pid'), { force: true })
     },
-    freeze: () => void child.kill('SIGSTOP'),
-    thaw: () => void child.kill('SIGCONT'),
+    freeze: () => signalGroup(child, 'SIGSTOP'),
+    thaw: () => signalGroup(child, 'SIGCONT'),
     restart: launch,
     async stop() {
-      child.kill('SIGCONT')
+      signalGroup(child, 'SIGCONT')
       child.kill('SIGINT')
       await exited(child)
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal)
+  } catch {}
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim())
+  return { uid: id('-u'), gid: id('-g') }
 }
 
 async function waitForQuery(port: number, child: ChildProcess): Promise<void> {
