@@ -152,7 +152,8 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
   execFileSync(initCmd!, initArgs, { stdio: 'ignore' })
   const port = await freePort()
   // The server itself runs as the postgres user (spawn's uid/gid), not under runuser: a signal the
-  // test sends (kill, SIGSTOP) must reach the postmaster, and runuser neither forwards SIGKILL nor stops.
+  // test sends (kill, SIGSTOP) must reach the postmaster and its backends (signalTree), and runuser
+  // forwards neither SIGKILL nor SIGSTOP.
   const owner = asRoot ? postgresUser() : undefined
   let child: ChildProcess
   const launch = async (): Promise<void> => {
@@ -174,8 +175,7 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
       '-c',
       'max_connections=200',
     ]
-    // Its own process group, so kill and freeze reach the backends too, as a crash or a stalled host would.
-    child = spawn(binary, args, { stdio: 'ignore', detached: true, ...owner })
+    child = spawn(binary, args, { stdio: 'ignore', ...owner })
     await waitForPort(port, child, 'postgres')
     // Listening is not accepting: wait until a query can run.
     await waitForQuery(port, child)
@@ -185,16 +185,16 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async kill() {
-      signalGroup(child, 'SIGKILL')
+      signalTree(child, 'SIGKILL')
       await exited(child)
       // A killed postmaster leaves its pid file and shared memory: the restart must not trip on them.
       rmSync(join(data, 'postmaster.pid'), { force: true })
     },
-    freeze: () => signalGroup(child, 'SIGSTOP'),
-    thaw: () => signalGroup(child, 'SIGCONT'),
+    freeze: () => signalTree(child, 'SIGSTOP'),
+    thaw: () => signalTree(child, 'SIGCONT'),
     restart: launch,
     async stop() {
-      signalGroup(child, 'SIGCONT')
+      signalTree(child, 'SIGCONT')
       child.kill('SIGINT')
       await exited(child)
       rmSync(dir, { recursive: true, force: true })
@@ -202,10 +202,27 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
   }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+/**
+ * The postmaster and its backends. Each backend calls setsid(), so a process group does not hold
+ * them: they are found as the postmaster's children, and signalled before it (a frozen server must
+ * not answer from a backend that is still running).
+ */
+function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  const pid = child.pid!
+  let children: number[] = []
   try {
-    process.kill(-child.pid!, signal)
-  } catch {}
+    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+  } catch {
+    // pgrep exits 1 when there are none.
+  }
+  for (const target of [...children, pid]) {
+    try {
+      process.kill(target, signal)
+    } catch {}
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {

@@ -188,7 +188,7 @@ export class PostgresConnection {
 
   /** A new client (not from the pool) with the pool's settings: for LISTEN, which holds its connection. */
   newClient(): pg.Client {
-    return new pg.Client(this.pool.options)
+    return new pg.Client({ ...this.pool.options, application_name: 'cistern-listen' })
   }
 
   async close(): Promise<void> {

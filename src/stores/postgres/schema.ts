@@ -118,20 +118,20 @@ export const MIGRATIONS: readonly ((schema: string) => string)[] = [
     LANGUAGE plpgsql AS $$
   DECLARE
     now_ms float8 := ${s}.now_ms();
-    row ${s}.ceiling%ROWTYPE;
+    b ${s}.ceiling%ROWTYPE;
     next_tat float8;
     allowance float8;
   BEGIN
-    SELECT * INTO row FROM ${s}.ceiling WHERE bucket = p_bucket FOR UPDATE;
+    SELECT * INTO b FROM ${s}.ceiling WHERE bucket = p_bucket FOR UPDATE;
     IF NOT FOUND THEN
       INSERT INTO ${s}.ceiling (bucket) VALUES (p_bucket) ON CONFLICT (bucket) DO NOTHING;
-      SELECT * INTO row FROM ${s}.ceiling WHERE bucket = p_bucket FOR UPDATE;
+      SELECT * INTO b FROM ${s}.ceiling WHERE bucket = p_bucket FOR UPDATE;
     END IF;
-    IF row.paused_until > now_ms THEN
-      RETURN QUERY SELECT false, row.paused_until - now_ms, row.pause_reason;
+    IF b.paused_until > now_ms THEN
+      RETURN QUERY SELECT false, b.paused_until - now_ms, b.pause_reason;
       RETURN;
     END IF;
-    next_tat := greatest(row.tat, now_ms) + p_interval;
+    next_tat := greatest(b.tat, now_ms) + p_interval;
     allowance := p_interval * greatest(p_burst - CASE WHEN p_background THEN p_reserve ELSE 0 END, 0);
     IF next_tat - now_ms > allowance THEN
       RETURN QUERY SELECT false, next_tat - now_ms - allowance, NULL::text;
