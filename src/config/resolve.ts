@@ -31,16 +31,18 @@ function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: F
   // The memory store's bound was the memory tier's (at least 64MB) before maxSize existed; it still is by default.
   const maxSize = input.maxSize ?? (kind === 'memory' ? Math.max(memory, 64 * MB) : DEFAULT_STORE_SIZE)
   if (maxSize < MIN_STORE_SIZE) findings.add(['store', 'maxSize'], 'value', 'must be at least 1MB')
-  const misplaced = (key: 'path' | 'url', users: string) => {
+  const misplaced = (key: 'path' | 'url' | 'namespace', users: string) => {
     if (input[key] !== undefined) findings.add(['store', key], 'value', `is only used with kind: ${users}`)
   }
   if (kind === 'memory') {
     misplaced('path', 'sqlite')
     misplaced('url', 'redis or postgres')
+    misplaced('namespace', 'redis or postgres')
     return { kind, memory, timeout, maxSize }
   }
   if (kind === 'sqlite') {
     misplaced('url', 'redis or postgres')
+    misplaced('namespace', 'redis or postgres')
     const path = input.path ?? DEFAULT_SQLITE_PATH
     const resolved = path === ':memory:' ? path : resolvePath(baseDir, path)
     const pseudo = PSEUDO_FILESYSTEMS.find((root) => resolved === root || resolved.startsWith(`${root}/`))
@@ -55,13 +57,16 @@ function resolveStore(input: ParsedConfig['store'], baseDir: string, findings: F
     return { kind, memory, timeout, maxSize, path: resolved }
   }
   misplaced('path', 'sqlite')
-  const schemes = kind === 'redis' ? ['redis:', 'rediss:'] : ['postgres:', 'postgresql:']
+  const schemes =
+    kind === 'redis'
+      ? ['redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:']
+      : ['postgres:', 'postgresql:']
   if (input.url === undefined) {
     findings.add(['store', 'url'], 'type', `is required for kind: ${kind} (e.g. ${schemes[0]}//localhost)`)
   } else if (!schemes.some((scheme) => input.url!.startsWith(`${scheme}//`))) {
     findings.add(['store', 'url'], 'value', `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
   }
-  return { kind, memory, timeout, maxSize, url: input.url ?? '' }
+  return { kind, memory, timeout, maxSize, url: input.url ?? '', namespace: input.namespace ?? 'cistern' }
 }
 
 function clash(a: ListenAddress, b: ListenAddress): boolean {

@@ -45,7 +45,12 @@ interface StoreCommon {
 export type StoreConfig =
   | (StoreCommon & { kind: 'memory' })
   | (StoreCommon & { kind: 'sqlite'; path: string })
-  | (StoreCommon & { kind: 'redis' | 'postgres'; url: string })
+  | (StoreCommon & {
+      kind: 'redis' | 'postgres'
+      url: string
+      /** Prefix of every key (redis) or the schema (postgres): several deployments share one server. */
+      namespace: string
+    })
 export type StoreKind = StoreConfig['kind']
 
 export interface LimitsConfig {

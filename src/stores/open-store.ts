@@ -2,6 +2,7 @@ import type { StoreConfig } from '../config/types.js'
 import { CisternError, StoreError } from '../util/errors.js'
 import { isStorageFault, reasonOf } from '../util/sqlite/open-file.js'
 import { memoryStore } from './memory/memory-store.js'
+import { postgresStore } from './postgres/store.js'
 import { sqliteStore } from './sqlite/index.js'
 import type { Store } from './store.js'
 import { unavailableStore } from './unavailable-store.js'
@@ -37,6 +38,16 @@ export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): 
         options.onFault?.(error as Error)
         return unavailableStore('sqlite', reasonOf(error))
       }
+    case 'postgres':
+      // Opens no connection yet: the pool connects (and the schema is migrated) on first use, so a
+      // server that is down at start costs failed calls (memory tier and upstream serve), not a start.
+      return postgresStore({
+        url: config.url,
+        namespace: config.namespace,
+        timeoutMs: config.timeout,
+        maxSize: config.maxSize,
+        ...(options.onFault && { onBackgroundError: options.onFault }),
+      })
     default:
       throw new CisternError('E_CONFIG', `store.kind "${config.kind}" is not available in this build yet`)
   }

@@ -19,7 +19,15 @@ const store = z
       .default('sqlite')
       .meta({ description: 'Where entries live' }),
     path: text('SQLite file (relative to the config file)').optional(),
-    url: text('redis:// or postgres:// URL').optional(),
+    url: text('redis://, rediss://, redis-sentinel://, redis-cluster:// or postgres:// URL').optional(),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1 to 64 letters, digits, _ . or -' })
+      .optional()
+      .meta({
+        description:
+          'Prefix of every key (redis) or schema (postgres), so deployments share a server (default cistern)',
+      }),
     memory: size('Byte bound of the in-process tier in front of the store').prefault('64MB'),
     timeout: duration('Timeout of every store call').prefault('1s'),
     maxSize: size(

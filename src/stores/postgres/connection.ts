@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import { StoreError } from '../../util/errors.js'
+import { quoteIdent } from './identifier.js'
 import { Listener } from './listener.js'
 import { MIGRATIONS } from './schema.js'
 
@@ -319,22 +320,6 @@ export class PostgresConnection {
     // A probe must never keep a process alive.
     this.#probe.unref()
   }
-}
-
-/**
- * An SQL identifier, quoted: any text is safe inside double quotes once its own double quotes are
- * doubled. Postgres cuts identifiers at 63 bytes, which would quietly merge two long namespaces.
- */
-export function quoteIdent(name: string): string {
-  if (name === '' || name.includes('\0') || Buffer.byteLength(name, 'utf8') > 63) {
-    throw new StoreError(
-      NAME,
-      'open',
-      `namespace ${JSON.stringify(name)} is not a usable schema name (1 to 63 bytes, no NUL)`,
-      'E_STORE_OPEN',
-    )
-  }
-  return `"${name.replaceAll('"', '""')}"`
 }
 
 /**

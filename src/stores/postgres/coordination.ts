@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { StoreError } from '../../util/errors.js'
 import type { Coordination } from '../coordination.js'
+import type { Store } from '../store.js'
 import { createPostgresBus, type PostgresBusOptions } from './bus.js'
 import { createPostgresCeiling } from './ceiling.js'
 import { createPostgresChangeLog, type PostgresChangeLogOptions } from './change-log.js'
@@ -9,6 +10,7 @@ import { Heartbeat, type HeartbeatOptions } from './heartbeat.js'
 import { createPostgresLeases } from './leases.js'
 import { createPostgresOnce } from './once.js'
 import { createPostgresRefreshClaims, type PostgresRefreshClaimsOptions } from './refresh-claims.js'
+import { isPostgresStore } from './store.js'
 
 export interface PostgresCoordinationOptions {
   /** This process's id (default: random per start). */
@@ -75,4 +77,15 @@ export function postgresCoordination(
       await heartbeat.stop()
     },
   }
+}
+
+/**
+ * The coordination of a store opened by openStore for kind postgres, on the store's own connection
+ * (one pool, one breaker); undefined for any other store. Not started: call start().
+ */
+export function postgresCoordinationFor(
+  store: Store,
+  options: PostgresCoordinationOptions = {},
+): Coordination | undefined {
+  return isPostgresStore(store) ? postgresCoordination(store.connection, options) : undefined
 }

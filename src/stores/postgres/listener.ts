@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
-import type { PostgresConnection } from './connection.js'
-import { quoteIdent } from './connection.js'
+import { quoteIdent } from './identifier.js'
+
+/** What the listener needs of the connection (connection.ts), which makes it. */
+export interface ListenerHost {
+  readonly namespace: string
+  readonly timeoutMs: number
+  newClient(): pg.Client
+  onRecover(listener: () => void): () => void
+}
 
 /** How long the listening connection waits between attempts to come back. */
 const RETRY_MS = 250
@@ -19,7 +26,7 @@ const CHECK_EVERY_MS = 2000
  * server ends it, and when the breaker closes after an outage.
  */
 export class Listener {
-  readonly #connection: PostgresConnection
+  readonly #connection: ListenerHost
   readonly #channels = new Map<string, Set<(payload: string) => void>>()
   readonly #reconnects = new Set<() => void>()
   #client: pg.Client | undefined
@@ -28,7 +35,7 @@ export class Listener {
   #check: NodeJS.Timeout | undefined
   #closed = false
 
-  constructor(connection: PostgresConnection) {
+  constructor(connection: ListenerHost) {
     this.#connection = connection
     connection.onRecover(() => this.#reconnect())
   }

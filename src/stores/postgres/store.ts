@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import type { Entry, EntryInfo, EntryMeta } from '../../model/entry.js'
 import { StoreError } from '../../util/errors.js'
 import { parseSize, type Size } from '../../util/units.js'
@@ -93,6 +94,11 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   return new PostgresStoreImpl(options)
 }
 
+/** Whether `store` is a Postgres store (whose connection a coordination can share). */
+export function isPostgresStore(store: Store): store is PostgresStore {
+  return store instanceof PostgresStoreImpl
+}
+
 class PostgresStoreImpl implements PostgresStore {
   readonly name = NAME
   readonly connection: PostgresConnection
@@ -132,7 +138,7 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async get(key: string, now = Date.now()): Promise<Entry | undefined> {
-    const { rows } = await this.connection.query<EntryRow>('get', this.#sql.get, [key, now])
+    const { rows } = await this.#query<EntryRow>('get', this.#sql.get, [key, now])
     const row = rows[0]
     if (row === undefined) return undefined
     if (now - row.accessed_at > RECENCY_GRAIN_MS) this.#access.note(key, now)
@@ -142,7 +148,7 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async set(entry: Entry, options: SetOptions = {}): Promise<void> {
-    await this.connection.query('set', this.#sql.set, [
+    await this.#query('set', this.#sql.set, [
       entry.key,
       options.fence ?? null,
       entry.storedAt,
@@ -163,10 +169,7 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async delete(key: string): Promise<boolean> {
-    const { rows } = await this.connection.query<{ live: boolean }>('delete', this.#sql.deleteKeys, [
-      [key],
-      Date.now(),
-    ])
+    const { rows } = await this.#query<{ live: boolean }>('delete', this.#sql.deleteKeys, [[key], Date.now()])
     return rows.some((row) => row.live)
   }
 
@@ -180,23 +183,20 @@ class PostgresStoreImpl implements PostgresStore {
       // The keys first (the GIN index), then the purge a chunk at a time; each chunk checks the tags
       // again, so an entry rewritten without them meanwhile is left alone.
       tags = 'tag' in selector ? [selector.tag] : [...new Set(selector.tags)]
-      const { rows } = await this.connection.query<{ key: string }>('invalidate', this.#sql.keysWithTags, [
-        tags,
-      ])
+      const { rows } = await this.#query<{ key: string }>('invalidate', this.#sql.keysWithTags, [tags])
       keys = rows.map((row) => row.key)
     }
     let count = 0
     for (let at = 0; at < keys.length; at += CHUNK) {
       const chunk = keys.slice(at, at + CHUNK)
       if (soft) {
-        count +=
-          (await this.connection.query('invalidate', this.#sql.softKeys, [chunk, now, tags])).rowCount ?? 0
+        count += (await this.#query('invalidate', this.#sql.softKeys, [chunk, now, tags])).rowCount ?? 0
       } else {
-        const { rows } = await this.connection.query<{ live: boolean }>(
-          'invalidate',
-          this.#sql.deleteTaggedKeys,
-          [chunk, now, tags],
-        )
+        const { rows } = await this.#query<{ live: boolean }>('invalidate', this.#sql.deleteTaggedKeys, [
+          chunk,
+          now,
+          tags,
+        ])
         count += rows.filter((row) => row.live).length
       }
     }
@@ -210,7 +210,7 @@ class PostgresStoreImpl implements PostgresStore {
     // A cursor that sorts below the prefix (taken from some other listing) must not widen the range.
     const resume = after !== undefined && compareKeys(after, lower) >= 0
     const sql = resume ? this.#sql.listAfter : this.#sql.listFrom
-    const { rows } = await this.connection.query<InfoRow>('list', sql, [
+    const { rows } = await this.#query<InfoRow>('list', sql, [
       resume ? after : lower,
       prefixEnd(lower),
       Date.now(),
@@ -224,7 +224,7 @@ class PostgresStoreImpl implements PostgresStore {
   }
 
   async stats(): Promise<StoreStats> {
-    const { rows } = await this.connection.query<StoreStats>('stats', this.#sql.stats)
+    const { rows } = await this.#query<StoreStats>('stats', this.#sql.stats)
     return { entries: rows[0]?.entries ?? 0, bytes: rows[0]?.bytes ?? 0 }
   }
 
@@ -238,8 +238,7 @@ class PostgresStoreImpl implements PostgresStore {
     let dropped = 0
     while (dropped < limit) {
       const chunk = Math.min(CHUNK, limit - dropped)
-      const n =
-        (await this.connection.query('sweep', this.#sql.sweep, [now, Math.floor(chunk)])).rowCount ?? 0
+      const n = (await this.#query('sweep', this.#sql.sweep, [now, Math.floor(chunk)])).rowCount ?? 0
       dropped += n
       if (n < Math.floor(chunk) || n === 0) break
     }
@@ -260,6 +259,16 @@ class PostgresStoreImpl implements PostgresStore {
     if (this.#owned) await this.connection.close()
   }
 
+  /** A statement on the connection, refused once this store is closed (the connection may be shared). */
+  #query<R extends pg.QueryResultRow>(
+    operation: string,
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    if (this.#closed) return Promise.reject(new StoreError(NAME, operation, 'store is closed', 'E_CLOSED'))
+    return this.connection.query<R>(operation, text, values)
+  }
+
   /** Hard or soft purge of a key range, a chunk of keys per statement, walking the primary key. */
   async #invalidateRange(prefix: string, soft: boolean, now: number): Promise<number> {
     const end = prefixEnd(prefix)
@@ -274,7 +283,7 @@ class PostgresStoreImpl implements PostgresStore {
         : after === undefined
           ? this.#sql.deleteRangeFrom
           : this.#sql.deleteRangeAfter
-      const { rows } = await this.connection.query<{ last: string | null; walked: number; changed: number }>(
+      const { rows } = await this.#query<{ last: string | null; walked: number; changed: number }>(
         'invalidate',
         sql,
         [after ?? prefix, end, now, CHUNK],
@@ -291,15 +300,17 @@ class PostgresStoreImpl implements PostgresStore {
     this.#writtenSinceCheck = 0
     if (this.#evicting || this.#closed) return
     this.#evicting = this.#background('evict', async () => {
-      const used = async () => {
-        const { entries, bytes } = await this.stats()
-        return bytes + entries * ROW_OVERHEAD
-      }
-      if ((await used()) <= this.#maxBytes * EVICT_ABOVE) return
+      let { entries, bytes } = await this.stats()
+      if (bytes + entries * ROW_OVERHEAD <= this.#maxBytes * EVICT_ABOVE) return
       await this.#flushAccess()
-      while (!this.#closed && (await used()) > this.#maxBytes * EVICT_DOWN_TO) {
-        const n = (await this.connection.query('evict', this.#sql.evict, [CHUNK])).rowCount ?? 0
-        if (n === 0) return
+      for (let chunks = 0; chunks < 10_000 && !this.#closed && entries > 0; chunks++) {
+        const used = bytes + entries * ROW_OVERHEAD
+        const excess = used - this.#maxBytes * EVICT_DOWN_TO
+        if (excess <= 0) return
+        // As many rows as the excess holds at the average row's size, a chunk at most.
+        const rows = Math.min(CHUNK, Math.max(1, Math.ceil(excess / (used / entries))))
+        if (((await this.#query('evict', this.#sql.evict, [rows])).rowCount ?? 0) === 0) return
+        ;({ entries, bytes } = await this.stats())
       }
     }).finally(() => {
       this.#evicting = undefined
@@ -316,10 +327,7 @@ class PostgresStoreImpl implements PostgresStore {
   async #flushAccess(): Promise<void> {
     while (this.#access.size > 0) {
       const notes = this.#access.take(CHUNK)
-      await this.connection.query('recency', this.#sql.touch, [
-        notes.map(([key]) => key),
-        notes.map(([, at]) => at),
-      ])
+      await this.#query('recency', this.#sql.touch, [notes.map(([key]) => key), notes.map(([, at]) => at)])
     }
   }
 
