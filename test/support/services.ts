@@ -235,6 +235,8 @@ async function waitForQuery(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 20_000
   for (;;) {
     const client = new pg.default.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' })
+    // A server still starting up may end the connection after connect() settled: an 'error' event.
+    client.on('error', () => {})
     try {
       await client.connect()
       await client.query('SELECT 1')

@@ -85,7 +85,9 @@ export class PostgresConnection {
       this.pool = new pg.Pool({
         connectionString: options.url,
         max: options.maxConnections ?? 10,
-        connectionTimeoutMillis: this.timeoutMs,
+        // Opening a connection (TCP, auth, a backend forked) may take longer than a query on a busy
+        // host; a query's own deadline still bounds what a caller waits (see #withClient).
+        connectionTimeoutMillis: Math.max(this.timeoutMs, 1000),
         // The server gives up on a statement too, so a query past its deadline does not run on.
         statement_timeout: this.timeoutMs,
         idle_in_transaction_session_timeout: Math.max(this.timeoutMs * 10, 10_000),
