@@ -39,6 +39,12 @@ export interface AdminSetup extends Closable {
   close(graceMs?: number): Promise<void>
 }
 
+/** How a store fault is told: the store's trouble, and that cistern carries on without it. */
+export function storeFaultLogger(logger: Logger): (error: Error) => void {
+  return (error) =>
+    logger.warn({ err: error }, 'store fault: serving from memory and the upstream where the store fails')
+}
+
 export function prepareAdmin(
   config: CisternConfig,
   options: { logger?: Logger; admin?: AdminStartOptions | false },
@@ -53,9 +59,9 @@ export function prepareAdmin(
     monitor,
     token,
     gatewayOptions(gatewayOptions) {
-      const onFault = (error: Error) =>
-        logger.warn({ err: error }, 'store fault: serving from memory and the upstream where the store fails')
-      const store = monitor.wrapStore(gatewayOptions.store ?? openStore(config.store, { onFault }))
+      const store = monitor.wrapStore(
+        gatewayOptions.store ?? openStore(config.store, { onFault: storeFaultLogger(logger) }),
+      )
       const outer = gatewayOptions.onServed
       const onServed = outer
         ? (route: string, status: string, ms: number) => {

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino'
 import type { Admin } from '../admin/admin.js'
 import type { AdminHooks, EventsPage, EventsQuery } from '../admin/hooks.js'
-import { type AdminStartOptions, prepareAdmin } from '../admin/start.js'
+import { type AdminStartOptions, prepareAdmin, storeFaultLogger } from '../admin/start.js'
 import type { CisternConfig } from '../config/types.js'
 import { createGateway, type Gateway, type GatewayOptions } from '../gateway/gateway.js'
 import { selectorsFor } from '../gateway/routing/cache-key.js'
 import { createRefresh, gatewayHost, type Refresh, type RefreshOptions } from '../refresh/index.js'
+import { openCoordination, openStore } from '../stores/open-store.js'
 import { createWebhooks, openWebhookLog, type Webhooks, type WebhooksDeps } from '../webhooks/index.js'
 import { listenError } from './listen-error.js'
 import { Parts } from './parts.js'
@@ -72,9 +73,20 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
     // reaches them through `later`, which is filled below, before the gateway starts listening: no
     // request can find it empty.
     const later: { refresh?: Refresh; webhooks?: Webhooks } = {}
+    // The store, and beside a shared one (Redis) what its instances share beyond the entries. The
+    // coordination is registered before the gateway, so it closes after the gateway has stopped.
+    const store = options.store ?? openStore(config.store, { onFault: storeFaultLogger(logger) })
+    const coordination =
+      options.coordination ??
+      openCoordination(store, {
+        onError: (error, what) => logger.warn({ err: error, what }, 'coordination error'),
+        onUnavailable: (reason) => logger.warn({ reason }, 'instances share the store only'),
+      })
+    if (coordination) parts.add(coordination)
     const gateway = parts.add(
       createGateway(config, {
-        ...setup.gatewayOptions(options),
+        ...setup.gatewayOptions({ ...options, store }),
+        ...(coordination && { coordination }),
         extraHandlers: [
           (req, res, path) => later.webhooks?.handler(req, res, path) ?? false,
           (req, res, path) => later.refresh?.sseHandler(req, res, path) ?? false,
@@ -93,6 +105,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
         onError: (error, what) => logger.warn({ err: error, what }, 'refresh path error'),
         onWhileError: (info) =>
           logger.warn(info, 'refresh.while could not be evaluated: the key stays scheduled'),
+        ...(coordination && { coordination }),
         ...options.refresh,
       }),
     )
@@ -104,6 +117,7 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
         logger,
         store: eventLog,
         onCount: (webhook, name) => monitor.observer.webhookEvent(webhook, name),
+        ...(coordination && { coordination }),
       }),
     )
     later.refresh = refresh
@@ -111,6 +125,8 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
     const admin = setup.createAdmin(gateway, adminHooks(refresh, webhooks))
     if (admin) parts.add(admin)
 
+    // Joins the heartbeat and starts reading the invalidation stream before the first request.
+    await coordination?.start()
     await gateway.start().catch((error: unknown) => {
       throw listenError('listen', config.listen, error)
     })

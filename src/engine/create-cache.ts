@@ -1,3 +1,4 @@
+import type { Coordination } from '../stores/coordination.js'
 import type { Store } from '../stores/store.js'
 import { parseDuration, parseSize, type Size } from '../util/units.js'
 import { Cache } from './cache.js'
@@ -20,6 +21,11 @@ export interface CreateCacheOptions<T> {
   maxKeyLength?: number
   /** The clock (ms since the epoch); injectable for tests. */
   now?: () => number
+  /**
+   * What instances sharing `store` share beyond the entries (openCoordination): memory tiers kept in
+   * agreement, one fetch per key across instances. Without one, both stay per process.
+   */
+  coordination?: Coordination
 }
 
 export const DEFAULT_MAX_KEY_LENGTH = 1024

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { CisternConfig } from '../config/types.js'
 import type { Cache } from '../engine/cache.js'
 import { createCache } from '../engine/create-cache.js'
+import type { Coordination } from '../stores/coordination.js'
 import { openStore } from '../stores/open-store.js'
 import type { Store } from '../stores/store.js'
 import { createUpstream, type Upstream } from '../upstream/create-upstream.js'
@@ -21,6 +22,11 @@ import { type RefreshOutcome, refreshKey } from './server/refresh-key.js'
 export interface GatewayOptions {
   /** Use this store instead of the one the config names (tests, embedding). */
   store?: Store
+  /**
+   * What instances sharing the store share beyond the entries (openCoordination; startCistern opens
+   * it beside the store): given to the cache, and to the upstreams' budgets through the context.
+   */
+  coordination?: Coordination
   now?: () => number
   /** Timers on the `now` clock for the upstream budgets (default: real ones); startCistern gives refresh the same. */
   timers?: Timers
@@ -61,6 +67,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     codec: responseCodec,
     storeTimeout: config.store.timeout,
     now,
+    ...(options.coordination && { coordination: options.coordination }),
   })
   const upstreams = new Map<string, Upstream>()
   for (const [name, upstream] of Object.entries(config.upstreams)) {
@@ -75,6 +82,7 @@ export function createGateway(config: CisternConfig, options: GatewayOptions = {
     ...(options.onServed && { onServed: options.onServed }),
     ...(options.onRead && { onRead: options.onRead }),
     extraHandlers: [...(options.extraHandlers ?? [])],
+    ...(options.coordination && { coordination: options.coordination }),
   }
   const handler = createHandler(context)
   const server = createServer(listenerOptions(config.server), handler)

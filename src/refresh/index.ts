@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
+import type { Coordination } from '../stores/coordination.js'
 import type { Selector } from '../stores/store.js'
 import type { Part } from '../util/lifecycle.js'
 import type { Timers } from '../util/timers.js'
@@ -49,6 +50,11 @@ export interface RefreshOptions {
   onError?: (error: unknown, what: string) => void
   /** A kept key's `refresh.while` could not be evaluated (once per key and error); it stays scheduled. */
   onWhileError?: SchedulerDeps['onWhileError']
+  /**
+   * Instances sharing one store: due refreshes claimed once across them, one change feed, notify
+   * deliveries once. Without one, all of it stays per process.
+   */
+  coordination?: Coordination
 }
 
 export interface Refresh extends Part {

@@ -1,8 +1,14 @@
 import type { StoreConfig } from '../config/types.js'
 import { CisternError, StoreError } from '../util/errors.js'
 import { isStorageFault, reasonOf } from '../util/sqlite/open-file.js'
+import type { Coordination } from './coordination.js'
 import { memoryStore } from './memory/memory-store.js'
+import { postgresCoordinationFor } from './postgres/coordination.js'
 import { postgresStore } from './postgres/store.js'
+import { RedisConnection } from './redis/connection.js'
+import { redisCoordination } from './redis/coordination.js'
+import { completeParts, REDIS_PARTS } from './redis/parts.js'
+import { RedisEntryStore } from './redis/store.js'
 import { sqliteStore } from './sqlite/index.js'
 import type { Store } from './store.js'
 import { unavailableStore } from './unavailable-store.js'
@@ -15,7 +21,42 @@ export interface OpenStoreOptions {
   onFault?: (error: Error) => void
 }
 
-/** The store a config names. Redis and Postgres drivers join here when they land. */
+export interface OpenCoordinationOptions {
+  /** This process's id in leases, claims and heartbeats (default: random per start). */
+  instanceId?: string
+  /** Told of a part that could not start (its calls then fail until the server answers). */
+  onError?: (error: unknown, what: string) => void
+  /** Told when a shared store runs without coordination (parts missing from this build). */
+  onUnavailable?: (reason: string) => void
+}
+
+/**
+ * What several instances on `store` share beyond the entries, or undefined for a store that is not
+ * shared (memory, SQLite: each part then keeps its in-process behaviour). Not started: call start().
+ */
+export function openCoordination(
+  store: Store,
+  options: OpenCoordinationOptions = {},
+): Coordination | undefined {
+  // Postgres: every part is built on the store's own connection (one pool, one breaker).
+  const postgres = postgresCoordinationFor(
+    store,
+    options.instanceId ? { instanceId: options.instanceId } : {},
+  )
+  if (postgres) return postgres
+  if (!(store instanceof RedisEntryStore)) return undefined
+  const parts = completeParts(REDIS_PARTS)
+  if (Array.isArray(parts)) {
+    options.onUnavailable?.(`redis coordination parts not in this build: ${parts.join(', ')}`)
+    return undefined
+  }
+  return redisCoordination(store.connection, parts, options)
+}
+
+/**
+ * The store a config names. A Redis store is usable even when Redis is down at start: its calls fail
+ * fast (the engine carries on from memory and the upstream) until the connection comes up.
+ */
 export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Store {
   switch (config.kind) {
     case 'memory':
@@ -48,7 +89,21 @@ export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): 
         maxSize: config.maxSize,
         ...(options.onFault && { onBackgroundError: options.onFault }),
       })
+    case 'redis':
+      return new RedisEntryStore({
+        connection: new RedisConnection({
+          url: config.url,
+          namespace: config.namespace,
+          timeoutMs: config.timeout,
+        }),
+        ownsConnection: true,
+        maxSize: config.maxSize,
+      })
     default:
-      throw new CisternError('E_CONFIG', `store.kind "${config.kind}" is not available in this build yet`)
+      // Every kind the config schema allows is handled above; a value from outside it still gets an error.
+      throw new CisternError(
+        'E_CONFIG',
+        `store.kind "${(config as { kind: string }).kind}" is not available in this build`,
+      )
   }
 }

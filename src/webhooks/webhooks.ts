@@ -1,6 +1,7 @@
 import type { CisternConfig, WebhookConfig } from '../config/types.js'
 import type { ExtraHandler } from '../gateway/server/context.js'
 import { createCisternLogger } from '../log/logger.js'
+import type { Coordination } from '../stores/coordination.js'
 import { withDeadline } from '../util/deadline.js'
 import { CisternError } from '../util/errors.js'
 import type { Part } from '../util/lifecycle.js'
@@ -32,6 +33,8 @@ export interface WebhooksDeps {
   onCount?: (webhook: string, name: WebhookCounterName) => void
   /** How often old events are pruned; default 60 s. */
   pruneIntervalMs?: number
+  /** Instances sharing one store: a delivery received by several of them is acted on once. */
+  coordination?: Coordination
 }
 
 export interface Webhooks extends Part {

@@ -230,6 +230,12 @@ describe('cross-checks', () => {
     expect(check('store:\n  kind: redis\n')).toMatchObject({ path: 'store.url', line: 2, kind: 'type' })
   })
 
+  it('a namespace belongs to redis or postgres and is a short plain name', () => {
+    expect(check('store: { kind: sqlite, namespace: app }\n')).toMatchObject({ path: 'store.namespace' })
+    expect(check('store: { kind: redis, url: "redis://r", namespace: "a b" }\n').path).toBe('store.namespace')
+    expect(check('store: { kind: redis, url: "http://r" }\n').message).toContain('redis-sentinel://')
+  })
+
   it('notify route filters name existing routes', () => {
     const issue = check(`${UPSTREAM}routes:\n  - { name: teams, path: /t }
 notify:\n  - { url: "https://n.example", secret: s, routes: [teams, taems] }\n`)

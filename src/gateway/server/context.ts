@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CisternConfig, RouteConfig, UpstreamConfig } from '../../config/types.js'
 import type { Cache } from '../../engine/cache.js'
+import type { Coordination } from '../../stores/coordination.js'
 import type { UpstreamClient } from '../../upstream/client/client.js'
 import type { StoredResponse } from '../response/stored-response.js'
 import type { Router } from '../routing/router.js'
@@ -27,4 +28,6 @@ export interface GatewayContext {
   onRead?: (key: string, route: RouteConfig) => void
   /** Asked in order before routing; see ExtraHandler. */
   extraHandlers: ExtraHandler[]
+  /** What instances sharing the store share beyond the entries; absent for a single instance. */
+  coordination?: Coordination
 }
