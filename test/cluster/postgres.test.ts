@@ -9,9 +9,9 @@ import { findService, type ServiceHandle, startPostgres } from '../support/servi
  * Three `cistern serve` processes on one Postgres (store.kind: postgres) and no Redis: they start
  * together on an empty database (the schema is created once), share the entries, and ride out
  * Postgres being killed or frozen under load: no store-caused 5xx, no request held past its
- * deadline, and the store picked up again by itself. (Purges between memory tiers, the shared
- * ceiling and single-flight need the coordination wiring in the app; their cluster tests are the
- * Redis ones, to be run with `kind: postgres` once that lands.)
+ * deadline, and the store picked up again by itself. startCistern starts each one's coordination
+ * (heartbeats seen here); what the engine, budget, refresh and webhooks do with it is tested by the
+ * Redis owners' cluster tests, which take `kind: postgres` the same way once they are on main.
  */
 const bin = findService('postgres')
 
@@ -97,6 +97,12 @@ routes:
     try {
       const { rows } = await client.query('SELECT version FROM cluster.schema_version')
       expect(rows).toHaveLength(1)
+      // startCistern started each instance's coordination: all three beat on the server's clock.
+      const beats = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM cluster.instances WHERE seen_at > cluster.now_ms() - 6000',
+      )
+      expect(beats.rows[0]!.n).toBe(3)
+      for (const instance of instances) expect(instance.output()).not.toMatch(/share the store only/)
     } finally {
       await client.end()
     }
