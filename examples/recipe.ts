@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Cistern, type StartOptions, startCistern } from '../src/app/cistern.js'
 import { type Env, loadConfig } from '../src/config/index.js'
-import type { CisternConfig, LogLevel } from '../src/config/types.js'
+import type { CisternConfig, LogLevel, StoreConfig } from '../src/config/types.js'
 import { createCisternLogger } from '../src/log/index.js'
 
 /** The repository root, whether this runs from examples/ (tests) or dist/examples/ (npm run example). */
@@ -27,6 +27,8 @@ export function recipeFile(name: string, file: string): string {
 export interface RecipeOptions {
   /** Put the gateway and admin listeners on free ports whatever the YAML says (tests run in parallel). */
   freePorts?: boolean
+  /** Run on this store instead of the YAML's (a recipe's tests run it on Postgres too). */
+  store?: StoreConfig
   /** Log at this level instead of the YAML's log.level (tests pass 'silent'). */
   logLevel?: LogLevel
   /** More of startCistern's options (a logger, a clock, the admin token), made from the loaded config. */
@@ -51,6 +53,7 @@ export async function startRecipe(
       admin: { ...config.admin, listen: { ...config.admin.listen, port: 0 } },
     }
   }
+  if (options.store) config = { ...config, store: options.store }
   const start = options.start?.(config) ?? {}
   const cistern = await startCistern(config, {
     ...(options.logLevel && { logger: createCisternLogger(config, { level: options.logLevel }) }),

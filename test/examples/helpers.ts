@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startRecipe } from '../../examples/recipe.js'
 import type { Cistern } from '../../src/app/cistern.js'
-import type { CisternConfig } from '../../src/config/types.js'
+import type { CisternConfig, StoreConfig } from '../../src/config/types.js'
 import { createCisternLogger } from '../../src/log/index.js'
 
 export { until } from '../refresh/helpers.js'
@@ -25,9 +25,14 @@ export interface RecipeHarness {
 
 /**
  * A recipe's own cistern.yaml started as the recipe's README says, with `env` for its upstreams: real
- * HTTP on free loopback ports, the SQLite store in a temp dir, a known admin token, logs in memory.
+ * HTTP on free loopback ports, the SQLite store in a temp dir (or `options.store`), a known admin
+ * token, logs in memory.
  */
-export async function startRecipeHarness(name: string, env: Record<string, string>): Promise<RecipeHarness> {
+export async function startRecipeHarness(
+  name: string,
+  env: Record<string, string>,
+  options: { store?: StoreConfig } = {},
+): Promise<RecipeHarness> {
   const dir = await mkdtemp(join(tmpdir(), `cistern-${name}-`))
   const token = randomBytes(24).toString('base64url')
   const logs: string[] = []
@@ -36,6 +41,7 @@ export async function startRecipeHarness(name: string, env: Record<string, strin
     { CISTERN_DB: join(dir, 'cache.db'), ...env },
     {
       freePorts: true,
+      ...(options.store && { store: options.store }),
       start: (config) => ({
         logger: createCisternLogger(config, {
           level: 'debug',

@@ -151,9 +151,13 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
   ])
   execFileSync(initCmd!, initArgs, { stdio: 'ignore' })
   const port = await freePort()
+  // The server itself runs as the postgres user (spawn's uid/gid), not under runuser: a signal the
+  // test sends (kill, SIGSTOP) must reach the postmaster and its backends (signalTree), and runuser
+  // forwards neither SIGKILL nor SIGSTOP.
+  const owner = asRoot ? postgresUser() : undefined
   let child: ChildProcess
   const launch = async (): Promise<void> => {
-    const [cmd, ...args] = run(binary, [
+    const args = [
       '-D',
       data,
       '-p',
@@ -170,8 +174,8 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
       'full_page_writes=off',
       '-c',
       'max_connections=200',
-    ])
-    child = spawn(cmd!, args, { stdio: 'ignore' })
+    ]
+    child = spawn(binary, args, { stdio: 'ignore', ...owner })
     await waitForPort(port, child, 'postgres')
     // Listening is not accepting: wait until a query can run.
     await waitForQuery(port, child)
@@ -181,16 +185,16 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async kill() {
-      child.kill('SIGKILL')
+      signalTree(child, 'SIGKILL')
       await exited(child)
       // A killed postmaster leaves its pid file and shared memory: the restart must not trip on them.
       rmSync(join(data, 'postmaster.pid'), { force: true })
     },
-    freeze: () => void child.kill('SIGSTOP'),
-    thaw: () => void child.kill('SIGCONT'),
+    freeze: () => signalTree(child, 'SIGSTOP'),
+    thaw: () => signalTree(child, 'SIGCONT'),
     restart: launch,
     async stop() {
-      child.kill('SIGCONT')
+      signalTree(child, 'SIGCONT')
       child.kill('SIGINT')
       await exited(child)
       rmSync(dir, { recursive: true, force: true })
@@ -198,11 +202,41 @@ export async function startPostgres(binary: string): Promise<ServiceHandle> {
   }
 }
 
+/**
+ * The postmaster and its backends. Each backend calls setsid(), so a process group does not hold
+ * them: they are found as the postmaster's children, and signalled before it (a frozen server must
+ * not answer from a backend that is still running).
+ */
+function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  const pid = child.pid!
+  let children: number[] = []
+  try {
+    children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+  } catch {
+    // pgrep exits 1 when there are none.
+  }
+  for (const target of [...children, pid]) {
+    try {
+      process.kill(target, signal)
+    } catch {}
+  }
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim())
+  return { uid: id('-u'), gid: id('-g') }
+}
+
 async function waitForQuery(port: number, child: ChildProcess): Promise<void> {
   const pg = await import('pg')
   const deadline = Date.now() + 20_000
   for (;;) {
     const client = new pg.default.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' })
+    // A server still starting up may end the connection after connect() settled: an 'error' event.
+    client.on('error', () => {})
     try {
       await client.connect()
       await client.query('SELECT 1')

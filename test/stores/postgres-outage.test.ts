@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest'
+import type { InvalidationMessage } from '../../src/stores/coordination.js'
+import { postgresCoordination } from '../../src/stores/postgres/coordination.js'
+import { postgresStore } from '../../src/stores/postgres/store.js'
+import { StoreError } from '../../src/util/errors.js'
+import { makeEntry } from './contract/support.js'
+import { eventually, postgresBin, usePostgres } from './postgres-support.js'
+
+const TIMEOUT_MS = 300
+
+/** How long `work` took to settle, and how (a call must fail within its deadline, never hang). */
+async function timed(work: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const started = Date.now()
+  try {
+    await work()
+    return { ms: Date.now() - started, error: undefined }
+  } catch (error) {
+    return { ms: Date.now() - started, error }
+  }
+}
+
+describe.skipIf(!postgresBin)('postgres outage', () => {
+  const pgs = usePostgres()
+
+  for (const how of ['frozen', 'killed'] as const) {
+    it(`server ${how}: calls fail within the deadline, then at once; healthy() false; recovery by itself`, async () => {
+      const namespace = pgs.namespace()
+      const a = pgs.connect({ namespace, timeoutMs: TIMEOUT_MS })
+      const b = pgs.connect({ namespace, timeoutMs: TIMEOUT_MS })
+      const store = postgresStore({ connection: a, sweepIntervalMs: 0 })
+      const coordA = postgresCoordination(a, { instanceId: 'A' })
+      const coordB = postgresCoordination(b, { instanceId: 'B' })
+      const heard: InvalidationMessage[] = []
+      const gaps: string[] = []
+      coordB.invalidations.subscribe({ invalidate: (m) => heard.push(m), gap: (r) => gaps.push(r) })
+      await coordA.start()
+      await coordB.start()
+      await store.set(makeEntry('k'))
+      expect(coordA.healthy()).toBe(true)
+      // Commits are asynchronous (synchronous_commit=off): a crash may lose the last few hundred ms.
+      await new Promise((resolve) => setTimeout(resolve, 800))
+
+      if (how === 'frozen') pgs.server.freeze()
+      else await pgs.server.kill()
+      try {
+        // The first calls run into the deadline (frozen) or a refused connection (killed)...
+        for (let i = 0; i < 2; i++) {
+          const { ms, error } = await timed(() => store.get('k'))
+          expect(error).toBeInstanceOf(StoreError)
+          expect(ms).toBeLessThan(TIMEOUT_MS + 300)
+        }
+        // ...then the breaker is open: every part fails at once and says it is unhealthy.
+        expect(coordA.healthy()).toBe(false)
+        expect(store.health()).toMatchObject({ ok: false })
+        for (const call of [
+          () => store.set(makeEntry('k2')),
+          () => coordA.leases.acquire('k', 1000),
+          () => coordA.ceiling.take('up', { intervalMs: 100, burst: 1, reserve: 0 }, 'foreground'),
+          () => coordA.invalidations.publish({ selector: { key: 'k' }, soft: false }),
+          () => coordA.once.first('s', 'i', 1000),
+          () => coordA.refreshClaims.claim('k', 1000),
+        ]) {
+          const { ms, error } = await timed(call)
+          expect(error).toBeInstanceOf(StoreError)
+          expect(ms).toBeLessThan(50)
+        }
+        // A lease wait never hangs past its timeout either.
+        const { ms } = await timed(() => coordA.leases.waitFor('k', 200))
+        expect(ms).toBeLessThan(400)
+      } finally {
+        if (how === 'frozen') pgs.server.thaw()
+        else await pgs.server.restart()
+      }
+      // Nobody calls: the probe alone closes the breaker.
+      expect(await eventually(() => coordA.healthy() && coordB.healthy(), 10_000)).toBe(true)
+      expect((await store.get('k'))?.key).toBe('k')
+      // The bus works again, B's listening connection included.
+      await coordA.invalidations.publish({ selector: { key: 'after' }, soft: false })
+      expect(
+        await eventually(() => heard.some((m) => 'key' in m.selector && m.selector.key === 'after')),
+      ).toBe(true)
+      expect(gaps).toEqual([])
+      await coordA.close()
+      await coordB.close()
+    }, 30_000)
+  }
+})
