@@ -20,6 +20,7 @@ export type {
   SimTickResult,
   SimUpstream,
 } from './types.js'
+export type { Catalogue, CatalogueOptions, CatalogueStats, ChangeClass } from './catalogue.js'
 export { SIM_MODES } from './types.js'
 
 /** Start the simulated upstream on 127.0.0.1 (a random free port unless `port` is given). */

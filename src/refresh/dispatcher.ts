@@ -2,7 +2,7 @@ import type { RouteConfig } from '../config/types.js'
 import { withDeadline } from '../util/deadline.js'
 import type { Timers } from '../util/timers.js'
 import type { LagStats } from './lag-stats.js'
-import { checkWhile, type PolicyContext } from './policy.js'
+import { checkWhile, keptWhile, type PolicyContext } from './policy.js'
 import { type Job, UpstreamQueue } from './queue.js'
 import type { JobOutcome } from './refresh-job.js'
 
@@ -18,8 +18,11 @@ export interface DispatcherDeps {
   capOf: (upstream: string) => number
   /** The key leaves the schedule (policy said no, no route, or a one-shot refresh is done). */
   drop: (job: Job) => void
-  /** A refresh ended and the key stays: set its next due time and re-queue it. */
-  reschedule: (job: Job, started: number) => void
+  /**
+   * A refresh ended and the key stays: set its next due time and re-queue it. `changed`: whether the
+   * refresh found the data changed (undefined when it failed).
+   */
+  reschedule: (job: Job, started: number, changed: boolean | undefined) => void
   /** A kept key's `while` could not be evaluated, for the first time or with a new error. */
   whileFailed: (job: Job, message: string) => void
 }
@@ -93,7 +96,8 @@ export class Dispatcher {
   }
 
   #dispatch(queue: UpstreamQueue, job: Job, now: number): void {
-    const policy = job.route.refresh?.while
+    const configured = job.route.refresh?.while
+    const policy = configured && keptWhile(configured, job.rate?.intervalMs)
     if (job.every > 0 && policy) {
       const data = () => this.#deps.policyData(job)
       const verdict = checkWhile(policy, { lastReadAt: job.lastReadAt, now, data })
@@ -141,6 +145,9 @@ export class Dispatcher {
     }
     const dropped = !(outcome instanceof Error) && outcome.kind === 'drop'
     if (dropped || (job.every === 0 && !job.again)) this.#deps.drop(job)
-    else this.#deps.reschedule(job, started)
+    else {
+      const changed = outcome instanceof Error || outcome.kind !== 'done' ? undefined : outcome.change !== undefined
+      this.#deps.reschedule(job, started, changed)
+    }
   }
 }

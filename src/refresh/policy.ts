@@ -38,3 +38,15 @@ export function checkWhile(policy: WhilePolicy, ctx: PolicyContext): PolicyVerdi
     }
   }
 }
+
+/**
+ * An adaptive key stays hot while it is read at least once in this many of its own periods (and
+ * within `hotWindow`): a key read less often costs fewer calls revalidated on read than polled.
+ */
+export const HOT_PERIODS = 2
+
+/** The `while` policy a kept key is checked against: an adaptive key's hot window follows its period. */
+export function keptWhile(policy: WhilePolicy, adaptivePeriodMs: number | undefined): WhilePolicy {
+  if (policy.kind !== 'hot' || adaptivePeriodMs === undefined) return policy
+  return { kind: 'hot', window: Math.min(policy.window, HOT_PERIODS * adaptivePeriodMs) }
+}

@@ -1,4 +1,5 @@
 import type { Priority, RouteConfig } from '../config/types.js'
+import type { ChangeRate } from './change-rate.js'
 import { Heap } from './heap.js'
 import { PRIORITIES } from './types.js'
 
@@ -23,6 +24,10 @@ export interface Job {
   version: number
   /** Why its `while` condition could not be evaluated last time (the key stays scheduled meanwhile). */
   whileError?: { message: string; since: number }
+  /** `every: adaptive`: the key's learned change rate; `every` follows its interval. */
+  rate?: ChangeRate
+  /** When its last version was seen (enrolment, then each refresh start): the next finding's span. */
+  observedAt: number
 }
 
 interface Node {
