@@ -8,6 +8,7 @@
  * the simulated upstream on 127.0.0.1; each client read enters the gateway where a GET of a cached
  * route does (the memory-tier hit, else the engine with the route's fetch), without the socket.
  */
+import { writeFileSync } from 'node:fs'
 import { startSimUpstream } from '../examples/sim-upstream/index.js'
 import { createRng } from '../examples/sim-upstream/prng.js'
 import { type Cistern, startCistern } from '../src/app/cistern.js'
@@ -23,7 +24,7 @@ import { parseWorkload, USAGE, type Workload, Zipf } from './economy/workload.js
 import { machine } from './lib/report.js'
 
 /** Reads are spread within a tick; upstream calls started in it are answered by its end. */
-const TICK_MS = 1000
+const TICK_MS = 2000
 const START = Date.UTC(2026, 0, 5, 12)
 
 const percentile = (sorted: ArrayLike<number>, q: number) =>
@@ -38,7 +39,7 @@ listen: 127.0.0.1:0
 store: { kind: memory, memory: 512MB }
 log: { level: error }
 upstreams:
-  sim: { url: "${upstreamUrl}", budget: { rate: ${w.budget}, burst: 20, concurrency: 64 } }
+  sim: { url: "${upstreamUrl}", budget: { rate: ${w.budget}, burst: 20, concurrency: 128 } }
 routes:
   - name: items
     path: /items/:id
@@ -82,7 +83,8 @@ function busy(cistern: Cistern, sim: { calls: readonly { status?: number }[] }):
     waiting += budget.waiting.background + budget.waiting.foreground
   }
   return (
-    cistern.refresh.scheduler.snapshot().running > waiting || sim.calls.some((call) => call.status === undefined)
+    cistern.refresh.scheduler.snapshot().running > waiting ||
+    sim.calls.some((call) => call.status === undefined)
   )
 }
 
@@ -165,7 +167,8 @@ async function run(w: Workload) {
         served(id, result.value, clock.now())
       },
       (error: unknown) => {
-        if (errors++ < 3) process.stderr.write(`read error: ${error instanceof Error ? error.message : String(error)}\n`)
+        if (errors++ < 3)
+          process.stderr.write(`  read failed: ${error instanceof Error ? error.message : String(error)}\n`)
       },
     )
   }
@@ -198,7 +201,9 @@ async function run(w: Workload) {
     }
   }
   const realSeconds = (Date.now() - startedAt) / 1000
-  process.stderr.write(`  ${(waitedMs / 1000).toFixed(1)} s of ${realSeconds.toFixed(1)} s waiting for upstream answers\n`)
+  process.stderr.write(
+    `  ${(waitedMs / 1000).toFixed(1)} s of ${realSeconds.toFixed(1)} s waiting for upstream answers\n`,
+  )
   const simStats = sim.stats()
   const items = catalogue.stats()
   const snapshot = cistern.refresh.scheduler.snapshot()
@@ -225,14 +230,32 @@ async function run(w: Workload) {
   const callsOfKey = (id: number) => simStats.byPath[`/catalogue/items/${id}`] ?? 0
   const fixedEvery = w.every === 'adaptive' ? undefined : parseDuration(w.every)
   const atEvery =
-    fixedEvery === undefined ? undefined : traces.reduce((sum, t) => sum + readThrough(t, fixedEvery).calls, 0)
+    fixedEvery === undefined
+      ? undefined
+      : traces.reduce((sum, t) => sum + readThrough(t, fixedEvery).calls, 0)
 
+  if (w.details) {
+    const rows = traces.map((trace, id) => {
+      const one = pollingMinimumFor([{ trace, reachedStaleMs: staleByKey[id]! }], grid)
+      return [
+        id,
+        catalogue.classOf(id),
+        trace.reads.length,
+        trace.changes.length,
+        callsOfKey(id),
+        one.calls,
+        round(staleByKey[id]! / Math.max(1, trace.reads.length), 1),
+      ].join('\t')
+    })
+    writeFileSync(w.details, `id\tclass\treads\tchanges\tcalls\tminimum\tmeanStale\n${rows.join('\n')}\n`)
+  }
   const stale = readStale.view().slice().sort()
   const byClass = w.classes.map((c, index) => {
     const values: number[] = []
-    for (let i = 0; i < ids.length; i++) if (catalogue.classOf(ids[i]!) === index) values.push(readStale.data[i]!)
+    for (let i = 0; i < ids.length; i++)
+      if (catalogue.classOf(ids[i]!) === index) values.push(readStale.data[i]!)
     values.sort((a, b) => a - b)
-    const inClass = traces.flatMap((trace, id) => (catalogue.classOf(id) === index ? [id] : []))
+    const inClass = traces.flatMap((_, id) => (catalogue.classOf(id) === index ? [id] : []))
     const minimum = pollingMinimumFor(
       inClass.map((id) => ({ trace: traces[id]!, reachedStaleMs: staleByKey[id]! })),
       grid,
@@ -252,7 +275,7 @@ async function run(w: Workload) {
   })
   const calls = simStats.total
   return {
-    workload: { ...w, durationMs: undefined, duration: `${w.durationMs / 3_600_000}h` },
+    workload: { ...w, durationMs: undefined, duration: `${round(w.durationMs / 3_600_000, 2)}h` },
     realSeconds: round(realSeconds, 1),
     requests,
     served: ids.length,

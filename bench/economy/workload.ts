@@ -24,6 +24,8 @@ export interface Workload {
   /** The upstream's published limit (it answers 429 past it) and cistern's budget under it. */
   upstreamPerSecond: number
   budget: string
+  /** Write one line per key (reads, changes, calls, the poller's calls, mean staleness) here, if set. */
+  details?: string
 }
 
 export const DEFAULT_MIX = '1m:0.03,1h:0.07,6h:0.6,never:0.3'
@@ -41,7 +43,8 @@ export const USAGE = `npm run bench:economy -- [options]
   --min D / --max D   adaptive bounds                                default 10s / 10m
   --ttl D             route ttl                                      default the max (adaptive) or every
   --limit N           upstream rate limit, calls per second          default 100
-  --budget R          cistern's budget for the upstream              default 90/s`
+  --budget R          cistern's budget for the upstream              default 90/s
+  --details FILE      write per-key figures (TSV) to FILE`
 
 function option(argv: readonly string[], name: string): string | undefined {
   const at = argv.indexOf(`--${name}`)
@@ -81,7 +84,8 @@ export function parseMix(text: string): ChangeClass[] {
       everyMs: every === 'never' ? null : duration(every, `--mix ${part}`),
     }
   })
-  if (new Set(classes.map((c) => c.name)).size !== classes.length) throw new Error('--mix: a class is named twice')
+  if (new Set(classes.map((c) => c.name)).size !== classes.length)
+    throw new Error('--mix: a class is named twice')
   return classes
 }
 
@@ -104,6 +108,7 @@ export function parseWorkload(argv: readonly string[]): Workload {
     ttl: get('ttl', every === 'adaptive' ? max : every),
     upstreamPerSecond: positive(get('limit', '100'), '--limit', true),
     budget: get('budget', '90/s'),
+    ...(option(argv, 'details') !== undefined && { details: option(argv, 'details')! }),
   }
 }
 
@@ -115,7 +120,10 @@ export class Zipf {
   constructor(keys: number, s: number, seed: number) {
     this.#cdf = new Float64Array(keys)
     let sum = 0
-    for (let r = 0; r < keys; r++) this.#cdf[r] = sum += (r + 1) ** -s
+    for (let r = 0; r < keys; r++) {
+      sum += (r + 1) ** -s
+      this.#cdf[r] = sum
+    }
     for (let r = 0; r < keys; r++) this.#cdf[r]! /= sum
     this.#rng = createRng(seed)
   }

@@ -7,8 +7,9 @@
  * a client can say how stale the body it was served is; the catalogue also counts the body bytes it
  * sent against the fewest possible (a body only for a version that client was not sent yet).
  */
-import { isNotModified, type Prepared, prepareJson } from './respond.js'
+
 import { createRng, type Rng, subSeed } from './prng.js'
+import { isNotModified, type Prepared, prepareJson } from './respond.js'
 import type { Runtime } from './runtime.js'
 
 export interface ChangeClass {
@@ -82,10 +83,16 @@ export class Catalogue {
     const assign = createRng(subSeed(seed, 'classes'))
     const bounds: number[] = []
     let acc = 0
-    for (const c of options.classes) bounds.push((acc += c.share / total))
+    for (const c of options.classes) {
+      acc += c.share / total
+      bounds.push(acc)
+    }
     this.#items = Array.from({ length: options.items }, (_, id) => {
       const u = assign.next()
-      const cls = Math.max(0, bounds.findIndex((b) => u < b))
+      const cls = Math.max(
+        0,
+        bounds.findIndex((b) => u < b),
+      )
       return { cls, rng: createRng(subSeed(seed, `item:${id}`)), changes: [], sent: -1 }
     })
   }
@@ -130,7 +137,12 @@ export class Catalogue {
   }
 
   /** The answer for item `id` at `now`, counted as sent to a client with `headers`. */
-  answer(id: number, now: number, headers: Record<string, string | string[] | undefined>, rt: Runtime): Prepared {
+  answer(
+    id: number,
+    now: number,
+    headers: Record<string, string | string[] | undefined>,
+    rt: Runtime,
+  ): Prepared {
     const item = this.#item(id)
     const version = this.versionAt(id, now)
     if (item.prepared?.version !== version) item.prepared = { version, p: this.#prepare(id, item, version) }

@@ -6,6 +6,7 @@
 import { startSimUpstream as start } from './sim.js'
 import type { SimOptions, SimUpstream } from './types.js'
 
+export type { Catalogue, CatalogueOptions, CatalogueStats, ChangeClass } from './catalogue.js'
 export type {
   SimAuth,
   SimCall,
@@ -20,7 +21,6 @@ export type {
   SimTickResult,
   SimUpstream,
 } from './types.js'
-export type { Catalogue, CatalogueOptions, CatalogueStats, ChangeClass } from './catalogue.js'
 export { SIM_MODES } from './types.js'
 
 /** Start the simulated upstream on 127.0.0.1 (a random free port unless `port` is given). */

@@ -1,8 +1,8 @@
 /** Routing of non-control requests: /echo, /bytes/:n and the /v2.0 API (memoized per data generation). */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { apiError, handleApi } from './api.js'
-import { bytesBody, echoBody, MAX_BYTES } from './extras.js'
 import type { Catalogue } from './catalogue.js'
+import { bytesBody, echoBody, MAX_BYTES } from './extras.js'
 import type { SimCore } from './handler.js'
 import { type Prepared, prepareJson } from './respond.js'
 
@@ -44,7 +44,8 @@ export function route(core: SimCore, method: string, url: URL, req: IncomingMess
     if (!readOnly) return errorJson(405, 'METHOD_NOT_ALLOWED', 'Method not allowed')
     return { kind: 'prepared', p: bytesBody(n), conditional: true }
   }
-  if (segments[0] === 'catalogue' && core.catalogue) return catalogueItem(core, core.catalogue, segments, req, readOnly)
+  if (segments[0] === 'catalogue' && core.catalogue)
+    return catalogueItem(core, core.catalogue, segments, req, readOnly)
   if (segments[0] !== 'v2.0') return errorJson(404, 'NOT_FOUND', `No route for ${path}`)
   if (readOnly) {
     const memo = core.memo
@@ -81,7 +82,13 @@ function catalogueItem(
   readOnly: boolean,
 ): Answer {
   const id = Number(segments[2])
-  if (segments[1] !== 'items' || segments.length !== 3 || !Number.isInteger(id) || id < 0 || id >= catalogue.size) {
+  if (
+    segments[1] !== 'items' ||
+    segments.length !== 3 ||
+    !Number.isInteger(id) ||
+    id < 0 ||
+    id >= catalogue.size
+  ) {
     return errorJson(404, 'NOT_FOUND', `No catalogue item at /${segments.join('/')}`)
   }
   if (!readOnly) return errorJson(405, 'METHOD_NOT_ALLOWED', 'Method not allowed')

@@ -67,7 +67,8 @@ function resolveRefresh(
   const adaptive = input.every === 'adaptive' ? adaptiveBounds(input, where, ctx) : undefined
   if (input.every !== 'adaptive') {
     for (const key of ['min', 'max'] as const) {
-      if (input[key] !== undefined) ctx.findings.add([...where, key], 'value', 'applies only to every: adaptive')
+      if (input[key] !== undefined)
+        ctx.findings.add([...where, key], 'value', 'applies only to every: adaptive')
     }
   }
   const fixed = input.every === 'adaptive' ? undefined : input.every
@@ -106,7 +107,11 @@ function adaptiveBounds(
     return undefined
   }
   if (max < min) {
-    ctx.findings.add([...where, 'max'], 'value', `must not be below min (${input.min === undefined ? 'default ' : ''}${min / 1000}s)`)
+    ctx.findings.add(
+      [...where, 'max'],
+      'value',
+      `must not be below min (${input.min === undefined ? 'default ' : ''}${min / 1000}s)`,
+    )
     return undefined
   }
   return { min, max }

@@ -72,9 +72,7 @@ export function observe(
   const meanIntervalMs = (rate.meanIntervalMs * rate.refreshes * keep + elapsed) / refreshes
   const share = (changes + TARGET_CHANGE_SHARE * PRIOR_WEIGHT) / (refreshes + PRIOR_WEIGHT)
   const wanted = meanIntervalMs * (Math.log1p(-TARGET_CHANGE_SHARE) / Math.log1p(-Math.min(share, 0.999)))
-  const intervalMs = Math.round(
-    clamp(Math.min(wanted, rate.intervalMs * GROWTH), bounds.min, bounds.max),
-  )
+  const intervalMs = Math.round(clamp(Math.min(wanted, rate.intervalMs * GROWTH), bounds.min, bounds.max))
   return { intervalMs, refreshes, changes, meanIntervalMs }
 }
 

@@ -2,7 +2,14 @@ import type { RouteConfig } from '../config/types.js'
 import { withDeadline } from '../util/deadline.js'
 import type { Timers } from '../util/timers.js'
 import type { LagStats } from './lag-stats.js'
-import { checkWhile, keptWhile, type PolicyContext } from './policy.js'
+import {
+  checkWhile,
+  HOT_PERIODS,
+  HOT_READS_PER_REFRESH,
+  keptWhile,
+  nextHeat,
+  type PolicyContext,
+} from './policy.js'
 import { type Job, UpstreamQueue } from './queue.js'
 import type { JobOutcome } from './refresh-job.js'
 
@@ -11,7 +18,8 @@ export interface DispatcherDeps {
   /** Wakes the loop when the next key falls due, on the `now` clock. */
   timers: Timers
   stats: LagStats
-  run: (key: string, route: RouteConfig, kept: boolean) => Promise<JobOutcome>
+  /** `skipYoungerThan`: no call when the cache's copy is younger than this (ms; 0: always call). */
+  run: (key: string, route: RouteConfig, kept: boolean, skipYoungerThan: number) => Promise<JobOutcome>
   /** Body, params and headers of the last version seen, for CEL `while`. */
   policyData: (job: Job) => ReturnType<PolicyContext['data']>
   /** In-flight cap per upstream. */
@@ -20,9 +28,10 @@ export interface DispatcherDeps {
   drop: (job: Job) => void
   /**
    * A refresh ended and the key stays: set its next due time and re-queue it. `changed`: whether the
-   * refresh found the data changed (undefined when it failed).
+   * version seen differs from the last one (undefined when it failed); `fetchedAt`: when that version
+   * was fetched, when not by this refresh (a client's fetch made the call unnecessary).
    */
-  reschedule: (job: Job, started: number, changed: boolean | undefined) => void
+  reschedule: (job: Job, started: number, changed: boolean | undefined, fetchedAt?: number) => void
   /** A kept key's `while` could not be evaluated, for the first time or with a new error. */
   whileFailed: (job: Job, message: string) => void
 }
@@ -101,7 +110,7 @@ export class Dispatcher {
     if (job.every > 0 && policy) {
       const data = () => this.#deps.policyData(job)
       const verdict = checkWhile(policy, { lastReadAt: job.lastReadAt, now, data })
-      if (verdict.keep === false) {
+      if (verdict.keep === false || !this.#stillHot(job, policy)) {
         this.#deps.drop(job)
         return
       }
@@ -116,8 +125,11 @@ export class Dispatcher {
     this.#deps.stats.dispatched(job.priority, now - job.dueAt)
     job.running = true
     queue.running++
+    // An adaptive key's refresh is only worth a call when its copy is a period old; a forced one always is.
+    const skipYoungerThan = job.rate && !job.forced ? job.every : 0
+    job.forced = false
     const done = this.#deps
-      .run(job.key, job.route, job.every > 0)
+      .run(job.key, job.route, job.every > 0, skipYoungerThan)
       .then(
         (outcome) => this.#finish(job, now, outcome),
         (error: unknown) => this.#finish(job, now, error instanceof Error ? error : new Error(String(error))),
@@ -128,6 +140,14 @@ export class Dispatcher {
         this.pump()
       })
     this.#running.add(done)
+  }
+
+  /** An adaptive `while: hot` key is kept while clients read it more often than it is refreshed. */
+  #stillHot(job: Job, policy: { kind: string }): boolean {
+    if (!job.rate || policy.kind !== 'hot' || job.forced) return true
+    job.heat = nextHeat(job.heat ?? HOT_PERIODS, job.reads - (job.readsAtDispatch ?? 0))
+    job.readsAtDispatch = job.reads
+    return job.heat >= HOT_READS_PER_REFRESH
   }
 
   #finish(job: Job, started: number, outcome: JobOutcome | Error): void {
@@ -146,8 +166,8 @@ export class Dispatcher {
     const dropped = !(outcome instanceof Error) && outcome.kind === 'drop'
     if (dropped || (job.every === 0 && !job.again)) this.#deps.drop(job)
     else {
-      const changed = outcome instanceof Error || outcome.kind !== 'done' ? undefined : outcome.change !== undefined
-      this.#deps.reschedule(job, started, changed)
+      if (outcome instanceof Error || outcome.kind !== 'done') this.#deps.reschedule(job, started, undefined)
+      else this.#deps.reschedule(job, started, outcome.change !== undefined, outcome.fetchedAt)
     }
   }
 }

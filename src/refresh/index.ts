@@ -125,7 +125,7 @@ export function createRefresh(
     config,
     {
       schedule,
-      run: (key, route, kept) => runRefresh(deps, key, route, kept),
+      run: (key, route, kept, skipYoungerThan) => runRefresh(deps, key, route, kept, skipYoungerThan),
       policyData(job) {
         const seen = schedule.seen(job.key)
         return {

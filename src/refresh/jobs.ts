@@ -86,7 +86,8 @@ export class ScheduleWriter {
   }
 
   rescheduled(job: Job): void {
-    if (job.every > 0) this.#try('reschedule', () => this.#store.setDue(job.key, job.dueAt, job.failures, job.rate))
+    if (job.every > 0)
+      this.#try('reschedule', () => this.#store.setDue(job.key, job.dueAt, job.failures, job.rate))
   }
 
   dropped(job: Job): void {

@@ -40,10 +40,29 @@ export function checkWhile(policy: WhilePolicy, ctx: PolicyContext): PolicyVerdi
 }
 
 /**
- * An adaptive key stays hot while it is read at least once in this many of its own periods (and
- * within `hotWindow`): a key read less often costs fewer calls revalidated on read than polled.
+ * An adaptive key not kept yet becomes hot on a second read within this many of its periods (and
+ * within `hotWindow`): one stray read does not make a key hot.
  */
 export const HOT_PERIODS = 2
+
+/**
+ * An adaptive `while: hot` key stays kept while it is read at least this often per refresh (a moving
+ * average). Polling a key read less often than about once per period costs more calls than
+ * revalidating it when a client reads it (one call per period in which it is read): the first read
+ * of a period pays for the poll that would have come before it, and periods nobody reads cost nothing.
+ */
+export const HOT_READS_PER_REFRESH = 1.5
+
+/** Weight of the latest period in the moving average of reads per refresh. */
+const HEAT_WEIGHT = 0.5
+
+/** Reads counted per period at most: a burst (or a restart's read total) fades within a few periods. */
+const HEAT_CAP = 8
+
+/** The moving average of reads per refresh after a period with `readsSince` reads. */
+export function nextHeat(heat: number, readsSince: number): number {
+  return heat * (1 - HEAT_WEIGHT) + Math.min(readsSince, HEAT_CAP) * HEAT_WEIGHT
+}
 
 /** The `while` policy a kept key is checked against: an adaptive key's hot window follows its period. */
 export function keptWhile(policy: WhilePolicy, adaptivePeriodMs: number | undefined): WhilePolicy {

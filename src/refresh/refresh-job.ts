@@ -6,7 +6,7 @@ import type { EventLog } from './event-log.js'
 import type { ChangeFeed } from './feed.js'
 import { pathOfKey, type RefreshHost, seenOf } from './host.js'
 import type { Notifier } from './notify/notifier.js'
-import type { ScheduleStore } from './schedule-store.js'
+import type { ScheduleStore, Seen } from './schedule-store.js'
 import type { ChangeEvent } from './types.js'
 import { type Warmer, warmPaths } from './warm.js'
 
@@ -29,7 +29,12 @@ export interface JobDeps {
 
 export type JobOutcome =
   /** The key cannot be refreshed by anyone but its client (credentials) or no route serves it. */
-  { kind: 'drop' } | { kind: 'done'; change: ChangeEvent | undefined }
+  | { kind: 'drop' }
+  /**
+   * `change`: what differs from the last version seen. `fetchedAt`: when the version compared was
+   * fetched, if not by this refresh (the cache's copy was younger than `skipYoungerThan`: no call).
+   */
+  | { kind: 'done'; change: ChangeEvent | undefined; fetchedAt?: number }
 
 /**
  * One refresh of one key: ask the upstream (conditionally, background lane), compare the version
@@ -43,18 +48,32 @@ export async function runRefresh(
   key: string,
   route: RouteConfig,
   kept: boolean,
+  skipYoungerThan = 0,
 ): Promise<JobOutcome> {
   const { host, schedule } = deps
   const previous = (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
-  const outcome = await host.refreshKey(key)
-  if (outcome.kind !== 'refreshed') return { kind: 'drop' }
-  const result = outcome.result
-  if (!result.stored) return { kind: 'done', change: undefined }
-  const next = seenOf(result.value, result.entry)
+  // A client's miss or revalidation fetched the key since: the copy is as new as this refresh would
+  // make it, so it is compared instead, and the upstream is not asked.
+  const copy = skipYoungerThan > 0 ? await host.peek(key) : undefined
+  const skipped = copy !== undefined && deps.now() - copy.fetchedAt < skipYoungerThan
+  let next: Seen
+  let tags: string[]
+  if (skipped) {
+    next = copy
+    tags = copy.tags
+  } else {
+    const outcome = await host.refreshKey(key)
+    if (outcome.kind !== 'refreshed') return { kind: 'drop' }
+    const result = outcome.result
+    if (!result.stored) return { kind: 'done', change: undefined }
+    next = seenOf(result.value, result.entry)
+    tags = result.entry.tags
+  }
+  const fetchedAt = skipped ? { fetchedAt: next.fetchedAt } : {}
   if (!previous || previous.digest === next.digest) {
     if (kept && !previous) schedule.setSeen(key, next)
     else if (kept) schedule.confirm(key, next.fetchedAt)
-    return { kind: 'done', change: undefined }
+    return { kind: 'done', change: undefined, ...fetchedAt }
   }
   const params = host.locate(key)?.params ?? {}
   const change = detectChange({
@@ -65,7 +84,7 @@ export async function runRefresh(
     url: redactUrl(deps.baseUrl() + pathOfKey(key), deps.secretParams),
     previous,
     next,
-    tags: result.entry.tags,
+    tags,
     now: deps.now(),
   })
   deps.db.transaction(() => {
@@ -77,7 +96,7 @@ export async function runRefresh(
   deps.feed.publish(change.event)
   deps.onChange?.(change.event)
   followUp(deps, route, params, change)
-  return { kind: 'done', change: change.event }
+  return { kind: 'done', change: change.event, ...fetchedAt }
 }
 
 /** Invalidation and warming run after the refresh, so they never hold up the scheduler. */

@@ -79,9 +79,14 @@ export class Scheduler {
       capOf: deps.capOf,
       drop: (job) => this.#drop(job),
       whileFailed: (job, error) => onWhileError({ key: job.key, route: job.route.name, error }),
-      reschedule: (job, started, changed) => {
-        if (changed !== undefined) this.#observed(job, started, changed)
-        job.dueAt = job.again ? this.#now() : nextDueAt(job, started)
+      reschedule: (job, started, changed, fetchedAt) => {
+        if (changed !== undefined) this.#observed(job, fetchedAt ?? started, changed)
+        // No call was made: the next one is due a period after the client's fetch.
+        job.dueAt = job.again
+          ? this.#now()
+          : fetchedAt !== undefined
+            ? fetchedAt + job.every
+            : nextDueAt(job, started)
         job.again = false
         this.#writer.rescheduled(job)
         this.#dispatcher.push(job)
@@ -146,7 +151,8 @@ export class Scheduler {
     }
     this.#candidates.delete(key)
     this.#candidates.set(key, now)
-    if (this.#candidates.size > this.#options.maxKeys) this.#candidates.delete(this.#candidates.keys().next().value!)
+    if (this.#candidates.size > this.#options.maxKeys)
+      this.#candidates.delete(this.#candidates.keys().next().value!)
     return false
   }
 
@@ -182,6 +188,7 @@ export class Scheduler {
       const job = this.#jobs.get(key)
       // A one-shot refresh already queued for the key becomes a kept key all the same.
       if (job && options.enroll && job.every === 0 && job.route.refresh) this.#keep(job, job.route)
+      if (job) job.forced = true
       if (job?.running) job.again = true
       else if (job) {
         job.dueAt = Math.min(job.dueAt, now)
@@ -286,13 +293,13 @@ export class Scheduler {
     return adaptive && (this.#jobs.get(key)?.rate ?? this.#dormant.get(key) ?? initialRate(adaptive))
   }
 
-  /** A refresh that started at `started` found the data changed or not: an adaptive key learns from it. */
-  #observed(job: Job, started: number, changed: boolean): void {
+  /** A version fetched at `at` was found changed or not: an adaptive key learns from it. */
+  #observed(job: Job, at: number, changed: boolean): void {
     const adaptive = job.route.refresh?.adaptive
-    if (job.rate && adaptive && job.every > 0) {
-      job.rate = observe(job.rate, { changed, elapsedMs: started - job.observedAt }, adaptive)
+    if (job.rate && adaptive && job.every > 0 && at > job.observedAt) {
+      job.rate = observe(job.rate, { changed, elapsedMs: at - job.observedAt }, adaptive)
       job.every = job.rate.intervalMs
     }
-    job.observedAt = started
+    job.observedAt = Math.max(job.observedAt, at)
   }
 }

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { load, onlyIssue, UPSTREAM } from './helpers.js'
 
-const route = (refresh: string) => `${UPSTREAM}routes:\n  - path: /t/:id\n    ttl: 10m\n    refresh: ${refresh}\n`
+const route = (refresh: string) =>
+  `${UPSTREAM}routes:\n  - path: /t/:id\n    ttl: 10m\n    refresh: ${refresh}\n`
 
 describe('refresh: { every: adaptive }', () => {
   it('resolves its bounds to ms, with every at min', () => {
     const config = load(route('{ every: adaptive, min: 5s, max: 1h }'))
-    expect(config.routes[0]?.refresh).toMatchObject({ every: 5_000, adaptive: { min: 5_000, max: 3_600_000 } })
+    expect(config.routes[0]?.refresh).toMatchObject({
+      every: 5_000,
+      adaptive: { min: 5_000, max: 3_600_000 },
+    })
   })
 
   it('defaults to 10s and 10m', () => {

@@ -1,6 +1,16 @@
 import { z } from 'zod'
 import { type PathPattern, PathPatternError, parsePathPattern } from '../path-pattern.js'
-import { cel, compileCel, duration, expected, fraction, headerName, oneOrMany, template, text } from './common.js'
+import {
+  cel,
+  compileCel,
+  duration,
+  expected,
+  fraction,
+  headerName,
+  oneOrMany,
+  template,
+  text,
+} from './common.js'
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const
