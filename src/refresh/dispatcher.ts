@@ -2,14 +2,7 @@ import type { RouteConfig } from '../config/types.js'
 import { withDeadline } from '../util/deadline.js'
 import type { Timers } from '../util/timers.js'
 import type { LagStats } from './lag-stats.js'
-import {
-  checkWhile,
-  HOT_PERIODS,
-  HOT_READS_PER_REFRESH,
-  keptWhile,
-  nextHeat,
-  type PolicyContext,
-} from './policy.js'
+import { checkWhile, HOT_READS_PER_REFRESH, keptWhile, nextReadRate, type PolicyContext } from './policy.js'
 import { type Job, UpstreamQueue } from './queue.js'
 import type { JobOutcome } from './refresh-job.js'
 
@@ -110,7 +103,7 @@ export class Dispatcher {
     if (job.every > 0 && policy) {
       const data = () => this.#deps.policyData(job)
       const verdict = checkWhile(policy, { lastReadAt: job.lastReadAt, now, data })
-      if (verdict.keep === false || !this.#stillHot(job, policy)) {
+      if (verdict.keep === false || !this.#stillHot(job, policy, now)) {
         this.#deps.drop(job)
         return
       }
@@ -142,12 +135,14 @@ export class Dispatcher {
     this.#running.add(done)
   }
 
-  /** An adaptive `while: hot` key is kept while clients read it more often than it is refreshed. */
-  #stillHot(job: Job, policy: { kind: string }): boolean {
+  /** An adaptive `while: hot` key is kept while clients read it several times per refresh interval. */
+  #stillHot(job: Job, policy: { kind: string }, now: number): boolean {
     if (!job.rate || policy.kind !== 'hot' || job.forced) return true
-    job.heat = nextHeat(job.heat ?? HOT_PERIODS, job.reads - (job.readsAtDispatch ?? 0))
+    const since = job.dispatchedAt ?? job.observedAt
+    job.readRate = nextReadRate(job.readRate, job.reads - (job.readsAtDispatch ?? 0), now - since)
     job.readsAtDispatch = job.reads
-    return job.heat >= HOT_READS_PER_REFRESH
+    job.dispatchedAt = now
+    return job.readRate * job.every >= HOT_READS_PER_REFRESH
   }
 
   #finish(job: Job, started: number, outcome: JobOutcome | Error): void {

@@ -46,22 +46,22 @@ export function checkWhile(policy: WhilePolicy, ctx: PolicyContext): PolicyVerdi
 export const HOT_PERIODS = 2
 
 /**
- * An adaptive `while: hot` key stays kept while it is read at least this often per refresh (a moving
- * average). Polling a key read less often than about once per period costs more calls than
- * revalidating it when a client reads it (one call per period in which it is read): the first read
- * of a period pays for the poll that would have come before it, and periods nobody reads cost nothing.
+ * An adaptive `while: hot` key stays kept while its clients read it at least this many times per
+ * refresh interval (its read rate, a moving average, times its current interval). Revalidating a key
+ * when a client reads it costs one call per interval in which it is read; polling costs one per
+ * interval whether read or not. With r reads expected per interval, a share e^−r of intervals has
+ * none, so polling a key read 3 times per interval wastes about 5% of its calls; read less often, it
+ * is cheaper left to revalidate on read.
  */
-export const HOT_READS_PER_REFRESH = 1.5
+export const HOT_READS_PER_REFRESH = 3
 
-/** Weight of the latest period in the moving average of reads per refresh. */
+/** Weight of the latest period in the moving average of the read rate. */
 const HEAT_WEIGHT = 0.5
 
-/** Reads counted per period at most: a burst (or a restart's read total) fades within a few periods. */
-const HEAT_CAP = 8
-
-/** The moving average of reads per refresh after a period with `readsSince` reads. */
-export function nextHeat(heat: number, readsSince: number): number {
-  return heat * (1 - HEAT_WEIGHT) + Math.min(readsSince, HEAT_CAP) * HEAT_WEIGHT
+/** The moving average of a key's read rate (reads per ms) after `reads` reads in `elapsedMs`. */
+export function nextReadRate(rate: number | undefined, reads: number, elapsedMs: number): number {
+  const sample = reads / Math.max(1, elapsedMs)
+  return rate === undefined ? sample : rate * (1 - HEAT_WEIGHT) + sample * HEAT_WEIGHT
 }
 
 /** The `while` policy a kept key is checked against: an adaptive key's hot window follows its period. */

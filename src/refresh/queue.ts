@@ -26,9 +26,10 @@ export interface Job {
   whileError?: { message: string; since: number }
   /** `every: adaptive`: the key's learned change rate; `every` follows its interval. */
   rate?: ChangeRate
-  /** An adaptive key's moving average of reads per refresh, and `reads` at its last dispatch. */
-  heat?: number
+  /** An adaptive key's moving average of reads per ms, and `reads` and the time at its last dispatch. */
+  readRate?: number
   readsAtDispatch?: number
+  dispatchedAt?: number
   /** Asked for (webhook, POST /refresh): the next refresh calls the upstream whatever the copy's age. */
   forced?: boolean
   /** When its last version was seen (enrolment, then each refresh start): the next finding's span. */

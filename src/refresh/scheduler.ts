@@ -113,7 +113,12 @@ export class Scheduler {
       const job = this.#newJob(row.key, route, every, dueAt, row.lastReadAt)
       job.reads = row.reads
       job.failures = row.failures
-      if (rate) job.rate = rate
+      if (rate) {
+        job.rate = rate
+        // Its read rate is measured from now: the stored total spans the key's whole history.
+        job.readsAtDispatch = row.reads
+        job.dispatchedAt = now
+      }
       this.#add(job)
     }
     this.#flushTimer = setInterval(() => this.flush(), this.#options.flushEveryMs)

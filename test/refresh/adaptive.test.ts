@@ -131,10 +131,7 @@ describe('refresh: every: adaptive', () => {
     expect(learned).toBeLessThan(60_000)
     const again = started(setup(() => true, { store: s.store, start: s.clock.now() }))
     const due = again.scheduler.nextRefresh('/items/1')!
-    again.scheduler.onRead('/items/1', items)
-    await again.clock.advance(due - again.clock.now())
-    again.scheduler.onRead('/items/1', items)
-    await again.clock.advance(learned)
+    await readFor(again, ['/items/1'], due - again.clock.now() + 3 * learned, 1_000)
     const [first, second] = again.runs
     expect(second!.at - first!.at).toBeLessThanOrEqual(learned * 2)
   })
