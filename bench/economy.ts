@@ -23,8 +23,12 @@ import { type KeyTrace, logGrid, pollingMinimumFor, readThrough } from './econom
 import { parseWorkload, USAGE, type Workload, Zipf } from './economy/workload.js'
 import { machine } from './lib/report.js'
 
-/** Reads are spread within a tick; upstream calls started in it are answered by its end. */
-const TICK_MS = 2000
+/**
+ * Reads are spread within a tick; upstream calls started in it are answered at its end, so they reach
+ * the upstream's one-second rate windows in the second they were paced for (a longer tick would pile
+ * two seconds of calls into one window).
+ */
+const TICK_MS = 1000
 const START = Date.UTC(2026, 0, 5, 12)
 
 const percentile = (sorted: ArrayLike<number>, q: number) =>

@@ -36,14 +36,14 @@ export const USAGE = `npm run bench:economy -- [options]
                       "${DEFAULT_MIX}"  (never = never changes)
   --keys N            items in the catalogue                         default 10000
   --zipf S            popularity exponent                            default 1.1
-  --duration D        simulated time                                 default 2h
+  --duration D        simulated time                                 default 1h
   --rate N            client reads per simulated second              default 3000
   --ramp D            read rate ramps up from 0 over                 default 5m
   --every E           adaptive or a fixed interval such as 1m        default adaptive
   --min D / --max D   adaptive bounds                                default 10s / 10m
   --ttl D             route ttl                                      default the max (adaptive) or every
   --limit N           upstream rate limit, calls per second          default 100
-  --budget R          cistern's budget for the upstream              default 90/s
+  --budget R          cistern's budget for the upstream (burst 20)   default 80/s
   --details FILE      write per-key figures (TSV) to FILE`
 
 function option(argv: readonly string[], name: string): string | undefined {
@@ -98,7 +98,7 @@ export function parseWorkload(argv: readonly string[]): Workload {
     seed: positive(get('seed', '2025'), '--seed', true),
     keys: positive(get('keys', '10000'), '--keys', true),
     zipf: positive(get('zipf', '1.1'), '--zipf'),
-    durationMs: duration(get('duration', '2h'), '--duration'),
+    durationMs: duration(get('duration', '1h'), '--duration'),
     readsPerSecond: positive(get('rate', '3000'), '--rate'),
     rampMs: duration(get('ramp', '5m'), '--ramp'),
     classes: parseMix(get('mix', DEFAULT_MIX)),
@@ -107,7 +107,7 @@ export function parseWorkload(argv: readonly string[]): Workload {
     max,
     ttl: get('ttl', every === 'adaptive' ? max : every),
     upstreamPerSecond: positive(get('limit', '100'), '--limit', true),
-    budget: get('budget', '90/s'),
+    budget: get('budget', '80/s'),
     ...(option(argv, 'details') !== undefined && { details: option(argv, 'details')! }),
   }
 }
