@@ -1,5 +1,6 @@
 /** The request pipeline: stats → outage mode → auth → rate limit → route → latency → answer. */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { Catalogue } from './catalogue.js'
 import { SimDb } from './db.js'
 import { checkAuth, credentialKey, RateLimiter } from './guard.js'
 import type { SimOptions } from './options.js'
@@ -13,6 +14,7 @@ export interface SimCore {
   db: SimDb
   stats: StatsCollector
   limiter: RateLimiter
+  catalogue: Catalogue | undefined
   /** Answers memoized per data generation (cleared whenever the data changes). */
   memo: { generation: number; map: Map<string, Prepared> }
   now(): number
@@ -42,6 +44,7 @@ export function createCore(options: SimOptions, hooks: Pick<SimCore, 'schedule' 
     db,
     stats: new StatsCollector(Math.max(1, options.callLogSize ?? 500)),
     limiter: new RateLimiter(),
+    catalogue: options.catalogue && new Catalogue(options.catalogue, now()),
     memo: { generation: -1, map: new Map() },
     now,
     ...hooks,

@@ -6,6 +6,7 @@
 import { startSimUpstream as start } from './sim.js'
 import type { SimOptions, SimUpstream } from './types.js'
 
+export type { Catalogue, CatalogueOptions, CatalogueStats, ChangeClass } from './catalogue.js'
 export type {
   SimAuth,
   SimCall,

@@ -3,6 +3,8 @@
  * FTC Events API (seasons, events, teams, matches, rankings, scores).
  */
 
+import type { CatalogueOptions } from './catalogue.js'
+
 /** How the upstream behaves right now. */
 export type SimMode =
   /** Normal service. */
@@ -111,6 +113,8 @@ export interface SimOptions {
   callLogSize?: number
   /** Append a new match to a live event every this many ticks (default 3). */
   newMatchEveryTicks?: number
+  /** Also serve `GET /catalogue/items/:id`: many items changing at known rates (catalogue.ts). */
+  catalogue?: CatalogueOptions
 }
 
 /** Settings that can change at runtime with `sim.set()` or `POST /_sim/set`. */

@@ -1,6 +1,7 @@
 /** Routing of non-control requests: /echo, /bytes/:n and the /v2.0 API (memoized per data generation). */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http'
 import { apiError, handleApi } from './api.js'
+import type { Catalogue } from './catalogue.js'
 import { bytesBody, echoBody, MAX_BYTES } from './extras.js'
 import type { SimCore } from './handler.js'
 import { type Prepared, prepareJson } from './respond.js'
@@ -43,6 +44,8 @@ export function route(core: SimCore, method: string, url: URL, req: IncomingMess
     if (!readOnly) return errorJson(405, 'METHOD_NOT_ALLOWED', 'Method not allowed')
     return { kind: 'prepared', p: bytesBody(n), conditional: true }
   }
+  if (segments[0] === 'catalogue' && core.catalogue)
+    return catalogueItem(core, core.catalogue, segments, req, readOnly)
   if (segments[0] !== 'v2.0') return errorJson(404, 'NOT_FOUND', `No route for ${path}`)
   if (readOnly) {
     const memo = core.memo
@@ -68,6 +71,28 @@ export function route(core: SimCore, method: string, url: URL, req: IncomingMess
   }
   const r = handleApi(core.db, verb, segments, url.searchParams, parsed)
   return plainJson(r.status, r.body)
+}
+
+/** `GET /catalogue/items/:id`: one item as it is now (conditional). */
+function catalogueItem(
+  core: SimCore,
+  catalogue: Catalogue,
+  segments: string[],
+  req: IncomingMessage,
+  readOnly: boolean,
+): Answer {
+  const id = Number(segments[2])
+  if (
+    segments[1] !== 'items' ||
+    segments.length !== 3 ||
+    !Number.isInteger(id) ||
+    id < 0 ||
+    id >= catalogue.size
+  ) {
+    return errorJson(404, 'NOT_FOUND', `No catalogue item at /${segments.join('/')}`)
+  }
+  if (!readOnly) return errorJson(405, 'METHOD_NOT_ALLOWED', 'Method not allowed')
+  return { kind: 'prepared', p: catalogue.answer(id, core.now(), req.headers, core.rt), conditional: true }
 }
 
 const UTC_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/

@@ -1,5 +1,6 @@
 /** The simulated upstream's lifecycle: listener, modes (incl. re-listening on the same port), timers. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Catalogue } from './catalogue.js'
 import { type ControlTarget, controlOnly, handleControl } from './control.js'
 import { createCore, handleRequest, type SimCore } from './handler.js'
 import { Listener } from './listener.js'
@@ -57,6 +58,9 @@ export class Sim implements ControlTarget {
   }
   get calls(): readonly SimCall[] {
     return this.core.stats.calls
+  }
+  get catalogue(): Catalogue | undefined {
+    return this.core.catalogue
   }
   get changes(): readonly SimChange[] {
     return this.core.db.changes

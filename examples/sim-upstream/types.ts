@@ -1,4 +1,5 @@
 /** Public result types of the simulated upstream (stats, calls, changes) and the SimUpstream handle. */
+import type { Catalogue } from './catalogue.js'
 import type { SimMode, SimSettings } from './options.js'
 
 export type { SimAuth, SimMode, SimOptions, SimRateLimit, SimSettings } from './options.js'
@@ -78,6 +79,8 @@ export interface SimUpstream {
   readonly mode: SimMode
   /** The last `callLogSize` requests, oldest first (control API excluded). */
   readonly calls: readonly SimCall[]
+  /** The item catalogue (`GET /catalogue/items/:id`), when the sim was started with `catalogue`. */
+  readonly catalogue: Catalogue | undefined
   /** Bounded log of data changes (last 10,000), oldest first. */
   readonly changes: readonly SimChange[]
   /**

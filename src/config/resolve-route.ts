@@ -64,7 +64,15 @@ function resolveRefresh(
   const input = route.refresh
   if (!input) return undefined
   const where = [...at, 'refresh']
-  const every = input.every ?? route.ttl
+  const adaptive = input.every === 'adaptive' ? adaptiveBounds(input, where, ctx) : undefined
+  if (input.every !== 'adaptive') {
+    for (const key of ['min', 'max'] as const) {
+      if (input[key] !== undefined)
+        ctx.findings.add([...where, key], 'value', 'applies only to every: adaptive')
+    }
+  }
+  const fixed = input.every === 'adaptive' ? undefined : input.every
+  const every = input.every === 'adaptive' ? (adaptive?.min ?? ADAPTIVE_DEFAULTS.min) : (fixed ?? route.ttl)
   if (every === undefined)
     ctx.findings.add([...where, 'every'], 'type', 'is required when the route has no ttl')
   else if (every <= 0) ctx.findings.add([...where, 'every'], 'value', 'must be above zero')
@@ -76,7 +84,37 @@ function resolveRefresh(
   if (kind.kind === 'hot') policy = { kind: 'hot', window: input.hotWindow ?? ctx.refreshDefaults.hotWindow }
   else if (kind.kind === 'always') policy = { kind: 'always' }
   else policy = kind
-  return { every: every ?? 0, while: policy, priority: input.priority ?? ctx.refreshDefaults.priority }
+  return {
+    every: every ?? 0,
+    ...(adaptive && { adaptive }),
+    while: policy,
+    priority: input.priority ?? ctx.refreshDefaults.priority,
+  }
+}
+
+/** Adaptive refresh learns each key's interval within these; 10 s and 10 min unless set. */
+const ADAPTIVE_DEFAULTS = { min: 10_000, max: 600_000 }
+
+function adaptiveBounds(
+  input: { min?: number | undefined; max?: number | undefined },
+  where: (string | number)[],
+  ctx: RouteContext,
+): { min: number; max: number } | undefined {
+  const min = input.min ?? ADAPTIVE_DEFAULTS.min
+  const max = input.max ?? Math.max(ADAPTIVE_DEFAULTS.max, min)
+  if (min <= 0) {
+    ctx.findings.add([...where, 'min'], 'value', 'must be above zero')
+    return undefined
+  }
+  if (max < min) {
+    ctx.findings.add(
+      [...where, 'max'],
+      'value',
+      `must not be below min (${input.min === undefined ? 'default ' : ''}${min / 1000}s)`,
+    )
+    return undefined
+  }
+  return { min, max }
 }
 
 export function resolveRoute(

@@ -171,7 +171,10 @@ export type WhilePolicy =
   | { kind: 'cel'; expression: CompiledExpression }
 
 export interface RefreshConfig {
+  /** Period, ms; with `adaptive`, its `min` (each key's own period is the scheduler's to learn). */
   every: number
+  /** `every: adaptive`: each key's period is learned from its changes, within these bounds (ms). */
+  adaptive?: { min: number; max: number }
   while: WhilePolicy
   priority: Priority
 }

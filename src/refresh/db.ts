@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_target ON outbox (target, seq);
 `,
+  // An adaptive key's learned change rate (change-rate.ts), as JSON.
+  'ALTER TABLE schedule ADD COLUMN rate TEXT;',
 ]
 
 /** 'csrf'. */

@@ -2,7 +2,7 @@ import type { RouteConfig } from '../config/types.js'
 import { withDeadline } from '../util/deadline.js'
 import type { Timers } from '../util/timers.js'
 import type { LagStats } from './lag-stats.js'
-import { checkWhile, type PolicyContext } from './policy.js'
+import { checkWhile, HOT_READS_PER_REFRESH, keptWhile, nextReadRate, type PolicyContext } from './policy.js'
 import { type Job, UpstreamQueue } from './queue.js'
 import type { JobOutcome } from './refresh-job.js'
 
@@ -11,15 +11,29 @@ export interface DispatcherDeps {
   /** Wakes the loop when the next key falls due, on the `now` clock. */
   timers: Timers
   stats: LagStats
-  run: (key: string, route: RouteConfig, kept: boolean, job: Job) => Promise<JobOutcome>
+  /**
+   * `job`: the claim across instances reads whether it was forced. `skipYoungerThan`: no call when
+   * the cache's copy is younger than this (ms; 0: always call).
+   */
+  run: (
+    key: string,
+    route: RouteConfig,
+    kept: boolean,
+    job: Job,
+    skipYoungerThan: number,
+  ) => Promise<JobOutcome>
   /** Body, params and headers of the last version seen, for CEL `while`. */
   policyData: (job: Job) => ReturnType<PolicyContext['data']>
   /** In-flight cap per upstream. */
   capOf: (upstream: string) => number
   /** The key leaves the schedule (policy said no, no route, or a one-shot refresh is done). */
   drop: (job: Job) => void
-  /** A refresh ended and the key stays: set its next due time and re-queue it. */
-  reschedule: (job: Job, started: number) => void
+  /**
+   * A refresh ended and the key stays: set its next due time and re-queue it. `changed`: whether the
+   * version seen differs from the last one (undefined when it failed); `fetchedAt`: when that version
+   * was fetched, when not by this refresh (a client's fetch made the call unnecessary).
+   */
+  reschedule: (job: Job, started: number, changed: boolean | undefined, fetchedAt?: number) => void
   /** Another instance refreshes the key (or just did): look again in `retryInMs`. */
   defer: (job: Job, retryInMs: number) => void
   /** A kept key's `while` could not be evaluated, for the first time or with a new error. */
@@ -95,11 +109,12 @@ export class Dispatcher {
   }
 
   #dispatch(queue: UpstreamQueue, job: Job, now: number): void {
-    const policy = job.route.refresh?.while
+    const configured = job.route.refresh?.while
+    const policy = configured && keptWhile(configured, job.rate?.intervalMs)
     if (job.every > 0 && policy) {
       const data = () => this.#deps.policyData(job)
       const verdict = checkWhile(policy, { lastReadAt: job.lastReadAt, now, data })
-      if (verdict.keep === false) {
+      if (verdict.keep === false || !this.#stillHot(job, policy, now)) {
         this.#deps.drop(job)
         return
       }
@@ -114,8 +129,10 @@ export class Dispatcher {
     this.#deps.stats.dispatched(job.priority, now - job.dueAt)
     job.running = true
     queue.running++
+    // An adaptive key's refresh is only worth a call when its copy is a period old; a forced one always is.
+    const skipYoungerThan = job.rate && !job.forced ? job.every : 0
     const done = this.#deps
-      .run(job.key, job.route, job.every > 0, job)
+      .run(job.key, job.route, job.every > 0, job, skipYoungerThan)
       .then(
         (outcome) => this.#finish(job, now, outcome),
         (error: unknown) => this.#finish(job, now, error instanceof Error ? error : new Error(String(error))),
@@ -126,6 +143,16 @@ export class Dispatcher {
         this.pump()
       })
     this.#running.add(done)
+  }
+
+  /** An adaptive `while: hot` key is kept while clients read it several times per refresh interval. */
+  #stillHot(job: Job, policy: { kind: string }, now: number): boolean {
+    if (!job.rate || policy.kind !== 'hot' || job.forced) return true
+    const since = job.dispatchedAt ?? job.observedAt
+    job.readRate = nextReadRate(job.readRate, job.reads - (job.readsAtDispatch ?? 0), now - since)
+    job.readsAtDispatch = job.reads
+    job.dispatchedAt = now
+    return job.readRate * job.every >= HOT_READS_PER_REFRESH
   }
 
   #finish(job: Job, started: number, outcome: JobOutcome | Error): void {
@@ -147,6 +174,9 @@ export class Dispatcher {
     }
     const dropped = !(outcome instanceof Error) && outcome.kind === 'drop'
     if (dropped || (job.every === 0 && !job.again)) this.#deps.drop(job)
-    else this.#deps.reschedule(job, started)
+    else {
+      if (outcome instanceof Error || outcome.kind !== 'done') this.#deps.reschedule(job, started, undefined)
+      else this.#deps.reschedule(job, started, outcome.change !== undefined, outcome.fetchedAt)
+    }
   }
 }

@@ -135,10 +135,10 @@ export function createRefresh(
     config,
     {
       schedule,
-      run: (key, route, kept, job) =>
+      run: (key, route, kept, job, skipYoungerThan) =>
         coordination
-          ? runClaimed(deps, coordination, key, route, kept, job)
-          : runRefresh(deps, key, route, kept),
+          ? runClaimed(deps, coordination, key, route, kept, job, skipYoungerThan)
+          : runRefresh(deps, key, route, kept, skipYoungerThan),
       policyData(job) {
         const seen = schedule.seen(job.key)
         return {

@@ -24,6 +24,7 @@ export function newJob(
     again: false,
     gone: false,
     version: 0,
+    observedAt: lastReadAt,
   }
 }
 
@@ -74,6 +75,7 @@ export class ScheduleWriter {
         dueAt: job.dueAt,
         lastReadAt: job.lastReadAt,
         reads: job.reads,
+        ...(job.rate && { rate: job.rate }),
       }),
     )
   }
@@ -84,7 +86,8 @@ export class ScheduleWriter {
   }
 
   rescheduled(job: Job): void {
-    if (job.every > 0) this.#try('reschedule', () => this.#store.setDue(job.key, job.dueAt, job.failures))
+    if (job.every > 0)
+      this.#try('reschedule', () => this.#store.setDue(job.key, job.dueAt, job.failures, job.rate))
   }
 
   dropped(job: Job): void {

@@ -38,3 +38,34 @@ export function checkWhile(policy: WhilePolicy, ctx: PolicyContext): PolicyVerdi
     }
   }
 }
+
+/**
+ * An adaptive key not kept yet becomes hot on a second read within this many of its periods (and
+ * within `hotWindow`): one stray read does not make a key hot.
+ */
+export const HOT_PERIODS = 2
+
+/**
+ * An adaptive `while: hot` key stays kept while its clients read it at least this many times per
+ * refresh interval (its read rate, a moving average, times its current interval). Revalidating a key
+ * when a client reads it costs one call per interval in which it is read; polling costs one per
+ * interval whether read or not. With r reads expected per interval, a share e^−r of intervals has
+ * none, so polling a key read 3 times per interval wastes about 5% of its calls; read less often, it
+ * is cheaper left to revalidate on read.
+ */
+export const HOT_READS_PER_REFRESH = 3
+
+/** Weight of the latest period in the moving average of the read rate. */
+const HEAT_WEIGHT = 0.5
+
+/** The moving average of a key's read rate (reads per ms) after `reads` reads in `elapsedMs`. */
+export function nextReadRate(rate: number | undefined, reads: number, elapsedMs: number): number {
+  const sample = reads / Math.max(1, elapsedMs)
+  return rate === undefined ? sample : rate * (1 - HEAT_WEIGHT) + sample * HEAT_WEIGHT
+}
+
+/** The `while` policy a kept key is checked against: an adaptive key's hot window follows its period. */
+export function keptWhile(policy: WhilePolicy, adaptivePeriodMs: number | undefined): WhilePolicy {
+  if (policy.kind !== 'hot' || adaptivePeriodMs === undefined) return policy
+  return { kind: 'hot', window: Math.min(policy.window, HOT_PERIODS * adaptivePeriodMs) }
+}

@@ -1,4 +1,5 @@
 import type { Priority, RouteConfig } from '../config/types.js'
+import type { ChangeRate } from './change-rate.js'
 import { Heap } from './heap.js'
 import { PRIORITIES } from './types.js'
 
@@ -18,8 +19,9 @@ export interface Job {
   /** A refresh was asked for while one was running: run again as soon as it ends. */
   again: boolean
   /**
-   * Asked for now (webhook, operator) rather than fallen due: with a Coordination, it takes over
-   * another instance's 'done' marker, since what was asked for may be newer than that refresh.
+   * Asked for now (webhook, operator, POST /refresh) rather than fallen due: the next refresh calls the
+   * upstream whatever the copy's age, and with a Coordination it takes over another instance's 'done'
+   * marker, since what was asked for may be newer than that refresh.
    */
   forced?: boolean
   /** Left the schedule; queued heap nodes for it are skipped. */
@@ -28,6 +30,14 @@ export interface Job {
   version: number
   /** Why its `while` condition could not be evaluated last time (the key stays scheduled meanwhile). */
   whileError?: { message: string; since: number }
+  /** `every: adaptive`: the key's learned change rate; `every` follows its interval. */
+  rate?: ChangeRate
+  /** An adaptive key's moving average of reads per ms, and `reads` and the time at its last dispatch. */
+  readRate?: number
+  readsAtDispatch?: number
+  dispatchedAt?: number
+  /** When its last version was seen (enrolment, then each refresh start): the next finding's span. */
+  observedAt: number
 }
 
 interface Node {

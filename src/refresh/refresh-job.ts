@@ -31,7 +31,11 @@ export interface JobDeps {
 export type JobOutcome =
   /** The key cannot be refreshed by anyone but its client (credentials) or no route serves it. */
   | { kind: 'drop' }
-  | { kind: 'done'; change: ChangeEvent | undefined }
+  /**
+   * `change`: what differs from the last version seen. `fetchedAt`: when the version compared was
+   * fetched, if not by this refresh (the cache's copy was younger than `skipYoungerThan`: no call).
+   */
+  | { kind: 'done'; change: ChangeEvent | undefined; fetchedAt?: number }
   /** Another instance refreshes the key now or refreshed it and it is not due yet (Coordination). */
   | { kind: 'busy'; retryInMs: number }
 
@@ -59,22 +63,36 @@ export async function runRefresh(
   key: string,
   route: RouteConfig,
   kept: boolean,
+  skipYoungerThan = 0,
   shared?: SharedRefresh,
 ): Promise<JobOutcome> {
   const { host, schedule } = deps
   const previous = shared?.seen ?? (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
-  const outcome = await host.refreshKey(key)
-  if (outcome.kind !== 'refreshed') return { kind: 'drop' }
-  const result = outcome.result
-  if (!result.stored) return { kind: 'done', change: undefined }
-  const next = seenOf(result.value, result.entry)
+  // A client's miss or revalidation fetched the key since: the copy is as new as this refresh would
+  // make it, so it is compared instead, and the upstream is not asked.
+  const copy = skipYoungerThan > 0 ? await host.peek(key) : undefined
+  const skipped = copy !== undefined && deps.now() - copy.fetchedAt < skipYoungerThan
+  let next: Seen
+  let tags: string[]
+  if (skipped) {
+    next = copy
+    tags = copy.tags
+  } else {
+    const outcome = await host.refreshKey(key)
+    if (outcome.kind !== 'refreshed') return { kind: 'drop' }
+    const result = outcome.result
+    if (!result.stored) return { kind: 'done', change: undefined }
+    next = seenOf(result.value, result.entry)
+    tags = result.entry.tags
+  }
   // Recorded for every instance before anything is published: a claim lost by now (this instance
   // froze past its lease) records nothing, and the instance that took the key over reports the change.
   if (shared && !(await shared.record(next))) return { kind: 'done', change: undefined }
+  const fetchedAt = skipped ? { fetchedAt: next.fetchedAt } : {}
   if (!previous || previous.digest === next.digest) {
     if (kept && !previous) schedule.setSeen(key, next)
     else if (kept) schedule.confirm(key, next.fetchedAt)
-    return { kind: 'done', change: undefined }
+    return { kind: 'done', change: undefined, ...fetchedAt }
   }
   const params = host.locate(key)?.params ?? {}
   const change = detectChange({
@@ -85,7 +103,7 @@ export async function runRefresh(
     url: redactUrl(deps.baseUrl() + pathOfKey(key), deps.secretParams),
     previous,
     next,
-    tags: result.entry.tags,
+    tags,
     now: deps.now(),
   })
   // Shared: the event goes to the shared log, from which every instance's feed (this one's too)
@@ -111,7 +129,7 @@ export async function runRefresh(
   if (!appended) deps.feed.publish(change.event)
   deps.onChange?.(change.event)
   followUp(deps, route, params, change)
-  return { kind: 'done', change: change.event }
+  return { kind: 'done', change: change.event, ...fetchedAt }
 }
 
 /** Invalidation and warming run after the refresh, so they never hold up the scheduler. */

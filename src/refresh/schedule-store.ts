@@ -16,6 +16,8 @@ export interface ScheduleRow {
   lastReadAt: number
   reads: number
   failures: number
+  /** An adaptive key's learned change rate, as stored (change-rate.ts parses it); absent otherwise. */
+  rate?: unknown
 }
 
 /** Bodies above this are not kept for diffs: a change is still seen by digest, without a patch. */
@@ -28,6 +30,7 @@ interface RawRow {
   last_read_at: number
   reads: number
   failures: number
+  rate: string | null
 }
 
 interface RawSeen {
@@ -50,14 +53,14 @@ export class ScheduleStore {
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare(
-      `INSERT INTO schedule (key, route, due_at, last_read_at, reads) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO schedule (key, route, due_at, last_read_at, reads, rate) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET route = excluded.route, due_at = excluded.due_at,
-         last_read_at = excluded.last_read_at, reads = excluded.reads`,
+         last_read_at = excluded.last_read_at, reads = excluded.reads, rate = excluded.rate`,
     )
     this.#touch = db.prepare('UPDATE schedule SET last_read_at = ?, reads = ? WHERE key = ?')
-    this.#due = db.prepare('UPDATE schedule SET due_at = ?, failures = ? WHERE key = ?')
+    this.#due = db.prepare('UPDATE schedule SET due_at = ?, failures = ?, rate = ? WHERE key = ?')
     this.#delete = db.prepare('DELETE FROM schedule WHERE key = ?')
-    this.#all = db.prepare('SELECT key, route, due_at, last_read_at, reads, failures FROM schedule')
+    this.#all = db.prepare('SELECT key, route, due_at, last_read_at, reads, failures, rate FROM schedule')
     this.#seen = db.prepare('SELECT digest, fetched_at, body, headers FROM schedule WHERE key = ?')
     this.#setSeen = db.prepare(
       'UPDATE schedule SET digest = ?, fetched_at = ?, body = ?, headers = ? WHERE key = ?',
@@ -73,19 +76,20 @@ export class ScheduleStore {
       lastReadAt: r.last_read_at,
       reads: r.reads,
       failures: r.failures,
+      ...(r.rate !== null && { rate: parseJson(r.rate) }),
     }))
   }
 
   upsert(row: Omit<ScheduleRow, 'failures'>): void {
-    this.#insert.run(row.key, row.route, row.dueAt, row.lastReadAt, row.reads)
+    this.#insert.run(row.key, row.route, row.dueAt, row.lastReadAt, row.reads, jsonOrNull(row.rate))
   }
 
   touch(key: string, lastReadAt: number, reads: number): void {
     this.#touch.run(lastReadAt, reads, key)
   }
 
-  setDue(key: string, dueAt: number, failures: number): void {
-    this.#due.run(dueAt, failures, key)
+  setDue(key: string, dueAt: number, failures: number, rate?: unknown): void {
+    this.#due.run(dueAt, failures, jsonOrNull(rate), key)
   }
 
   delete(key: string): void {
@@ -108,5 +112,16 @@ export class ScheduleStore {
   /** The same version, confirmed again by the upstream. */
   confirm(key: string, fetchedAt: number): void {
     this.#confirm.run(fetchedAt, key)
+  }
+}
+
+const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value))
+
+/** A damaged rate column reads as no rate: the key starts learning again rather than failing to load. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
   }
 }

@@ -1,9 +1,11 @@
 import type { CisternConfig, Priority, RouteConfig } from '../config/types.js'
 import { isPrivateKey } from '../gateway/routing/cache-key.js'
 import { realTimers, type Timers } from '../util/timers.js'
+import { type ChangeRate, initialRate, observe, parseRate } from './change-rate.js'
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js'
 import { newJob, nextDueAt, resumedDueAt, ScheduleWriter } from './jobs.js'
 import { LagStats } from './lag-stats.js'
+import { keptWhile } from './policy.js'
 import type { Job } from './queue.js'
 import type { ScheduleStore } from './schedule-store.js'
 import { queueView, snapshotOf } from './snapshot.js'
@@ -48,6 +50,10 @@ export class Scheduler {
   readonly #dispatcher: Dispatcher
   readonly #schedule: ScheduleStore
   readonly #enrolled: ((key: string) => void) | undefined
+  /** Learned change rates of adaptive keys that left the schedule, for when they come back (bounded). */
+  readonly #dormant = new Map<string, ChangeRate>()
+  /** Adaptive keys read once and not yet kept: when. A second read within the hot window keeps them. */
+  readonly #candidates = new Map<string, number>()
   #flushTimer: NodeJS.Timeout | undefined
 
   constructor(config: CisternConfig, deps: SchedulerDeps, options: SchedulerOptions = {}) {
@@ -73,8 +79,14 @@ export class Scheduler {
       capOf: deps.capOf,
       drop: (job) => this.#drop(job),
       whileFailed: (job, error) => onWhileError({ key: job.key, route: job.route.name, error }),
-      reschedule: (job, started) => {
-        job.dueAt = job.again ? this.#now() : nextDueAt(job, started)
+      reschedule: (job, started, changed, fetchedAt) => {
+        if (changed !== undefined) this.#observed(job, fetchedAt ?? started, changed)
+        // No call was made: the next one is due a period after the client's fetch.
+        job.dueAt = job.again
+          ? this.#now()
+          : fetchedAt !== undefined
+            ? fetchedAt + job.every
+            : nextDueAt(job, started)
         job.forced = job.again
         job.again = false
         this.#writer.rescheduled(job)
@@ -103,11 +115,19 @@ export class Scheduler {
       }
       // A key a client read before start() is already enrolled.
       if (this.#jobs.has(row.key)) continue
-      const every = route.refresh.every
+      const adaptive = route.refresh.adaptive
+      const rate = adaptive && (parseRate(row.rate, adaptive) ?? initialRate(adaptive))
+      const every = rate ? rate.intervalMs : route.refresh.every
       const dueAt = resumedDueAt(row.dueAt, every, now, resumeSpreadMs, random)
       const job = this.#newJob(row.key, route, every, dueAt, row.lastReadAt)
       job.reads = row.reads
       job.failures = row.failures
+      if (rate) {
+        job.rate = rate
+        // Its read rate is measured from now: the stored total spans the key's whole history.
+        job.readsAtDispatch = row.reads
+        job.dispatchedAt = now
+      }
       this.#add(job)
     }
     this.#flushTimer = setInterval(() => this.flush(), this.#options.flushEveryMs)
@@ -126,7 +146,28 @@ export class Scheduler {
       this.#writer.touched(job)
       return
     }
-    this.#enroll(key, route, now + (route.refresh?.every ?? 0), 1)
+    if (route.refresh?.adaptive && !this.#readAgain(key, route, now)) return
+    this.#enroll(key, route, undefined, 1)
+  }
+
+  /**
+   * Whether an adaptive key not kept was read before, within its hot window: one stray read does not
+   * make a key hot (its miss fetched it fresh anyway); a second one soon after does.
+   */
+  #readAgain(key: string, route: RouteConfig, now: number): boolean {
+    const policy = route.refresh!.while
+    if (policy.kind !== 'hot') return true
+    const firstAt = this.#candidates.get(key)
+    const window = keptWhile(policy, this.#rateOf(key, route)?.intervalMs)
+    if (firstAt !== undefined && window.kind === 'hot' && now - firstAt <= window.window) {
+      this.#candidates.delete(key)
+      return true
+    }
+    this.#candidates.delete(key)
+    this.#candidates.set(key, now)
+    if (this.#candidates.size > this.#options.maxKeys)
+      this.#candidates.delete(this.#candidates.keys().next().value!)
+    return false
   }
 
   /**
@@ -135,13 +176,13 @@ export class Scheduler {
    * operator refreshed by key. A `while: hot` key stays for one hot window unless a client reads it.
    * Its first refresh falls due `delayMs` from now. Returns whether it is kept.
    */
-  keep(key: string, route: RouteConfig, delayMs = route.refresh?.every ?? 0): boolean {
+  keep(key: string, route: RouteConfig, delayMs?: number): boolean {
     const job = this.#jobs.get(key)
     if (job) {
       if (job.every === 0 && route.refresh) this.#keep(job, route)
       return true
     }
-    return this.#enroll(key, route, this.#now() + delayMs) !== undefined
+    return this.#enroll(key, route, delayMs === undefined ? undefined : this.#now() + delayMs) !== undefined
   }
 
   /**
@@ -161,10 +202,10 @@ export class Scheduler {
       const job = this.#jobs.get(key)
       // A one-shot refresh already queued for the key becomes a kept key all the same.
       if (job && options.enroll && job.every === 0 && job.route.refresh) this.#keep(job, job.route)
+      if (job) job.forced = true
       if (job?.running) job.again = true
       else if (job) {
         job.dueAt = Math.min(job.dueAt, now)
-        job.forced = true
         this.#dispatcher.push(job)
       } else {
         const route = locate(key)
@@ -214,11 +255,19 @@ export class Scheduler {
     return newJob(key, route, route.refresh?.priority ?? this.#defaultPriority, every, dueAt, lastReadAt)
   }
 
-  /** A new kept key, due at `dueAt`; undefined when it cannot be kept. */
-  #enroll(key: string, route: RouteConfig, dueAt: number, reads = 0, forced = false): Job | undefined {
+  /** A new kept key, due at `dueAt` (default: one period from now); undefined when it cannot be kept. */
+  #enroll(key: string, route: RouteConfig, dueAt?: number, reads = 0, forced = false): Job | undefined {
     // A key bound to a client's credentials can only be refreshed by that client.
     if (!route.refresh || isPrivateKey(key) || this.#jobs.size >= this.#options.maxKeys) return undefined
-    const added = this.#newJob(key, route, route.refresh.every, dueAt, this.#now())
+    const now = this.#now()
+    const rate = this.#rateOf(key, route)
+    const every = rate?.intervalMs ?? route.refresh.every
+    const added = this.#newJob(key, route, every, dueAt ?? now + every, now)
+    if (rate) {
+      added.rate = rate
+      this.#dormant.delete(key)
+      this.#candidates.delete(key)
+    }
     added.reads = reads
     added.forced = forced
     this.#add(added)
@@ -234,7 +283,12 @@ export class Scheduler {
 
   /** A one-shot key read on a refresh route becomes a kept key. */
   #keep(job: Job, route: RouteConfig): void {
-    job.every = route.refresh!.every
+    const rate = this.#rateOf(job.key, route)
+    job.every = rate?.intervalMs ?? route.refresh!.every
+    if (rate) {
+      job.rate = rate
+      this.#dormant.delete(job.key)
+    }
     job.priority = route.refresh!.priority
     this.#writer.persist(job)
     if (!job.running) this.#dispatcher.push(job)
@@ -244,5 +298,25 @@ export class Scheduler {
     job.gone = true
     this.#jobs.delete(job.key)
     this.#writer.dropped(job)
+    if (job.rate) {
+      this.#dormant.set(job.key, job.rate)
+      if (this.#dormant.size > this.#options.maxKeys) this.#dormant.delete(this.#dormant.keys().next().value!)
+    }
+  }
+
+  /** An adaptive route's key: what it learned before, or where a key with no history starts. */
+  #rateOf(key: string, route: RouteConfig): ChangeRate | undefined {
+    const adaptive = route.refresh?.adaptive
+    return adaptive && (this.#jobs.get(key)?.rate ?? this.#dormant.get(key) ?? initialRate(adaptive))
+  }
+
+  /** A version fetched at `at` was found changed or not: an adaptive key learns from it. */
+  #observed(job: Job, at: number, changed: boolean): void {
+    const adaptive = job.route.refresh?.adaptive
+    if (job.rate && adaptive && job.every > 0 && at > job.observedAt) {
+      job.rate = observe(job.rate, { changed, elapsedMs: at - job.observedAt }, adaptive)
+      job.every = job.rate.intervalMs
+    }
+    job.observedAt = Math.max(job.observedAt, at)
   }
 }

@@ -31,15 +31,16 @@ export async function runClaimed(
   route: RouteConfig,
   kept: boolean,
   job: Job,
+  skipYoungerThan = 0,
 ): Promise<JobOutcome> {
-  if (!coordination.healthy()) return runRefresh(deps, key, route, false)
+  if (!coordination.healthy()) return runRefresh(deps, key, route, false, skipYoungerThan)
   const claims = coordination.refreshClaims
   let claim: Awaited<ReturnType<typeof claims.claim>>
   try {
     claim = await claims.claim(key, CLAIM_LEASE_MS, { force: job.forced === true })
   } catch (error) {
     deps.onError?.(error, 'refresh claim')
-    return runRefresh(deps, key, route, false)
+    return runRefresh(deps, key, route, false, skipYoungerThan)
   }
   if (!claim.claimed) {
     // Done: come back when the key is next due. Running: the holder's lease says when it would be
@@ -55,7 +56,7 @@ export async function runClaimed(
   let recorded = false
   try {
     const seen = await claims.seen(key)
-    const outcome = await runRefresh(deps, key, route, kept, {
+    const outcome = await runRefresh(deps, key, route, kept, skipYoungerThan, {
       seen,
       changes: coordination.changes,
       async record(next) {

@@ -150,7 +150,10 @@ describe('SQLite schema helper', () => {
       ])
       expect(db.prepare('SELECT id FROM events').pluck().all()).toEqual(['evt_1'])
       db.close()
-      expect(header(path)).toEqual({ applicationId: REFRESH_DB_SCHEMA.applicationId, version: 1 })
+      expect(header(path)).toEqual({
+        applicationId: REFRESH_DB_SCHEMA.applicationId,
+        version: REFRESH_DB_SCHEMA.migrations.length,
+      })
     })
 
     it('the webhook event log (version 1, no id): stamped, its events kept', async () => {

@@ -1,6 +1,16 @@
 import { z } from 'zod'
 import { type PathPattern, PathPatternError, parsePathPattern } from '../path-pattern.js'
-import { cel, compileCel, duration, fraction, headerName, oneOrMany, template, text } from './common.js'
+import {
+  cel,
+  compileCel,
+  duration,
+  expected,
+  fraction,
+  headerName,
+  oneOrMany,
+  template,
+  text,
+} from './common.js'
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const
@@ -37,7 +47,17 @@ const whileSchema = z
 
 const refresh = z
   .strictObject({
-    every: duration('Refresh interval; defaults to the route ttl').optional(),
+    every: z
+      .union([z.literal('adaptive'), duration('Refresh interval; defaults to the route ttl')], {
+        error: expected('a duration such as 90s, 5m or 24h, or adaptive'),
+      })
+      .optional()
+      .meta({
+        description:
+          'Refresh interval (defaults to the route ttl), or adaptive: learned per key from how often its data changes, within min and max',
+      }),
+    min: duration('With every: adaptive, the shortest interval (default 10s)').optional(),
+    max: duration('With every: adaptive, the longest interval (default 10m)').optional(),
     while: whileSchema.optional(),
     hotWindow: duration('For while: hot, the read window; defaults to refreshDefaults.hotWindow').optional(),
     priority: z.enum(PRIORITIES).optional().meta({ description: 'Default: refreshDefaults.priority' }),

@@ -1,0 +1,134 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  type ChangeRate,
+  GROWTH,
+  initialRate,
+  observe,
+  parseRate,
+  TARGET_CHANGE_SHARE,
+} from '../../src/refresh/change-rate.js'
+
+const bounds = { min: 10_000, max: 600_000 }
+
+/** Refresh a key whose data changes as a Poisson process (mean `everyMs`) for `refreshes` refreshes. */
+function follow(
+  everyMs: number,
+  refreshes: number,
+  seed = 12_345,
+): { rate: ChangeRate; intervals: number[] } {
+  let state = seed
+  const random = () => {
+    state = (state * 16807) % 2147483647
+    return state / 2147483647
+  }
+  let rate = initialRate(bounds)
+  let nextChange = -Math.log(random()) * everyMs
+  let at = 0
+  const intervals: number[] = []
+  for (let i = 0; i < refreshes; i++) {
+    at += rate.intervalMs
+    let changed = false
+    while (nextChange <= at) {
+      changed = true
+      nextChange += -Math.log(random()) * everyMs
+    }
+    rate = observe(rate, { changed, elapsedMs: rate.intervalMs }, bounds)
+    intervals.push(rate.intervalMs)
+  }
+  return { rate, intervals }
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
+
+describe('the change-rate estimator', () => {
+  it('a new key starts at max', () => {
+    expect(initialRate(bounds)).toEqual({
+      intervalMs: 600_000,
+      refreshes: 0,
+      changes: 0,
+      meanIntervalMs: 600_000,
+    })
+  })
+
+  it('a key that never changes stays at max', () => {
+    expect(follow(Number.POSITIVE_INFINITY, 50).intervals.every((ms) => ms === bounds.max)).toBe(true)
+  })
+
+  it('a key changing every minute settles where about a quarter of refreshes find a change', () => {
+    // The fixed point: P(change within T) = TARGET, so T = 60 s · −ln(1 − TARGET) ≈ 17 s.
+    const ideal = -Math.log(1 - TARGET_CHANGE_SHARE) * 60_000
+    const settled = follow(60_000, 600).intervals.slice(200)
+    expect(mean(settled)).toBeGreaterThan(ideal * 0.6)
+    expect(mean(settled)).toBeLessThan(ideal * 1.3)
+  })
+
+  it('follows a key that changes every minute within a few refreshes of its first change', () => {
+    const { intervals } = follow(60_000, 12)
+    expect(intervals[0]).toBeLessThan(bounds.max) // the first refresh (after max) saw a change
+    expect(intervals.slice(6).every((ms) => ms < 60_000)).toBe(true)
+  })
+
+  it('a rarely changing key stays near max', () => {
+    expect(mean(follow(6 * 3_600_000, 100).intervals)).toBeGreaterThan(bounds.max * 0.9)
+  })
+
+  it('stays within min and max, grows at most GROWTH× per refresh, and keeps a consistent record', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ changed: fc.boolean(), elapsedMs: fc.integer({ min: 0, max: 3_600_000 }) }), {
+          maxLength: 60,
+        }),
+        (findings) => {
+          let rate = initialRate(bounds)
+          for (const finding of findings) {
+            const next = observe(rate, finding, bounds)
+            expect(next.intervalMs).toBeGreaterThanOrEqual(bounds.min)
+            expect(next.intervalMs).toBeLessThanOrEqual(bounds.max)
+            expect(next.intervalMs).toBeLessThanOrEqual(Math.max(bounds.min, rate.intervalMs * GROWTH))
+            expect(next.changes).toBeLessThanOrEqual(next.refreshes)
+            expect(Number.isFinite(next.meanIntervalMs) && next.meanIntervalMs > 0).toBe(true)
+            // Serialisable: a schedule store keeps it as JSON and reads it back unchanged.
+            expect(parseRate(JSON.parse(JSON.stringify(next)), bounds)).toEqual(next)
+            rate = next
+          }
+        },
+      ),
+    )
+  })
+
+  it('a finding of a change never lengthens the interval; one of no change never shortens it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.boolean(), { maxLength: 30 }),
+        fc.integer({ min: 1_000, max: 1_200_000 }),
+        (history, elapsedMs) => {
+          let rate = initialRate(bounds)
+          for (const changed of history) rate = observe(rate, { changed, elapsedMs: rate.intervalMs }, bounds)
+          const changed = observe(rate, { changed: true, elapsedMs }, bounds)
+          const unchanged = observe(rate, { changed: false, elapsedMs }, bounds)
+          expect(changed.intervalMs).toBeLessThanOrEqual(unchanged.intervalMs)
+        },
+      ),
+    )
+  })
+
+  it('does not modify the record it is given', () => {
+    const rate = initialRate(bounds)
+    const copy = { ...rate }
+    observe(rate, { changed: true, elapsedMs: 60_000 }, bounds)
+    expect(rate).toEqual(copy)
+  })
+
+  it('reads back only a well-formed record, re-bounded', () => {
+    expect(parseRate(undefined, bounds)).toBeUndefined()
+    expect(parseRate('x', bounds)).toBeUndefined()
+    expect(parseRate({ intervalMs: 5, refreshes: 1, changes: 2, meanIntervalMs: 5 }, bounds)).toBeUndefined()
+    expect(
+      parseRate({ intervalMs: Number.NaN, refreshes: 1, changes: 0, meanIntervalMs: 5 }, bounds),
+    ).toBeUndefined()
+    expect(
+      parseRate({ intervalMs: 5, refreshes: 1, changes: 0, meanIntervalMs: 5 }, bounds)?.intervalMs,
+    ).toBe(10_000)
+  })
+})
