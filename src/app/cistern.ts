@@ -75,9 +75,11 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
     const gateway = parts.add(
       createGateway(config, {
         ...setup.gatewayOptions(options),
+        // cistern's own paths first, so a caller's handler (a bench's probe) cannot shadow a webhook.
         extraHandlers: [
           (req, res, path) => later.webhooks?.handler(req, res, path) ?? false,
           (req, res, path) => later.refresh?.sseHandler(req, res, path) ?? false,
+          ...(options.extraHandlers ?? []),
         ],
         onRead: (key, route) => later.refresh?.onRead(key, route),
       }),
