@@ -34,24 +34,28 @@ routes:
     to: /bytes/1024?id=:id
     ttl: 1h
 `
-const cistern = await startCistern(parseConfig(yaml, join(dir, 'bench.yaml'), {}))
-for (const n of positionals) await (await fetch(`${cistern.url}/bytes/${n}`)).arrayBuffer()
-
 // Server-side waits of cold requests, read and reset by GET /_bench/waits: what a waiter costs
 // cistern, without the load generator's own queueing. The engine's fetch event marks the moment the
 // upstream's answer is in, where the fan-out to the waiters starts.
 const log = new WaitLog()
-cistern.gateway.server.prependListener('request', (req, res) => {
-  if (req.url?.startsWith('/cold/')) log.track(res)
-})
 diagnostics_channel.subscribe('cistern:cache:fetch', (message) => {
   if ((message as { key: string }).key.startsWith('/cold/')) log.ready()
 })
-cistern.gateway.context.extraHandlers.push((_req, res, path) => {
-  if (path !== '/_bench/waits') return false
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(log.take()))
-  return true
+const cistern = await startCistern(parseConfig(yaml, join(dir, 'bench.yaml'), {}), {
+  // Asked before routing, as bare.ts's listener is: a cold request's wait starts as it arrives.
+  extraHandlers: [
+    (_req, res, path) => {
+      if (path.startsWith('/cold/')) log.track(res)
+      return false
+    },
+    (_req, res, path) => {
+      if (path !== '/_bench/waits') return false
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(log.take()))
+      return true
+    },
+  ],
 })
+for (const n of positionals) await (await fetch(`${cistern.url}/bytes/${n}`)).arrayBuffer()
 console.log(JSON.stringify({ url: cistern.url }))
 // Exit through process.exit so --cpu-prof and friends get to write their output.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

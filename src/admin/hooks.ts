@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Priority } from '../config/types.js'
+import type { QueueItem } from '../refresh/types.js'
 import type { SingleSelector } from '../stores/store.js'
 import type { Lane } from '../upstream/budget/types.js'
+
+export type { QueueItem }
 
 /**
  * What other parts of cistern plug into the admin API, given to createAdmin: startCistern builds the
@@ -24,16 +27,6 @@ export interface AdminHooks {
   changes?: (req: IncomingMessage, res: ServerResponse) => void
   /** GET /events: webhooks received, newest first, paged. */
   events?: (query: EventsQuery) => Promise<EventsPage>
-}
-
-export interface QueueItem {
-  key: string
-  route: string
-  priority: Priority
-  /** When it is due (epoch ms). */
-  dueAt: number
-  /** Why its `refresh.while` could not be evaluated last time (it stays scheduled meanwhile). */
-  whileError?: string
 }
 
 export interface QueueSnapshot {

@@ -87,9 +87,11 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
       createGateway(config, {
         ...setup.gatewayOptions({ ...options, store }),
         ...(coordination && { coordination }),
+        // cistern's own paths first, so a caller's handler (a bench's probe) cannot shadow a webhook.
         extraHandlers: [
           (req, res, path) => later.webhooks?.handler(req, res, path) ?? false,
           (req, res, path) => later.refresh?.sseHandler(req, res, path) ?? false,
+          ...(options.extraHandlers ?? []),
         ],
         onRead: (key, route) => later.refresh?.onRead(key, route),
       }),

@@ -28,7 +28,6 @@ export interface CacheResult<T> {
   error?: unknown
 }
 
-/** What invalidate() applies to. `tags` is a shorthand for several tag invalidations. */
 /** Keys are non-empty strings up to `maxKeyLength` UTF-16 units (1024 by default). */
 export function checkKey(key: string, max: number): void {
   if (typeof key !== 'string' || key.length === 0) {

@@ -72,11 +72,13 @@ describe('cistern CLI against a running gateway (built CLI)', () => {
   })
 
   it('`cistern stats` prints a table, --json the API answer; the token can come from the environment', async () => {
-    const table = await cli(['stats', '--admin', h.admin], { CISTERN_ADMIN_TOKEN: h.token })
+    const [table, json] = await Promise.all([
+      cli(['stats', '--admin', h.admin], { CISTERN_ADMIN_TOKEN: h.token }),
+      cli(['stats', '--json', ...admin]),
+    ])
     expect(table.code).toBe(0)
     expect(table.stdout).toMatch(/^requests:\s+8 \(hits 0, stale 0, revalidated 0, misses 8, bypass 0/m)
     expect(table.stdout).toMatch(/^\/ftc\/:season\/teams\/:team\s+6\s+0\s+0\s+6\s+0\.0%/m)
-    const json = await cli(['stats', '--json', ...admin])
     expect(JSON.parse(json.stdout)).toMatchObject({ totals: { requests: 8, misses: 8, upstreamCalls: 8 } })
   })
 
@@ -95,22 +97,25 @@ describe('cistern CLI against a running gateway (built CLI)', () => {
   })
 
   it('says clearly when the token is refused, the admin API is unreachable, or the selection is wrong', async () => {
-    const refused = await cli(['stats', '--admin', h.admin, '--token', 'wrong'])
+    const closed = await closedPort()
+    // None of these changes anything: the five processes run side by side.
+    const [refused, none, unreachable, ambiguous, missing] = await Promise.all([
+      cli(['stats', '--admin', h.admin, '--token', 'wrong']),
+      cli(['stats', '--admin', h.admin]),
+      cli(['stats', '--admin', `http://127.0.0.1:${closed}`, '--token', 'x']),
+      cli(['purge', '--tag', 'a', '--key', 'b', ...admin]),
+      cli(['inspect', '/nope', ...admin]),
+    ])
     expect(refused.code).toBe(3)
     expect(refused.stderr).toMatch(/refused the token \(401\)/)
-    const none = await cli(['stats', '--admin', h.admin])
     expect(none.code).toBe(3)
     expect(none.stderr).toMatch(/no admin token: pass --token or set CISTERN_ADMIN_TOKEN/)
-    const closed = await closedPort()
-    const unreachable = await cli(['stats', '--admin', `http://127.0.0.1:${closed}`, '--token', 'x'])
     expect(unreachable.code).toBe(4)
     expect(unreachable.stderr).toContain(
       `cannot reach the admin API at http://127.0.0.1:${closed}: ECONNREFUSED`,
     )
-    const ambiguous = await cli(['purge', '--tag', 'a', '--key', 'b', ...admin])
     expect(ambiguous.code).toBe(2)
     expect(ambiguous.stderr).toMatch(/exactly one of --key, --tag or --prefix/)
-    const missing = await cli(['inspect', '/nope', ...admin])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/404: entry_not_found/)
   })

@@ -185,3 +185,42 @@ webhooks:
     await again.close(500)
   })
 })
+
+describe('startCistern: the caller’s own paths', () => {
+  it('extraHandlers given at start are asked after webhooks and before routing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cistern-extra-'))
+    const yaml = `listen: 127.0.0.1:0
+store: { kind: sqlite, path: ${join(dir, 'cache.db')} }
+upstreams:
+  trig: { url: "https://x.org" }
+routes:
+  - { path: /trig/:id, ttl: 1h }
+webhooks:
+  - { name: tba, path: /hooks/tba, verify: { scheme: hmac-sha256, header: X-TBA-HMAC, secret: a-secret }, on: [{ invalidate: [x] }] }
+`
+    const asked: string[] = []
+    const cistern = await startCistern(parseConfig(yaml, join(dir, 'cistern.yaml'), {}), {
+      logger: pino({ level: 'silent' }),
+      admin: false,
+      extraHandlers: [
+        (_req, res, path) => {
+          asked.push(path)
+          if (path !== '/_probe') return false
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('probe')
+          return true
+        },
+      ],
+    })
+    try {
+      const probe = await fetch(`${cistern.url}/_probe`)
+      expect([probe.status, await probe.text()]).toEqual([200, 'probe'])
+      // A webhook path is cistern's: the caller's handler never sees it.
+      expect((await fetch(`${cistern.url}/hooks/tba`, { method: 'POST', body: '{}' })).status).toBe(401)
+      expect((await fetch(`${cistern.url}/nowhere`)).status).toBe(404)
+      expect(asked).toEqual(['/_probe', '/nowhere'])
+    } finally {
+      await cistern.close(500)
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

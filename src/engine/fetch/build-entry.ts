@@ -1,7 +1,7 @@
+import { hash } from 'node:crypto'
 import type { Entry } from '../../model/entry.js'
 import { computeWindows } from '../../model/windows.js'
 import type { Codec } from '../codec.js'
-import { digestOf } from '../digest.js'
 import type { ResolvedEntryOptions } from '../options.js'
 import type { ResultOptions } from './context.js'
 
@@ -71,4 +71,10 @@ export function revalidatedEntry(
     tags: options.tags.length > 0 ? [...options.tags] : previous.tags,
     ...(meta !== undefined && { meta }),
   }
+}
+
+/** Content hash of a value's bytes: sha256, base64url. Equal digests mean equal bytes. */
+export function digestOf(bytes: Uint8Array): string {
+  // One-shot crypto.hash (Node >= 20.12) skips the Hash object createHash needs: ~2x faster here.
+  return hash('sha256', bytes, 'base64url')
 }

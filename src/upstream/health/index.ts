@@ -8,9 +8,8 @@ export {
   type BreakerState,
 } from './breaker.js'
 export { CallLog, type CallRecord } from './call-log.js'
-export { type ClassifyOptions, classifyResponse } from './classify.js'
+export { type ClassifyOptions, classifyResponse, parseRetryAfter } from './classify.js'
 export { classifyError } from './classify-error.js'
 export type { BreakerEffect, CallOutcome, Pause, Verdict } from './outcome.js'
 export { isRetryableMethod, type RetryWindow, shouldRetry } from './retry.js'
-export { parseRetryAfter } from './retry-after.js'
 export { type LastError, snapshotUpstream, type UpstreamSnapshot } from './snapshot.js'
