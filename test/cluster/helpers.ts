@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import { completeParts, REDIS_PARTS } from '../../src/stores/redis/parts.js'
 import { type Instance, startCluster } from '../support/cluster.js'
-import { type ServiceHandle, startRedis } from '../support/services.js'
+import { findService, type ServiceHandle, startPostgres, startRedis } from '../support/services.js'
 
 /**
  * An upstream for the cluster tests that numbers its answers: the n-th call of a path answers
@@ -58,24 +59,65 @@ export function coordinationMissing(): string | undefined {
   return message
 }
 
-/** Three cistern processes on one Redis in front of a numbering origin, cached for a minute. */
-export interface RedisCluster {
-  redis: ServiceHandle
-  /** A plain client of the test's own, for CLIENT LIST / CLIENT KILL. */
-  admin: Redis
+/** The shared stores every cluster test runs on: the same promises hold on each. */
+export type StoreKind = 'redis' | 'postgres'
+
+export interface StoreUnderTest {
+  kind: StoreKind
+  /** The server binary, or undefined (the suite is skipped loudly, or fails under CISTERN_REQUIRE_SERVICES=1). */
+  bin: string | undefined
+  /** Why this kind's suites cannot run here, or undefined. */
+  skip: string | undefined
+}
+
+/** Each kind with its server binary, for `for (const store of STORES) describe.skipIf(store.skip)(...)`. */
+export const STORES: readonly StoreUnderTest[] = (['redis', 'postgres'] as const).map((kind) => {
+  const bin = findService(kind === 'redis' ? 'redis-server' : 'postgres')
+  const skip = !bin ? `${kind} not installed` : kind === 'redis' ? coordinationMissing() : undefined
+  return { kind, bin, skip }
+})
+
+/** A store server of the test's own (a free port, a temp dir). */
+export function startStoreServer(store: StoreUnderTest): Promise<ServiceHandle> {
+  if (!store.bin) throw new Error(`${store.kind} is not installed`)
+  return store.kind === 'redis' ? startRedis(store.bin) : startPostgres(store.bin)
+}
+
+/** The `store:` line of an instance's config on `server`. */
+export function storeConfig(kind: StoreKind, url: string, namespace = 'cluster'): string {
+  return `store: { kind: ${kind}, url: "${url}", namespace: ${namespace} }`
+}
+
+/** Three cistern processes on one store server in front of a numbering origin, cached for a minute. */
+export interface StoreCluster {
+  kind: StoreKind
+  server: ServiceHandle
   origin: NumberingOrigin
   instances: Instance[]
+  /**
+   * The connections each instance reads the invalidation bus on (Redis: named `cistern-bus-*`;
+   * Postgres: the LISTEN connection, application_name `cistern-listen`), with whether each is
+   * reading again (Redis: its last command an XREAD; Postgres: connected, LISTEN issued).
+   */
+  busReaders(): Promise<{ id: string; reading: boolean }[]>
+  /** Cut every bus reader off on the server side (Redis CLIENT KILL, Postgres pg_terminate_backend). */
+  killBusReaders(): Promise<number>
   stop(): Promise<void>
 }
 
-export async function startRedisCluster(bin: string, count = 3): Promise<RedisCluster> {
-  const redis = await startRedis(bin)
+export async function startStoreCluster(store: StoreUnderTest, count = 3): Promise<StoreCluster> {
+  const server = await startStoreServer(store)
   const origin = await startNumberingOrigin()
-  const admin = new Redis(redis.url, { lazyConnect: false })
+  const admin = store.kind === 'redis' ? redisAdmin(server.url) : postgresAdmin(server.url)
+  const closeAll = async () => {
+    await admin.close()
+    await origin.close()
+    await server.stop()
+  }
   try {
     const cluster = await startCluster(count, {
       config: () => `
-store: { kind: redis, url: "${redis.url}", namespace: cluster }
+${storeConfig(store.kind, server.url)}
 upstreams:
   origin: { url: "${origin.url}", budget: { rate: 2000/s, burst: 2000 }, timeout: 20s }
 routes:
@@ -86,22 +128,76 @@ routes:
 `,
     })
     return {
-      redis,
-      admin,
+      kind: store.kind,
+      server,
       origin,
       instances: cluster.instances,
+      busReaders: () => admin.busReaders(),
+      async killBusReaders() {
+        const readers = await admin.busReaders()
+        for (const reader of readers) await admin.kill(reader.id)
+        return readers.length
+      },
       async stop() {
         await cluster.stop()
-        admin.disconnect()
-        await origin.close()
-        await redis.stop()
+        await closeAll()
       },
     }
   } catch (error) {
-    admin.disconnect()
-    await origin.close()
-    await redis.stop()
+    await closeAll()
     throw error
+  }
+}
+
+interface ServerAdmin {
+  busReaders(): Promise<{ id: string; reading: boolean }[]>
+  kill(id: string): Promise<void>
+  close(): Promise<void>
+}
+
+/** A plain Redis client of the test's own, for CLIENT LIST / CLIENT KILL. */
+function redisAdmin(url: string): ServerAdmin {
+  const admin = new Redis(url, { lazyConnect: false })
+  return {
+    async busReaders() {
+      return (await clientsNamed(admin, 'cistern-bus-')).map((c) => ({
+        id: c.id,
+        reading: c.cmd.startsWith('xread'),
+      }))
+    },
+    async kill(id) {
+      await admin.client('KILL', 'ID', id)
+    },
+    async close() {
+      admin.disconnect()
+    },
+  }
+}
+
+/** A plain pg client of the test's own (one per query: the server may be killed under it), for pg_stat_activity. */
+function postgresAdmin(url: string): ServerAdmin {
+  const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
+    const client = new pg.Client({ connectionString: url, application_name: 'cistern-test-admin' })
+    client.on('error', () => {})
+    await client.connect()
+    try {
+      return (await client.query<R>(text, values)).rows
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+  return {
+    async busReaders() {
+      const rows = await query<{ pid: number; query: string }>(
+        `SELECT pid, query FROM pg_stat_activity WHERE application_name = 'cistern-listen'`,
+      )
+      // The listener's last statement is its LISTEN, then its periodic health check (SELECT 1).
+      return rows.map((row) => ({ id: String(row.pid), reading: /^(LISTEN|SELECT 1)/.test(row.query) }))
+    },
+    async kill(id) {
+      await query('SELECT pg_terminate_backend($1)', [Number(id)])
+    },
+    close: async () => {},
   }
 }
 

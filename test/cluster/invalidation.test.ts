@@ -1,99 +1,99 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findService } from '../support/services.js'
-import {
-  clientsNamed,
-  coordinationMissing,
-  type RedisCluster,
-  read,
-  startRedisCluster,
-  until,
-} from './helpers.js'
+import { read, STORES, type StoreCluster, startStoreCluster, until } from './helpers.js'
 
-const bin = findService('redis-server')
+for (const store of STORES) {
+  describe.skipIf(store.skip !== undefined)(`cluster on ${store.kind}: memory tiers agree`, () => {
+    let cluster: StoreCluster
+    beforeAll(async () => {
+      cluster = await startStoreCluster(store)
+    }, 60_000)
+    afterAll(() => cluster?.stop(), 30_000)
 
-describe.skipIf(!bin || coordinationMissing() !== undefined)('cluster on Redis: memory tiers agree', () => {
-  let cluster: RedisCluster
-  beforeAll(async () => {
-    cluster = await startRedisCluster(bin!)
-  })
-  afterAll(() => cluster?.stop())
-
-  /** Whether `instance` holds `key` in its memory tier (admin GET /entries/{key}). */
-  async function inMemory(index: number, key: string): Promise<boolean> {
-    const res = await cluster.instances[index]!.admin(`/entries/${encodeURIComponent(key)}`)
-    if (res.status === 404) return false
-    return ((await res.json()) as { inMemory: boolean }).inMemory
-  }
-
-  /** GET `path` on every instance, so each holds it in memory; returns the key it is stored under. */
-  async function warm(path: string): Promise<string> {
-    for (const instance of cluster.instances) expect((await read(`${instance.url}${path}`)).status).toBe(200)
-    const res = await cluster.instances[0]!.admin(`/entries?prefix=${encodeURIComponent(path)}`)
-    const { items } = (await res.json()) as { items: { key: string }[] }
-    expect(items).toHaveLength(1)
-    const key = items[0]!.key
-    for (let i = 0; i < cluster.instances.length; i++) expect(await inMemory(i, key)).toBe(true)
-    return key
-  }
-
-  it('a purge on one instance is seen in the others’ memory tiers within 100 ms', async () => {
-    const key = await warm('/data/purged')
-    const res = await cluster.instances[0]!.admin(`/entries?key=${encodeURIComponent(key)}`, {
-      method: 'DELETE',
-    })
-    expect(res.status).toBe(200)
-    const purged = performance.now()
-    // The promise: a request that reaches another instance 100 ms after the purge was acknowledged
-    // finds the entry gone from its memory tier. Each poll is timed by when it was sent, so a slow
-    // answer (a loaded machine) does not count against the purge; every poll sent from 100 ms on
-    // must find it gone, and the first one that found it gone is reported.
-    const seen: number[] = []
-    await Promise.all(
-      [1, 2].map(async (index) => {
-        let first: number | undefined
-        for (;;) {
-          const sent = performance.now() - purged
-          const present = await inMemory(index, key)
-          if (sent >= 100)
-            expect(present, `instance ${index}, poll sent ${sent.toFixed(1)} ms after`).toBe(false)
-          if (!present) first ??= sent
-          if (first !== undefined && sent >= 100) break
-          if (sent > 2000) throw new Error(`instance ${index} kept ${key}`)
-        }
-        seen.push(first!)
-      }),
-    )
-    console.log(
-      `purge seen on the others by polls sent ${seen.map((ms) => ms.toFixed(1)).join(' and ')} ms after`,
-    )
-    expect(Math.max(...seen)).toBeLessThan(100)
-    // And they answer from the upstream again, not from memory.
-    expect((await read(`${cluster.instances[1]!.url}/data/purged`)).n).toBe(2)
-  })
-
-  it('an instance whose subscriber connection was killed while another wrote never serves the old value after', async () => {
-    const { admin, instances } = cluster
-    await warm('/data/killed')
-    for (const instance of instances) expect((await read(`${instance.url}/data/killed`)).n).toBe(1)
-    const readers = await clientsNamed(admin, 'cistern-bus-')
-    expect(readers).toHaveLength(instances.length)
-    for (const reader of readers) await admin.client('KILL', 'ID', reader.id)
-    // Another write while the readers are away: a client forces instance 0 to ask the upstream again.
-    const written = await read(`${instances[0]!.url}/data/killed`, { 'cache-control': 'no-cache' })
-    expect(written.n).toBe(2)
-    // Back: each reader's first read after the outage (the server shows it as its last command)
-    // reports a gap at once, which drops the tier. Allow its answer the time to reach the process.
-    await until(async () => {
-      const readers = await clientsNamed(admin, 'cistern-bus-')
-      return readers.filter((c) => c.cmd.startsWith('xread')).length === instances.length
-    }, 'readers back and reading')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    for (let round = 0; round < 20; round++) {
-      for (const instance of instances) {
-        const answer = await read(`${instance.url}/data/killed`)
-        expect(answer.status).toBe(200)
-        expect(answer.n).toBe(2)
-      }
+    /** Whether `instance` holds `key` in its memory tier (admin GET /entries/{key}). */
+    async function inMemory(index: number, key: string): Promise<boolean> {
+      const res = await cluster.instances[index]!.admin(`/entries/${encodeURIComponent(key)}`)
+      if (res.status === 404) return false
+      return ((await res.json()) as { inMemory: boolean }).inMemory
     }
+
+    /** GET `path` on every instance, so each holds it in memory; returns the key it is stored under. */
+    async function warm(path: string): Promise<string> {
+      for (const instance of cluster.instances)
+        expect((await read(`${instance.url}${path}`)).status).toBe(200)
+      const res = await cluster.instances[0]!.admin(`/entries?prefix=${encodeURIComponent(path)}`)
+      const { items } = (await res.json()) as { items: { key: string }[] }
+      expect(items).toHaveLength(1)
+      const key = items[0]!.key
+      for (let i = 0; i < cluster.instances.length; i++) expect(await inMemory(i, key)).toBe(true)
+      return key
+    }
+
+    it('a purge on one instance is seen in the others’ memory tiers within 100 ms', async () => {
+      const key = await warm('/data/purged')
+      const res = await cluster.instances[0]!.admin(`/entries?key=${encodeURIComponent(key)}`, {
+        method: 'DELETE',
+      })
+      expect(res.status).toBe(200)
+      const purged = performance.now()
+      // The promise: a request that reaches another instance 100 ms after the purge was acknowledged
+      // finds the entry gone from its memory tier. Each poll is timed by when it was sent, so a slow
+      // answer (a loaded machine) does not count against the purge; every poll sent from 100 ms on
+      // must find it gone, and the first one that found it gone is reported.
+      const seen: number[] = []
+      await Promise.all(
+        [1, 2].map(async (index) => {
+          let first: number | undefined
+          for (;;) {
+            const sent = performance.now() - purged
+            const present = await inMemory(index, key)
+            if (sent >= 100)
+              expect(present, `instance ${index}, poll sent ${sent.toFixed(1)} ms after`).toBe(false)
+            if (!present) first ??= sent
+            if (first !== undefined && sent >= 100) break
+            if (sent > 2000) throw new Error(`instance ${index} kept ${key}`)
+          }
+          seen.push(first!)
+        }),
+      )
+      console.log(
+        `purge seen on the others by polls sent ${seen.map((ms) => ms.toFixed(1)).join(' and ')} ms after`,
+      )
+      expect(Math.max(...seen)).toBeLessThan(100)
+      // And they answer from the upstream again, not from memory.
+      expect((await read(`${cluster.instances[1]!.url}/data/purged`)).n).toBe(2)
+    })
+
+    it('an instance whose subscriber connection was killed while another wrote never serves the old value after', async () => {
+      const { instances } = cluster
+      await warm('/data/killed')
+      for (const instance of instances) expect((await read(`${instance.url}/data/killed`)).n).toBe(1)
+      const before = await cluster.busReaders()
+      expect(before).toHaveLength(instances.length)
+      // Redis: CLIENT KILL of each reader; Postgres: pg_terminate_backend of each LISTEN connection.
+      expect(await cluster.killBusReaders()).toBe(instances.length)
+      // Another write while the readers are away: a client forces instance 0 to ask the upstream again.
+      const written = await read(`${instances[0]!.url}/data/killed`, { 'cache-control': 'no-cache' })
+      expect(written.n).toBe(2)
+      // Back: on Redis each reader's first read after the outage (the server shows it as its last
+      // command) reports a gap at once, which drops the tier; on Postgres each listener, connected and
+      // listening again, reads the rows it missed. Allow that the time to reach the process.
+      const killed = new Set(before.map((reader) => reader.id))
+      await until(
+        async () => {
+          const readers = await cluster.busReaders()
+          return readers.filter((r) => r.reading && !killed.has(r.id)).length === instances.length
+        },
+        'readers back and reading',
+        10_000,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      for (let round = 0; round < 20; round++) {
+        for (const instance of instances) {
+          const answer = await read(`${instance.url}/data/killed`)
+          expect(answer.status).toBe(200)
+          expect(answer.n).toBe(2)
+        }
+      }
+    })
   })
-})
+}

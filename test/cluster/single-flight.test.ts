@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { burst } from '../support/load.js'
-import { findService } from '../support/services.js'
-import { coordinationMissing, type RedisCluster, read, startRedisCluster } from './helpers.js'
+import { read, STORES, type StoreCluster, startStoreCluster } from './helpers.js'
 
-const bin = findService('redis-server')
-
-describe.skipIf(!bin || coordinationMissing() !== undefined)(
-  'cluster on Redis: one upstream fetch per key',
-  () => {
-    let cluster: RedisCluster
+for (const store of STORES) {
+  describe.skipIf(store.skip !== undefined)(`cluster on ${store.kind}: one upstream fetch per key`, () => {
+    let cluster: StoreCluster
     beforeAll(async () => {
-      cluster = await startRedisCluster(bin!)
-    })
-    afterAll(() => cluster?.stop())
+      cluster = await startStoreCluster(store)
+    }, 60_000)
+    afterAll(() => cluster?.stop(), 30_000)
 
     it('600 concurrent cold requests for one key spread over 3 instances make 1 upstream call', async () => {
       const { instances, origin } = cluster
@@ -30,5 +26,5 @@ describe.skipIf(!bin || coordinationMissing() !== undefined)(
       expect(new Set(results.map((r) => r.bytes)).size).toBe(1)
       for (const instance of instances) expect((await read(`${instance.url}/data/cold`)).n).toBe(1)
     })
-  },
-)
+  })
+}

@@ -55,6 +55,90 @@ describe.skipIf(!postgresBin)('postgres refresh claims, change log and once', ()
     expect((await other.claim('/lives', 300)).claimed).toBe(false)
   })
 
+  it('a forced claim takes over a done marker, never a running claim', async () => {
+    const { a, b } = pair()
+    const claimsA = createPostgresRefreshClaims(a, 'A')
+    const claimsB = createPostgresRefreshClaims(b, 'B')
+    const first = await claimsA.claim('/events/1', 2000)
+    if (!first.claimed) throw new Error('not claimed')
+    // Running: not even a forced claim runs beside it.
+    expect(await claimsB.claim('/events/1', 2000, { force: true })).toMatchObject({
+      claimed: false,
+      state: 'running',
+    })
+    await first.done(5000)
+    expect(await claimsB.claim('/events/1', 2000)).toMatchObject({ claimed: false, state: 'done' })
+    const forced = await claimsB.claim('/events/1', 2000, { force: true })
+    expect(forced.claimed).toBe(true)
+    expect(await claimsA.claim('/events/1', 2000, { force: true })).toMatchObject({
+      claimed: false,
+      state: 'running',
+    })
+    if (forced.claimed) await forced.release()
+    expect((await claimsA.claim('/events/1', 2000)).claimed).toBe(true)
+  })
+
+  it('what was seen: a later record replaces the whole earlier one; an oversize body is not kept; done() without one keeps it', async () => {
+    const { a, b } = pair()
+    const claimsA = createPostgresRefreshClaims(a, 'A', { maxSeenBody: 16 })
+    const claimsB = createPostgresRefreshClaims(b, 'B', { maxSeenBody: 16 })
+    const binary = Buffer.from([0, 255, 1, 254, 10, 13, 0])
+    const seen = (digest: string, body: Buffer | null) => ({
+      digest,
+      fetchedAt: 1,
+      headers: { etag: digest },
+      body,
+    })
+    const first = await claimsA.claim('k', 2000)
+    if (!first.claimed) throw new Error('not claimed')
+    await first.done(1000, seen('d1', binary))
+    expect(await claimsB.seen('k')).toEqual(seen('d1', binary))
+    const second = await claimsB.claim('k', 2000, { force: true })
+    if (!second.claimed) throw new Error('not claimed')
+    await second.done(1000, seen('d2', Buffer.alloc(17, 'x')))
+    expect(await claimsA.seen('k')).toEqual(seen('d2', null))
+    const third = await claimsA.claim('k', 2000, { force: true })
+    if (!third.claimed) throw new Error('not claimed')
+    await third.done(1000)
+    expect((await claimsB.seen('k'))?.digest).toBe('d2')
+  })
+
+  it('a claim lost while its refresh runs aborts its signal, and its done() records nothing', async () => {
+    const { a, b } = pair()
+    const claimsA = createPostgresRefreshClaims(a, 'A')
+    const claimsB = createPostgresRefreshClaims(b, 'B')
+    const claim = await claimsA.claim('k', 300)
+    if (!claim.claimed) throw new Error('not claimed')
+    // Another instance took the key over (the holder froze past its lease): simulated by rewriting the row.
+    await b.query(
+      'test',
+      `UPDATE ${b.table('refresh_claims')} SET token = 'other:token', until = until + 5000`,
+    )
+    expect(await eventually(() => claim.signal.aborted, 2000)).toBe(true)
+    await claim.done(1000, { digest: 'late', fetchedAt: 1, headers: {}, body: null })
+    expect(await claimsB.seen('k')).toBeUndefined()
+    const { rows } = await b.query<{ state: string; token: string }>(
+      'test',
+      `SELECT state, token FROM ${b.table('refresh_claims')}`,
+    )
+    expect(rows).toEqual([{ state: 'running', token: 'other:token' }])
+  })
+
+  it('done() on a claim taken over before its renewal noticed records nothing and aborts the signal', async () => {
+    const { a, b } = pair()
+    const claimsA = createPostgresRefreshClaims(a, 'A')
+    const claimsB = createPostgresRefreshClaims(b, 'B')
+    // A long lease: the renewal does not run before done(), so only done() itself can find the loss.
+    const claim = await claimsA.claim('k', 60_000)
+    if (!claim.claimed) throw new Error('not claimed')
+    await b.query('test', `UPDATE ${b.table('refresh_claims')} SET token = 'other:token'`)
+    expect(claim.signal.aborted).toBe(false)
+    await claim.done(1000, { digest: 'late', fetchedAt: 1, headers: {}, body: null })
+    expect(claim.signal.aborted).toBe(true)
+    expect(await claimsB.seen('k')).toBeUndefined()
+    expect(await claimsB.claim('k', 1000)).toMatchObject({ claimed: false, state: 'running' })
+  })
+
   it('the change log serves the same ids on every instance, resumes after an id, and is bounded', async () => {
     const { a, b } = pair()
     const logA = createPostgresChangeLog(a, { capacity: 5 })

@@ -11,9 +11,11 @@ export interface PostgresRefreshClaimsOptions {
  * Each due refresh once across the cluster. A claim is a row in `refresh_claims`: 'running' with the
  * claimer's token until its lease runs out (renewed every third of it while the refresh runs), then
  * 'done' until the key is next due. Claiming is one statement: insert the row, or take it over when
- * the one there has run out (a done marker past its time, or a claimer that died mid-refresh); when
- * it cannot, the same statement reports the row that stopped it, so the caller learns when to look again.
- * What the refresh saw (digest, headers, a bounded body) is kept in `refresh_seen` for every instance.
+ * the one there has run out (a done marker past its time, or a claimer that died mid-refresh) or, for
+ * a forced claim, when it is a done marker at all; when it cannot, the same statement reports the row
+ * that stopped it, so the caller learns when to look again. What the refresh saw (digest, headers, a
+ * bounded body) is kept in `refresh_seen` for every instance, written in the same statement that turns
+ * the holder's claim into its done marker, so a holder that lost its claim records nothing.
  */
 export function createPostgresRefreshClaims(
   connection: PostgresConnection,
@@ -25,31 +27,57 @@ export function createPostgresRefreshClaims(
   const now = `${connection.schema}.now_ms()`
   const maxSeenBody = options.maxSeenBody ?? 256 * 1024
 
-  const record = async (key: string, seen: SharedSeen): Promise<void> => {
-    const body = seen.body !== null && seen.body.byteLength <= maxSeenBody ? seen.body : null
-    await connection.query(
-      'refresh seen',
-      `INSERT INTO ${seenTable} (key, digest, fetched_at, headers, body) VALUES ($1, $2, $3, $4, $5)
-      ON CONFLICT (key) DO UPDATE SET digest = excluded.digest, fetched_at = excluded.fetched_at,
-        headers = excluded.headers, body = excluded.body`,
-      [key, seen.digest, seen.fetchedAt, JSON.stringify(seen.headers), body],
-    )
+  /**
+   * Done, if `token` still holds the claim: the claim becomes the done marker and what was seen is
+   * recorded in one statement (the seen row is written only from the claim row the update returned).
+   * False when the claim was lost (taken over, or released by a trim).
+   */
+  const finishClaim = async (
+    key: string,
+    token: string,
+    nextInMs: number,
+    seen: SharedSeen | undefined,
+  ): Promise<boolean> => {
+    const body = seen?.body != null && seen.body.byteLength <= maxSeenBody ? seen.body : null
+    const held = `UPDATE ${claims} SET state = 'done', token = NULL, until = ${now} + $3
+      WHERE key = $1 AND token = $2 AND state = 'running' RETURNING key`
+    const { rows } = seen
+      ? await connection.query<{ key: string }>(
+          'refresh done',
+          `WITH held AS (${held}), recorded AS (
+            INSERT INTO ${seenTable} (key, digest, fetched_at, headers, body)
+            SELECT key, $4::text, $5::float8, $6::text, $7::bytea FROM held
+            ON CONFLICT (key) DO UPDATE SET digest = excluded.digest, fetched_at = excluded.fetched_at,
+              headers = excluded.headers, body = excluded.body)
+          SELECT key FROM held`,
+          [
+            key,
+            token,
+            Math.max(0, nextInMs),
+            seen.digest,
+            seen.fetchedAt,
+            JSON.stringify(seen.headers),
+            body,
+          ],
+        )
+      : await connection.query<{ key: string }>('refresh done', held, [key, token, Math.max(0, nextInMs)])
+    return rows.length > 0
   }
 
   return {
-    async claim(key, leaseMs): Promise<RefreshClaim | Busy> {
+    async claim(key, leaseMs, options = {}): Promise<RefreshClaim | Busy> {
       const token = `${instanceId}:${randomUUID()}`
       const { rows } = await connection.query<{ state: string; retry: number }>(
         'refresh claim',
         `WITH taken AS (
           INSERT INTO ${claims} (key, state, token, until) VALUES ($1, 'running', $2, ${now} + $3)
           ON CONFLICT (key) DO UPDATE SET state = 'running', token = excluded.token, until = excluded.until
-          WHERE ${claims}.until <= ${now}
+          WHERE ${claims}.until <= ${now} OR ($4::boolean AND ${claims}.state = 'done')
           RETURNING 'claimed'::text AS state, 0::float8 AS retry)
         SELECT state, retry FROM taken
         UNION ALL
         SELECT c.state, c.until - ${now} FROM ${claims} c WHERE c.key = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
-        [key, token, leaseMs],
+        [key, token, leaseMs, options.force === true],
       )
       const row = rows[0]
       if (row === undefined) {
@@ -63,7 +91,7 @@ export function createPostgresRefreshClaims(
           retryInMs: Math.max(1, Math.ceil(row.retry)),
         }
       }
-      return holdClaim(connection, key, token, leaseMs, record)
+      return holdClaim(connection, key, token, leaseMs, finishClaim)
     },
 
     async seen(key) {
@@ -99,7 +127,12 @@ function holdClaim(
   key: string,
   token: string,
   leaseMs: number,
-  record: (key: string, seen: SharedSeen) => Promise<void>,
+  finishClaim: (
+    key: string,
+    token: string,
+    nextInMs: number,
+    seen: SharedSeen | undefined,
+  ) => Promise<boolean>,
 ): RefreshClaim {
   const claims = connection.table('refresh_claims')
   const now = `${connection.schema}.now_ms()`
@@ -131,24 +164,30 @@ function holdClaim(
     Math.max(Math.floor(leaseMs / 3), 10),
   )
   renewal.unref()
-  const finish = () => {
-    finished = true
+  /** Stop renewing; false when the claim was already ended. */
+  const finish = (): boolean => {
     clearInterval(renewal)
+    if (finished) return false
+    finished = true
+    return true
   }
   return {
     claimed: true,
     signal: controller.signal,
     async done(nextInMs, seen) {
-      finish()
-      if (seen) await record(key, seen)
-      await connection.query(
-        'refresh done',
-        `UPDATE ${claims} SET state = 'done', token = NULL, until = ${now} + $3 WHERE key = $1 AND token = $2`,
-        [key, token, nextInMs],
-      )
+      // Already ended, or known lost: another holder (or none) has the key, and what it saw is theirs to record.
+      if (!finish() || controller.signal.aborted) return
+      let held: boolean
+      try {
+        held = await finishClaim(key, token, nextInMs, seen)
+      } catch (error) {
+        controller.abort(error)
+        throw error
+      }
+      if (!held) lose('taken over before it was done')
     },
     async release() {
-      finish()
+      if (!finish()) return
       await connection
         .query('refresh release', `DELETE FROM ${claims} WHERE key = $1 AND token = $2`, [key, token])
         .catch(() => {
