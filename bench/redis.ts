@@ -20,6 +20,11 @@ import { join } from 'node:path'
 import { redisStore } from '../src/stores/redis/store.js'
 import { benchStoreBesideSqlite, freePort } from './lib/store-beside-sqlite.js'
 
+/**
+ * Like startRedis in test/support/services.ts (same flags, same wait for the port), kept apart on
+ * purpose: the bench is compiled by tsconfig.build.json into the published dist/, which must not pull
+ * in test/ code, and the test version's restart/freeze controls are of no use here. Change both together.
+ */
 async function startRedis(): Promise<{ url: string; version: string; stop(): void }> {
   if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, version: 'given by REDIS_URL', stop() {} }
   const binary = (process.env.PATH ?? '')
