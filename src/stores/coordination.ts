@@ -90,6 +90,10 @@ export interface Lease {
 /**
  * The upstream ceiling shared by every instance: a GCRA bucket per upstream key, evaluated on the
  * server in one atomic step (a Lua script reading `TIME`, one SQL statement on `clock_timestamp()`).
+ * A deliberate structural copy of SharedCeiling, BucketRate and TakeResult stands in
+ * src/upstream/budget/types.ts: upstream/ is a leaf that must not import stores/
+ * (.dependency-cruiser.cjs). Change both together; test/stores/shared-ceiling-shape.test.ts fails
+ * the typecheck when they part.
  */
 export interface SharedCeiling {
   /** Take one permit from `bucket`, or learn how long until one could be had. */

@@ -1,12 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { Cache, CacheCoordination } from '../../src/engine/cache.js'
 import { createCache } from '../../src/engine/create-cache.js'
 import { memoryStore } from '../../src/stores/memory/index.js'
 import { createRedisBus, type RedisBus } from '../../src/stores/redis/bus.js'
-import { RedisConnection, whenReady } from '../../src/stores/redis/connection.js'
+import type { RedisConnection } from '../../src/stores/redis/connection.js'
 import { createRedisLeases, leaseKey, type RedisLeases } from '../../src/stores/redis/leases.js'
 import type { Store } from '../../src/stores/store.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
+import { findService } from '../support/services.js'
+import { redisFixture } from './redis-helpers.js'
 
 /**
  * Several caches in one process, each with its own Redis connection, bus and leases (as separate
@@ -37,22 +38,16 @@ interface Node {
 }
 
 describe.skipIf(!bin)('caches sharing a store through a Redis coordination', () => {
-  let redis: ServiceHandle
+  const redis = redisFixture(bin!)
   const nodes: Node[] = []
   let namespace = 0
 
-  beforeAll(async () => {
-    redis = await startRedis(bin!)
-  })
-  afterAll(async () => {
-    await redis.stop()
-  })
+  // Before the fixture closes the connections these sit on.
   afterEach(async () => {
     for (const node of nodes.splice(0)) {
       await node.cache.close().catch(() => {})
       await node.bus.close()
       await node.leases.close()
-      await node.connection.close()
     }
   })
 
@@ -62,8 +57,7 @@ describe.skipIf(!bin)('caches sharing a store through a Redis coordination', () 
     const shared = sharedView(store)
     const made: Node[] = []
     for (let i = 0; i < count; i++) {
-      const connection = new RedisConnection({ url: redis.url, namespace: ns })
-      await whenReady(connection.client, 5000)
+      const connection = await redis.connect(ns)
       const bus = createRedisBus(connection, `instance-${i}`, { blockMs: 200 })
       await bus.start()
       const leases = createRedisLeases(connection, `instance-${i}`)
@@ -206,8 +200,7 @@ describe.skipIf(!bin)('caches sharing a store through a Redis coordination', () 
   it('waits out a dead holder’s lease, then makes one more call among all waiters', async () => {
     const [a, b, c] = await cluster(3, { leaseTtl: 500 })
     // An instance took the lease and died: nothing renews or releases it.
-    const ghostConnection = new RedisConnection({ url: redis.url, namespace: `cache${namespace}` })
-    await whenReady(ghostConnection.client, 5000)
+    const ghostConnection = await redis.connect(`cache${namespace}`)
     const ghost = createRedisLeases(ghostConnection, 'ghost')
     const held = await ghost.acquire('/orphan', 500)
     expect(held).toBeDefined()

@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { openRefreshDb } from '../../src/refresh/db.js'
 import { EventLog } from '../../src/refresh/event-log.js'
 import { ChangeFeed } from '../../src/refresh/feed.js'
 import type { ChangeEvent } from '../../src/refresh/index.js'
 import { createRedisChangeLog } from '../../src/stores/redis/change-log.js'
-import type { RedisConnection } from '../../src/stores/redis/connection.js'
 import { until } from '../refresh/helpers.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
-import { connected } from './redis-helpers.js'
+import { findService } from '../support/services.js'
+import { redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 
@@ -30,34 +28,23 @@ const eventOf = (n: number): ChangeEvent => ({
 const shared = (event: ChangeEvent) => ({ id: event.id, route: event.route, json: JSON.stringify(event) })
 
 describe.skipIf(!bin)('the change feed on a shared change log', () => {
-  let server: ServiceHandle
-  const connections: RedisConnection[] = []
+  const redis = redisFixture(bin!)
   const closers: Array<() => void> = []
-  beforeAll(async () => {
-    server = await startRedis(bin!)
-  })
-  afterAll(() => server?.stop())
-  afterEach(async () => {
+  afterEach(() => {
     for (const close of closers.splice(0)) close()
-    await Promise.all(connections.splice(0).map((c) => c.close()))
   })
 
-  async function feeds(n: number) {
-    const namespace = `f${randomUUID().slice(0, 8)}`
-    return Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const connection = await connected(server.url, namespace)
-        connections.push(connection)
-        const log = createRedisChangeLog(connection, `instance-${i}`)
-        const db = openRefreshDb(':memory:')
-        const feed = new ChangeFeed(new EventLog(db, 100), log)
-        closers.push(() => {
-          feed.close()
-          db.close()
-        })
-        return { log, feed }
-      }),
-    )
+  function feeds(n: number) {
+    return redis.instances(n, (connection, name) => {
+      const log = createRedisChangeLog(connection, name)
+      const db = openRefreshDb(':memory:')
+      const feed = new ChangeFeed(new EventLog(db, 100), log)
+      closers.push(() => {
+        feed.close()
+        db.close()
+      })
+      return { log, feed }
+    })
   }
 
   it('a resume replays every page after the id, then live events, none twice and in order, with filters', async () => {

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { SharedChange } from '../../src/stores/coordination.js'
 import { createRedisChangeLog } from '../../src/stores/redis/change-log.js'
-import type { RedisConnection } from '../../src/stores/redis/connection.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
-import { connected } from './redis-helpers.js'
+import { findService } from '../support/services.js'
+import { redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 const change = (n: number): SharedChange => ({
@@ -22,26 +20,12 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
 }
 
 describe.skipIf(!bin)('redis change log', () => {
-  let server: ServiceHandle
-  const connections: RedisConnection[] = []
-  beforeAll(async () => {
-    server = await startRedis(bin!)
-  })
-  afterAll(() => server?.stop())
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.close()))
-  })
+  const redis = redisFixture(bin!)
 
-  async function instances(n: number, capacity?: number) {
-    const namespace = `c${randomUUID().slice(0, 8)}`
-    return Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const connection = await connected(server.url, namespace)
-        connections.push(connection)
-        return createRedisChangeLog(connection, `instance-${i}`, capacity === undefined ? {} : { capacity })
-      }),
+  const instances = (n: number, capacity?: number) =>
+    redis.instances(n, (connection, name) =>
+      createRedisChangeLog(connection, name, capacity === undefined ? {} : { capacity }),
     )
-  }
 
   it('every instance reads the same events in order, and resumes after any id, whoever appended it', async () => {
     const [a, b] = await instances(2)
@@ -62,7 +46,7 @@ describe.skipIf(!bin)('redis change log', () => {
     expect(await a!.since('evt_0197', 10)).toBeUndefined()
     expect(await a!.since('evt_0198', 10)).toEqual([199, 200].map(change))
     // The id index is trimmed with the stream: it never grows past the capacity.
-    const raw = connections[0]!
+    const raw = redis.connections[0]!
     const ids = await raw.client.hlen(raw.key('changes', 'changes', 'ids'))
     expect(ids).toBe(3)
     const length = await raw.client.xlen(raw.key('changes', 'changes', 'stream'))
@@ -101,8 +85,7 @@ describe.skipIf(!bin)('redis change log', () => {
   })
 
   it('appending fails with a StoreError when the server is unreachable', async () => {
-    const connection = await connected(server.url, 'unreachable', 200)
-    connections.push(connection)
+    const connection = await redis.connect('unreachable', 200)
     await connection.close()
     const log = createRedisChangeLog(connection, 'x')
     await expect(log.append(change(1))).rejects.toThrow(/after close|redis/)

@@ -1,31 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { Lease } from '../../src/stores/coordination.js'
-import { RedisConnection, whenReady } from '../../src/stores/redis/connection.js'
+import { RedisConnection } from '../../src/stores/redis/connection.js'
 import { createRedisLeases, leaseKey, type RedisLeases } from '../../src/stores/redis/leases.js'
 import { RedisEntryStore } from '../../src/stores/redis/store.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
+import { findService } from '../support/services.js'
 import { makeEntry } from './contract/support.js'
+import { redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!bin)('Redis leases', () => {
-  let redis: ServiceHandle
-  const opened: { connection: RedisConnection; leases: RedisLeases }[] = []
+  const redis = redisFixture(bin!)
+  const opened: RedisLeases[] = []
   let namespace = 0
 
-  beforeAll(async () => {
-    redis = await startRedis(bin!)
-  })
-  afterAll(async () => {
-    await redis.stop()
-  })
+  // Before the fixture closes the connections these sit on.
   afterEach(async () => {
-    for (const { leases, connection } of opened.splice(0)) {
-      await leases.close()
-      await connection.close()
-    }
+    for (const leases of opened.splice(0)) await leases.close()
   })
 
   /** `count` instances on one fresh namespace, each with its own connection (as separate processes). */
@@ -33,10 +26,9 @@ describe.skipIf(!bin)('Redis leases', () => {
     const ns = `leases${++namespace}`
     const made: { leases: RedisLeases; connection: RedisConnection }[] = []
     for (let i = 0; i < count; i++) {
-      const connection = new RedisConnection({ url: redis.url, namespace: ns })
-      await whenReady(connection.client, 5000)
+      const connection = await redis.connect(ns)
       const leases = createRedisLeases(connection, `instance-${i}`)
-      opened.push({ connection, leases })
+      opened.push(leases)
       made.push({ leases, connection })
     }
     return made

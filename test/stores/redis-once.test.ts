@@ -1,33 +1,14 @@
-import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { RedisConnection } from '../../src/stores/redis/connection.js'
+import { describe, expect, it } from 'vitest'
 import { createRedisOnce } from '../../src/stores/redis/once.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
-import { connected } from './redis-helpers.js'
+import { findService } from '../support/services.js'
+import { redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 
 describe.skipIf(!bin)('redis once registry', () => {
-  let server: ServiceHandle
-  const connections: RedisConnection[] = []
-  beforeAll(async () => {
-    server = await startRedis(bin!)
-  })
-  afterAll(() => server?.stop())
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.close()))
-  })
+  const redis = redisFixture(bin!)
 
-  async function instances(n: number) {
-    const namespace = `c${randomUUID().slice(0, 8)}`
-    return Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const connection = await connected(server.url, namespace)
-        connections.push(connection)
-        return createRedisOnce(connection, `instance-${i}`)
-      }),
-    )
-  }
+  const instances = (n: number) => redis.instances(n, createRedisOnce)
 
   it('the first caller of (scope, id) on any instance wins, once, among concurrent callers', async () => {
     const registries = await instances(3)

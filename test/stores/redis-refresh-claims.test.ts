@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { RefreshClaim, SharedSeen } from '../../src/stores/coordination.js'
 import { RedisConnection } from '../../src/stores/redis/connection.js'
 import { createRedisRefreshClaims, MAX_SHARED_SEEN_BODY } from '../../src/stores/redis/refresh-claims.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
-import { connected } from './redis-helpers.js'
+import { findService } from '../support/services.js'
+import { redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -17,27 +16,10 @@ const seen = (digest: string, body: Buffer | null = Buffer.from(`{"v":"${digest}
 })
 
 describe.skipIf(!bin)('redis refresh claims', () => {
-  let server: ServiceHandle
-  const connections: RedisConnection[] = []
-  beforeAll(async () => {
-    server = await startRedis(bin!)
-  })
-  afterAll(() => server?.stop())
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.close()))
-  })
+  const redis = redisFixture(bin!)
 
   /** Two instances on one namespace (one server), each with its own connection. */
-  async function instances(n = 2) {
-    const namespace = `c${randomUUID().slice(0, 8)}`
-    return Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const connection = await connected(server.url, namespace)
-        connections.push(connection)
-        return createRedisRefreshClaims(connection, `instance-${i}`)
-      }),
-    )
-  }
+  const instances = (n = 2) => redis.instances(n, createRedisRefreshClaims)
 
   it('one claim per key: the other instance is told running, then done with the time until next due', async () => {
     const [a, b] = await instances()
@@ -108,7 +90,7 @@ describe.skipIf(!bin)('redis refresh claims', () => {
     const [a, b] = await instances()
     const claim = (await a!.claim('k', 300)) as RefreshClaim
     // The holder's connection goes away: its renewals fail, the server lets the lease expire.
-    await connections[0]!.close()
+    await redis.connections[0]!.close()
     const busy = await b!.claim('k', 300)
     expect(busy.claimed === false && busy.retryInMs).toBeLessThanOrEqual(300)
     await sleep(busy.claimed === false ? busy.retryInMs + 20 : 0)
@@ -121,11 +103,10 @@ describe.skipIf(!bin)('redis refresh claims', () => {
 
   it('a lease lost while the refresh runs aborts its signal, and its done() records nothing', async () => {
     const [a, b] = await instances()
-    const namespaceOf = connections[0]!.namespace
+    const namespaceOf = redis.connections[0]!.namespace
     const claim = (await a!.claim('k', 300)) as RefreshClaim
     // Another instance took the key over (the holder froze past its lease): simulated by rewriting the claim.
-    const raw = await connected(server.url, namespaceOf)
-    connections.push(raw)
+    const raw = await redis.connect(namespaceOf)
     const claimKey = (await raw.client.keys(`${namespaceOf}:*:claim`))[0]!
     await raw.client.set(claimKey, 'running:other:token', 'PX', 5000)
     const deadline = Date.now() + 2000
@@ -144,7 +125,7 @@ describe.skipIf(!bin)('redis refresh claims', () => {
 
   it('fails with a StoreError when the server is unreachable (no hang)', async () => {
     const connection = new RedisConnection({ url: 'redis://127.0.0.1:1', timeoutMs: 200 })
-    connections.push(connection)
+    redis.connections.push(connection)
     const claims = createRedisRefreshClaims(connection, 'x')
     const started = Date.now()
     await expect(claims.claim('k', 1000)).rejects.toMatchObject({ name: 'StoreError' })

@@ -1,11 +1,10 @@
-import { createHmac, randomUUID } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { RedisConnection } from '../../src/stores/redis/connection.js'
+import { createHmac } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createRedisOnce } from '../../src/stores/redis/once.js'
 import { createWebhooks, type Webhooks } from '../../src/webhooks/index.js'
-import { findService, type ServiceHandle, startRedis } from '../support/services.js'
+import { findService } from '../support/services.js'
 import { captureLogger, config, hook, recordingCache } from '../webhooks/helpers.js'
-import { connected } from './redis-helpers.js'
+import { redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 
@@ -20,36 +19,25 @@ webhooks:
 `
 
 describe.skipIf(!bin)('webhooks on a shared once registry', () => {
-  let server: ServiceHandle
-  const connections: RedisConnection[] = []
+  const redis = redisFixture(bin!)
   const started: Webhooks[] = []
-  beforeAll(async () => {
-    server = await startRedis(bin!)
-  })
-  afterAll(() => server?.stop())
   afterEach(async () => {
     await Promise.all(started.splice(0).map((w) => w.close()))
-    await Promise.all(connections.splice(0).map((c) => c.close()))
   })
 
   it('a delivery received by two instances is acted on by one; the other records a duplicate and answers 2xx', async () => {
     const cfg = config(yaml)
-    const namespace = `w${randomUUID().slice(0, 8)}`
     const cache = recordingCache()
-    const instances = await Promise.all(
-      [0, 1].map(async (i) => {
-        const connection = await connected(server.url, namespace)
-        connections.push(connection)
-        const webhooks = createWebhooks(cfg, {
-          cache,
-          logger: captureLogger(),
-          coordination: { once: createRedisOnce(connection, `instance-${i}`) },
-        })
-        started.push(webhooks)
-        await webhooks.start()
-        return webhooks
-      }),
-    )
+    const instances = await redis.instances(2, async (connection, name) => {
+      const webhooks = createWebhooks(cfg, {
+        cache,
+        logger: captureLogger(),
+        coordination: { once: createRedisOnce(connection, name) },
+      })
+      started.push(webhooks)
+      await webhooks.start()
+      return webhooks
+    })
     const deliver = (webhooks: Webhooks, event: string) => {
       const body = Buffer.from(JSON.stringify({ event }))
       const sig = createHmac('sha256', 'hook-secret').update(body).digest('hex')

@@ -124,14 +124,15 @@ async function byRequestRules(
     return
   }
   const now = ctx.now()
-  if (usable !== undefined) {
-    const acceptable =
-      directives === undefined ||
+  const acceptable =
+    usable !== undefined &&
+    (directives === undefined ||
       satisfies(directives, {
         age: ageSeconds(usable.value, usable.entry, now),
         lifetime: usable.value.initialAge + (usable.entry.freshUntil - usable.entry.fetchedAt) / 1000,
         revalidateWhenStale: forbidsStale(usable.value),
-      })
+      }))
+  if (usable !== undefined) {
     const fresh = isFresh(usable.entry, now)
     if (acceptable && (fresh || directives !== undefined)) {
       const ttl = ttlSeconds(usable.entry.freshUntil, now)
@@ -142,20 +143,15 @@ async function byRequestRules(
       ctx.onServed?.(config.name, fresh ? 'HIT' : 'STALE', ctx.now() - started)
       return
     }
-    if (!acceptable && directives?.onlyIfCached) {
-      notCached(res)
-      ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
-      return
-    }
-    viaEngine(ctx, req, res, route, params, target, started, key, !acceptable, 0)
-    return
   }
-  if (directives?.onlyIfCached) {
+  // Nothing kept, or a copy the directives refuse: only-if-cached ends here, anything else asks the
+  // upstream (revalidating a refused copy rather than serving it).
+  if (!acceptable && directives?.onlyIfCached) {
     notCached(res)
     ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
     return
   }
-  viaEngine(ctx, req, res, route, params, target, started, key, false, 0)
+  viaEngine(ctx, req, res, route, params, target, started, key, usable !== undefined && !acceptable, 0)
 }
 
 /** RFC 9111 §5.2.1.7: nothing stored that may answer, and the client said not to ask the upstream. */

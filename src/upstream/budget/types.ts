@@ -75,8 +75,10 @@ export interface BudgetSnapshot {
 
 /**
  * The upstream ceiling several cistern instances share (a GCRA bucket per upstream or key on a store
- * server). upstream/ sits below stores/, so this is declared here, structurally identical to the
- * stores' SharedCeiling; the app hands the coordination's ceiling in.
+ * server). upstream/ is a leaf that must not import stores/ (.dependency-cruiser.cjs), so this,
+ * BucketRate and TakeResult are a deliberate structural copy of the ones in src/stores/coordination.ts;
+ * the app hands the coordination's ceiling in. Change both together;
+ * test/stores/shared-ceiling-shape.test.ts fails the typecheck when they part.
  */
 export interface SharedCeiling {
   /** One permit from `bucket`, or how long until one could be had. Rejects when the server is unreachable. */
