@@ -129,3 +129,44 @@ describe('shared budget: a store outage', () => {
     expect(grants.length).toBeGreaterThan(70)
   })
 })
+
+describe('shared budget without a rate: a store outage', () => {
+  it('grants every call on its way back: no recovery pause where there is no ceiling to keep', async () => {
+    const clock = new FakeClock(0)
+    const server = new FakeServer(clock)
+    server.reachable.add('a')
+    const budget = createSharedBudget({
+      name: 'api',
+      // As createUpstream passes an upstream with no rate configured.
+      rate: [],
+      unlimited: true,
+      shared: { ceiling: server.ceiling('a', 1), healthy: () => true },
+      probeMs: 500,
+      now: clock.now,
+      timers: clock,
+    })
+    const refused: number[] = []
+    let granted = 0
+    let onLocalShare = false
+    for (let t = 0; t < 4000; t += 10) {
+      if (t === 1000) server.reachable.clear()
+      if (t === 2000) server.reachable.add('a')
+      budget.acquire({ lane: 'foreground', deadlineMs: clock.now() + 100 }).then(
+        (permit) => {
+          granted++
+          permit.release()
+        },
+        () => refused.push(clock.now()),
+      )
+      await clock.advance(10, settle)
+      onLocalShare ||= budget.onLocalShare
+    }
+    const back = !budget.onLocalShare
+    budget.close()
+    // It did fail over to its local share and came back; not one call was refused, before, during or after.
+    expect(onLocalShare).toBe(true)
+    expect(back).toBe(true)
+    expect(refused).toEqual([])
+    expect(granted).toBe(400)
+  })
+})

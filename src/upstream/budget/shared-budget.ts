@@ -238,11 +238,16 @@ export class SharedBudget implements Budget {
     if (this.#probing || this.#closed) return
     this.#probing = true
     try {
-      await Promise.all(
-        this.#pauseTargets('all').map((bucket) =>
-          this.#shared.ceiling.pause(bucket, this.#recoveryPauseMs, 'recovering from a store outage'),
-        ),
-      )
+      // Without a rate there is no ceiling the local shares could have over-spent together, so nothing
+      // to pause: a recovery pause would only refuse every call of every instance for recoveryPauseMs,
+      // a 5xx caused by the store and by nothing else.
+      if (this.#limits.length > 0) {
+        await Promise.all(
+          this.#pauseTargets('all').map((bucket) =>
+            this.#shared.ceiling.pause(bucket, this.#recoveryPauseMs, 'recovering from a store outage'),
+          ),
+        )
+      }
       if (!this.#shared.healthy()) throw new Error('not healthy yet')
       this.#localShare = undefined
       for (const gate of this.#gates) gate.pump()
