@@ -33,6 +33,19 @@ interface Subscriber {
    * may not have reached yet: each is dropped once, when the reader brings it.
    */
   skip?: Set<string>
+  /**
+   * The reader is still behind its Last-Event-ID: what it brings before an id of `skip` is older than
+   * that id (the client had it before it came back) and is dropped.
+   */
+  older?: boolean
+  /** Replayed, but nothing heard yet tells where the reader is: the first event it brings decides. */
+  undecided?: Resume
+}
+
+/** Where a resumed subscriber is: its Last-Event-ID, then the replay after it, in the log's order. */
+interface Resume {
+  ids: string[]
+  set: ReadonlySet<string>
 }
 
 /** Events read from the shared log per request while replaying. */
@@ -129,12 +142,20 @@ export class ChangeFeed {
       if (this.#heard.size > this.#replayLimit) this.#heard.delete(this.#heard.values().next().value!)
     }
     for (const s of this.#subscribers) {
+      if (s.held) {
+        s.held.push(event)
+        const resume = s.undecided
+        s.undecided = undefined
+        if (resume && this.#shared) void this.#decide(this.#shared, s, resume)
+        continue
+      }
       if (s.skip?.delete(event.id)) {
+        s.older = undefined
         if (s.skip.size === 0) s.skip = undefined
         continue
       }
-      if (s.held) s.held.push(event)
-      else if (matches(event, s.routes, s.tag)) safely(s.listener, event)
+      if (s.older) continue
+      if (matches(event, s.routes, s.tag)) safely(s.listener, event)
     }
   }
 
@@ -145,8 +166,8 @@ export class ChangeFeed {
 
   /**
    * Replay the shared log after `lastEventId` (page by page, at most the log's capacity), then the
-   * live events held meanwhile, less those the replay already gave. An id the log does not hold, or
-   * a log that cannot be read, is a reset: what was missed cannot be told.
+   * live events held meanwhile that are newer than the replay. An id the log does not hold, or a log
+   * that cannot be read, is a reset: what was missed cannot be told.
    */
   async #replayShared(
     shared: SharedChangeLog,
@@ -154,7 +175,6 @@ export class ChangeFeed {
     lastEventId: string,
     onReset: (() => void) | undefined,
   ): Promise<void> {
-    const replayed = new Set<string>()
     const replay: ChangeEvent[] = []
     let reset = lastEventId.length > MAX_EVENT_ID
     try {
@@ -164,10 +184,7 @@ export class ChangeFeed {
         // Only the client's own id can be unknown; a later page's cursor trimmed meanwhile ends the replay.
         if (page === undefined) reset = after === lastEventId
         if (page === undefined) break
-        for (const change of page) {
-          replayed.add(change.id)
-          replay.push(JSON.parse(change.json) as ChangeEvent)
-        }
+        for (const change of page) replay.push(JSON.parse(change.json) as ChangeEvent)
         if (page.length < want) break
         after = page.at(-1)!.id
       }
@@ -176,23 +193,78 @@ export class ChangeFeed {
     }
     // Unsubscribed (or closed) while reading.
     if (!this.#subscribers.has(subscriber)) return
-    if (reset) onReset?.()
-    else {
-      for (const event of replay) {
-        if (matches(event, subscriber.routes, subscriber.tag)) safely(subscriber.listener, event)
-      }
+    if (reset) {
+      onReset?.()
+      const held = subscriber.held ?? []
+      subscriber.held = undefined
+      for (const event of held) this.#deliver(subscriber, event)
+      return
     }
-    // Held events the replay gave are already out; the rest are newer, in order. Replayed ids the
-    // reader has not brought yet (it may lag behind the replay) are dropped when it does.
+    for (const event of replay) this.#deliver(subscriber, event)
+    const ids = [lastEventId, ...replay.map((event) => event.id)]
+    this.#goLive(shared, subscriber, { ids, set: new Set(ids) }, undefined)
+  }
+
+  /**
+   * End the hold of a replayed subscriber. This instance's reader of the shared log brings events in
+   * the log's order, but it may lag behind the replay (or even behind the Last-Event-ID: then it still
+   * brings events the client had before it came back), or have started after it. Once it is known to
+   * be past the Last-Event-ID (it brought or holds one of `resume`'s ids), every event it brings that
+   * the replay did not give is newer. Otherwise the first event it brings tells: newer than the
+   * replay (`firstHeldIsNewer`, asked of the log) or older than the Last-Event-ID, and then what it
+   * brings is dropped until it reaches the resume ids.
+   */
+  #goLive(
+    shared: SharedChangeLog,
+    subscriber: Subscriber,
+    resume: Resume,
+    firstHeldIsNewer: boolean | undefined,
+  ): void {
     const held = subscriber.held ?? []
-    subscriber.held = undefined
-    for (const event of held) {
-      const had = replayed.delete(event.id) || (!reset && event.id === lastEventId)
-      if (!had && matches(event, subscriber.routes, subscriber.tag)) safely(subscriber.listener, event)
+    const lastResumed = held.findLastIndex((event) => resume.set.has(event.id))
+    const pastLastEventId = lastResumed >= 0 || resume.ids.some((id) => this.#heard.has(id))
+    if (!pastLastEventId && held.length === 0) {
+      // Stay held: the first event the reader brings decides (see publish).
+      subscriber.undecided = resume
+      return
     }
-    if (!reset) replayed.add(lastEventId)
-    const skip = new Set([...replayed].filter((id) => !this.#heard.has(id)))
-    if (skip.size > 0) subscriber.skip = skip
+    if (!pastLastEventId && firstHeldIsNewer === undefined) {
+      void this.#decide(shared, subscriber, resume)
+      return
+    }
+    subscriber.held = undefined
+    const skip = new Set(resume.ids.filter((id) => !this.#heard.has(id)))
+    if (pastLastEventId || !firstHeldIsNewer) {
+      if (skip.size > 0) subscriber.skip = skip
+    }
+    if (pastLastEventId) {
+      for (const event of held.slice(lastResumed + 1)) this.#deliver(subscriber, event)
+    } else if (firstHeldIsNewer) {
+      for (const event of held) this.#deliver(subscriber, event)
+    } else {
+      // Held events are all older than the Last-Event-ID (none is a resume id): the client had them.
+      subscriber.older = true
+    }
+  }
+
+  /** Whether the first event held for `subscriber` is newer than its replay, then end the hold. */
+  async #decide(shared: SharedChangeLog, subscriber: Subscriber, resume: Resume): Promise<void> {
+    const first = subscriber.held?.[0]
+    if (!first) return
+    let newer: boolean
+    try {
+      const after = await shared.since(resume.ids.at(-1)!, this.#replayLimit)
+      // The replay's end trimmed away, or more events since than a page holds: it cannot be older.
+      newer = after === undefined || after.length >= this.#replayLimit || after.some((c) => c.id === first.id)
+    } catch {
+      newer = true
+    }
+    if (!this.#subscribers.has(subscriber) || !subscriber.held) return
+    this.#goLive(shared, subscriber, resume, newer)
+  }
+
+  #deliver(subscriber: Subscriber, event: ChangeEvent): void {
+    if (matches(event, subscriber.routes, subscriber.tag)) safely(subscriber.listener, event)
   }
 
   stats() {

@@ -78,4 +78,64 @@ describe.skipIf(!bin)('the change feed on a shared change log', () => {
     await until(() => (seen.length === 2 ? true : undefined))
     expect(seen).toEqual(['reset', eventOf(2).id])
   })
+
+  it('a reader still behind the Last-Event-ID sends nothing the client had, nothing twice', async () => {
+    const namespace = redis.namespace()
+    const writer = createRedisChangeLog(await redis.connect(namespace), 'writer')
+    const log = createRedisChangeLog(await redis.connect(namespace), 'lagging')
+    let release: () => void = () => {}
+    const behind: Array<() => void> = []
+    // The real log, its events handed on only when released: a reader that lags behind the writer.
+    const lagging = {
+      ...log,
+      tail(listener: Parameters<typeof log.tail>[0]) {
+        let released = false
+        release = () => {
+          released = true
+          for (const hand of behind.splice(0)) hand()
+        }
+        return log.tail((event) => (released ? listener(event) : behind.push(() => listener(event))))
+      },
+    }
+    const db = openRefreshDb(':memory:')
+    const feed = new ChangeFeed(new EventLog(db, 100), lagging)
+    closers.push(() => {
+      feed.close()
+      db.close()
+    })
+    // Let the reader take its position (the stream's end when it starts) before the first append.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    for (let n = 1; n <= 200; n++) await writer.append(shared(eventOf(n)))
+    await until(() => (behind.length === 200 ? true : undefined))
+    const got: string[] = []
+    feed.subscribe((event) => got.push(event.id), { lastEventId: eventOf(150).id })
+    await until(() => (got.length === 50 ? true : undefined))
+    // The reader catches up: 1 to 200 again, all of them had by the client already.
+    release()
+    for (let n = 201; n <= 205; n++) await writer.append(shared(eventOf(n)))
+    await until(() => (got.length >= 55 ? true : undefined))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(got).toEqual(Array.from({ length: 55 }, (_, i) => eventOf(i + 151).id))
+  })
+
+  it('a reader started after the replay hands on what follows it', async () => {
+    const namespace = redis.namespace()
+    const writer = createRedisChangeLog(await redis.connect(namespace), 'writer')
+    for (let n = 1; n <= 20; n++) await writer.append(shared(eventOf(n)))
+    const log = createRedisChangeLog(await redis.connect(namespace), 'late')
+    const db = openRefreshDb(':memory:')
+    const feed = new ChangeFeed(new EventLog(db, 100), log)
+    closers.push(() => {
+      feed.close()
+      db.close()
+    })
+    const got: string[] = []
+    feed.subscribe((event) => got.push(event.id), { lastEventId: eventOf(10).id })
+    await until(() => (got.length === 10 ? true : undefined))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    for (let n = 21; n <= 23; n++) await writer.append(shared(eventOf(n)))
+    await until(() => (got.length >= 13 ? true : undefined))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(got).toEqual(Array.from({ length: 13 }, (_, i) => eventOf(i + 11).id))
+  })
 })
