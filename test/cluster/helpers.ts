@@ -105,7 +105,12 @@ export interface StoreCluster {
   stop(): Promise<void>
 }
 
-export async function startStoreCluster(store: StoreUnderTest, count = 3): Promise<StoreCluster> {
+export async function startStoreCluster(
+  store: StoreUnderTest,
+  count = 3,
+  /** faketime offset of instance `i`'s wall clock (e.g. '-5s'), or undefined. */
+  clockOffset?: (i: number) => string | undefined,
+): Promise<StoreCluster> {
   const server = await startStoreServer(store)
   const origin = await startNumberingOrigin()
   const admin = store.kind === 'redis' ? redisAdmin(server.url) : postgresAdmin(server.url)
@@ -126,6 +131,7 @@ routes:
     to: /data/:id
     ttl: 1m
 `,
+      ...(clockOffset && { clockOffset }),
     })
     return {
       kind: store.kind,
