@@ -70,6 +70,8 @@ export interface Leases {
   /**
    * Resolves true when the lease on `key` is released (the result is then in the store), false when
    * `timeoutMs` passes first. A holder that died without releasing wakes waiters when its lease expires.
+   * Rejects as soon as the store does not answer a look at the lease: a waiter must not sit out its
+   * timeout on a server that is away (the caller then fetches on its own).
    */
   waitFor(key: string, timeoutMs: number): Promise<boolean>
 }

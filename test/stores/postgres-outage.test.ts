@@ -40,9 +40,16 @@ describe.skipIf(!postgresBin)('postgres outage', () => {
       // Commits are asynchronous (synchronous_commit=off): a crash may lose the last few hundred ms.
       await new Promise((resolve) => setTimeout(resolve, 800))
 
+      // B fetches 'held' and A waits for it, with a timeout as long as a lease: the outage starts while
+      // A waits. A must give up within about one deadline, not sit out its timeout (a request waits on it).
+      const held = await coordB.leases.acquire('held', 10_000)
+      const waiting = timed(() => coordA.leases.waitFor('held', 5000))
       if (how === 'frozen') pgs.server.freeze()
       else await pgs.server.kill()
       try {
+        const wait = await waiting
+        expect(wait.error).toBeInstanceOf(StoreError)
+        expect(wait.ms).toBeLessThan(TIMEOUT_MS + 1000)
         // The first calls run into the deadline (frozen) or a refused connection (killed)...
         for (let i = 0; i < 2; i++) {
           const { ms, error } = await timed(() => store.get('k'))
@@ -80,6 +87,7 @@ describe.skipIf(!postgresBin)('postgres outage', () => {
         await eventually(() => heard.some((m) => 'key' in m.selector && m.selector.key === 'after')),
       ).toBe(true)
       expect(gaps).toEqual([])
+      await held?.release()
       await coordA.close()
       await coordB.close()
     }, 30_000)

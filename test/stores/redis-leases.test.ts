@@ -3,9 +3,10 @@ import type { Lease } from '../../src/stores/coordination.js'
 import { RedisConnection } from '../../src/stores/redis/connection.js'
 import { createRedisLeases, leaseKey, type RedisLeases } from '../../src/stores/redis/leases.js'
 import { RedisEntryStore } from '../../src/stores/redis/store.js'
-import { findService } from '../support/services.js'
+import { StoreError } from '../../src/util/errors.js'
+import { findService, startRedis } from '../support/services.js'
 import { makeEntry } from './contract/support.js'
-import { redisFixture } from './redis-helpers.js'
+import { connected, redisFixture } from './redis-helpers.js'
 
 const bin = findService('redis-server')
 
@@ -155,6 +156,37 @@ describe.skipIf(!bin)('Redis leases', () => {
     expect((await store.get('/fenced'))!.value.toString()).toBe('"latest"')
     await fourth!.release()
     await store.close()
+  })
+
+  it('a waiter gives up within about a deadline when Redis freezes while it waits, not after the lease', async () => {
+    // A server of its own: frozen here, it must not stall the other tests' fixture.
+    const server = await startRedis(bin!)
+    const [a, b] = [await connected(server.url, 'frozen', 200), await connected(server.url, 'frozen', 200)]
+    const holder = createRedisLeases(a, 'holder')
+    const waiter = createRedisLeases(b, 'waiter')
+    try {
+      const lease = await holder.acquire('/frozen', 10_000)
+      const waiting = waiter.waitFor('/frozen', 5000).then(
+        (released) => ({ released, error: undefined }),
+        (error: unknown) => ({ released: undefined, error }),
+      )
+      await sleep(100)
+      server.freeze()
+      const started = performance.now()
+      const outcome = await waiting
+      // Within the next look at the lease (a second at most) and that look's deadline (200 ms).
+      expect(performance.now() - started).toBeLessThan(1000 + 200 + 400)
+      expect(outcome.error).toBeInstanceOf(StoreError)
+      server.thaw()
+      await lease!.release()
+    } finally {
+      server.thaw()
+      await holder.close()
+      await waiter.close()
+      await a.close()
+      await b.close()
+      await server.stop()
+    }
   })
 
   it('fails fast with a StoreError when the server is gone', async () => {

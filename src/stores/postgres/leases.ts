@@ -59,11 +59,11 @@ export function createPostgresLeases(connection: PostgresConnection, instanceId:
     waitFor(key, timeoutMs) {
       listen()
       const hash = keyHash(key)
-      return new Promise<boolean>((resolve) => {
+      return new Promise<boolean>((resolve, reject) => {
         let settled = false
         let poll: NodeJS.Timeout | undefined
         let delay = POLL_FIRST_MS
-        const finish = (released: boolean) => {
+        const finish = (released: boolean | { failed: unknown }) => {
           if (settled) return
           settled = true
           clearTimeout(deadline)
@@ -71,7 +71,8 @@ export function createPostgresLeases(connection: PostgresConnection, instanceId:
           const set = waiters.get(hash)
           set?.delete(wake)
           if (set?.size === 0) waiters.delete(hash)
-          resolve(released)
+          if (typeof released === 'boolean') resolve(released)
+          else reject(released.failed)
         }
         const wake = () => finish(true)
         const look = () => {
@@ -87,7 +88,10 @@ export function createPostgresLeases(connection: PostgresConnection, instanceId:
                   if (rows[0]?.held !== true) finish(true)
                   else look()
                 },
-                () => look(),
+                // The server did not answer (or the breaker is open): nothing tells this waiter the
+                // holder is done, so it would sit out its whole timeout (a lease: seconds) while the
+                // request waits. Give up at once; the caller fetches on its own (engine/fetch/flight.ts).
+                (error: unknown) => finish({ failed: error }),
               )
             delay = Math.min(delay * 2, POLL_MAX_MS)
           }, delay)

@@ -20,6 +20,13 @@ export function leaseKey(connection: RedisConnection, key: string): string {
 }
 
 /** KEYS: lease, the shard's counters. ARGV: token, ttl ms. Returns the fence, or nil when held by another. */
+/**
+ * A waiter reads the lease at least this often: Redis freezing while it waits sends no notice, and a
+ * read is how it finds out (it then gives up within the connection's deadline instead of sitting out
+ * the holder's whole lease).
+ */
+const RECHECK_MAX_MS = 1000
+
 const ACQUIRE = new RedisScript(
   'acquire lease',
   `
@@ -60,7 +67,7 @@ return 0
  * with a newer fence than the next holder's), renewal every ttl/3 while held, release by
  * compare-and-delete. Release publishes the key on a channel; waiters listen there and re-check the
  * lease. A holder that dies sends no notice: waiters also look again when the lease's remaining time
- * is up (one read per lease time at most, never a hot poll).
+ * is up, and at least once a second (RECHECK_MAX_MS), never a hot poll.
  */
 export function createRedisLeases(connection: RedisConnection, instanceId: string): RedisLeases {
   return new RedisLeaseTable(connection, instanceId)
@@ -106,10 +113,10 @@ class RedisLeaseTable implements RedisLeases {
   waitFor(key: string, timeoutMs: number): Promise<boolean> {
     return this.#listen().then(
       () =>
-        new Promise<boolean>((resolve) => {
+        new Promise<boolean>((resolve, reject) => {
           let done = false
           let recheck: NodeJS.Timeout | undefined
-          const finish = (released: boolean) => {
+          const finish = (released: boolean | { failed: unknown }) => {
             if (done) return
             done = true
             clearTimeout(timeout)
@@ -117,7 +124,8 @@ class RedisLeaseTable implements RedisLeases {
             const waiters = this.#waiters.get(key)
             waiters?.delete(waiter)
             if (waiters?.size === 0) this.#waiters.delete(key)
-            resolve(released)
+            if (typeof released === 'boolean') resolve(released)
+            else reject(released.failed)
           }
           const timeout = setTimeout(() => finish(false), Math.max(0, timeoutMs))
           const started = performance.now()
@@ -129,12 +137,15 @@ class RedisLeaseTable implements RedisLeases {
                 .call('lease ttl', (client) => client.pttl(this.#leaseKey(key)))
                 .then(
                   (remaining) => {
-                    // -2: no lease (released or expired). Otherwise look again when it would expire:
-                    // a holder that died sends no notice.
+                    // -2: no lease (released or expired). Otherwise look again when it would expire
+                    // (a holder that died sends no notice), or sooner: RECHECK_MAX_MS.
                     if (remaining === -2) finish(true)
-                    else schedule(remaining < 0 ? 1000 : remaining + 5)
+                    else schedule(remaining < 0 ? RECHECK_MAX_MS : Math.min(remaining + 5, RECHECK_MAX_MS))
                   },
-                  () => schedule(250),
+                  // Redis did not answer (or the breaker is open): nothing tells this waiter the
+                  // holder is done, so it would sit out its whole timeout (a lease: seconds) while the
+                  // request waits. Give up at once; the caller fetches on its own (engine/fetch/flight.ts).
+                  (error: unknown) => finish({ failed: error }),
                 )
             },
           }
