@@ -61,10 +61,11 @@ export function redisFixture(bin: string): RedisFixture {
       return connection
     },
     async instances(n, make) {
+      // One after another, so that `connections[i]` is instance i's (tests cut one instance off).
       const namespace = fixture.namespace()
-      return Promise.all(
-        Array.from({ length: n }, async (_, i) => make(await fixture.connect(namespace), `instance-${i}`)),
-      )
+      const made = []
+      for (let i = 0; i < n; i++) made.push(await make(await fixture.connect(namespace), `instance-${i}`))
+      return made
     },
   }
   return fixture
