@@ -87,24 +87,39 @@ const ms = (value: number) => `${value.toFixed(3)} ms`
 
 /** Runs both parts for `bench.store` and SQLite and prints them as Markdown. */
 export async function benchStoreBesideSqlite(bench: StoreBench): Promise<void> {
-  const { name } = bench
+  await benchStoresBesideSqlite([bench], bench)
+}
+
+/**
+ * Runs both parts for every store of `benches` and SQLite, side by side in one process and one run,
+ * and prints them as Markdown. `rounds` and `roundCalls` size part 2 for all of them.
+ */
+export async function benchStoresBesideSqlite(
+  benches: readonly StoreBench[],
+  sizes: { rounds: number; roundCalls: number },
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cistern-bench-'))
   try {
     console.log(machine())
-    console.log(`${name}: ${bench.server}`)
+    for (const bench of benches) console.log(`${bench.name}: ${bench.server}`)
     console.log(`value: ${VALUE_BYTES} bytes of JSON; ${KEY_COUNT} keys rotating\n`)
 
     const misses = [
-      [name, await warmCache(bench.store('miss'), false)],
-      ['sqlite', await warmCache(sqliteStore({ path: join(dir, 'miss.db'), sweepIntervalMs: 0 }), false)],
-    ] as const
+      ...(await Promise.all(
+        benches.map(async (bench) => [bench.name, await warmCache(bench.store('miss'), false)] as const),
+      )),
+      [
+        'sqlite',
+        await warmCache(sqliteStore({ path: join(dir, 'miss.db'), sweepIntervalMs: 0 }), false),
+      ] as const,
+    ]
     console.log(`## 1. hit from the store after a memory-tier miss (${LATENCY_CALLS} sequential calls)\n`)
     console.log('| store | p50 | p90 | p99 | p99.9 | max |')
     console.log('| --- | --- | --- | --- | --- | --- |')
-    let storeP99 = 0
+    const p99s = new Map<string, number>()
     for (const [contender, { cache, hit }] of misses) {
       const times = await latencies(hit)
-      if (contender === name) storeP99 = percentile(times, 99)
+      p99s.set(contender, percentile(times, 99))
       console.log(
         `| ${contender} | ${[50, 90, 99, 99.9].map((p) => ms(percentile(times, p))).join(' | ')} | ${ms(times[times.length - 1]!)} |`,
       )
@@ -112,17 +127,22 @@ export async function benchStoreBesideSqlite(bench: StoreBench): Promise<void> {
     }
 
     const warm = [
-      [name, await warmCache(bench.store('warm'), '64MB')],
-      ['sqlite', await warmCache(sqliteStore({ path: join(dir, 'warm.db'), sweepIntervalMs: 0 }), '64MB')],
-    ] as const
-    for (const [, { hit }] of warm) await round(hit, bench.roundCalls)
+      ...(await Promise.all(
+        benches.map(async (bench) => [bench.name, await warmCache(bench.store('warm'), '64MB')] as const),
+      )),
+      [
+        'sqlite',
+        await warmCache(sqliteStore({ path: join(dir, 'warm.db'), sweepIntervalMs: 0 }), '64MB'),
+      ] as const,
+    ]
+    for (const [, { hit }] of warm) await round(hit, sizes.roundCalls)
     const ops: number[][] = warm.map(() => [])
-    for (let r = 0; r < bench.rounds; r++) {
-      // Alternating, so that a busy moment of the machine falls on both.
-      for (const [i, [, { hit }]] of warm.entries()) ops[i]!.push(await round(hit, bench.roundCalls))
+    for (let r = 0; r < sizes.rounds; r++) {
+      // Alternating, so that a busy moment of the machine falls on every store.
+      for (const [i, [, { hit }]] of warm.entries()) ops[i]!.push(await round(hit, sizes.roundCalls))
     }
     console.log(
-      `\n## 2. hit throughput, warm memory tier (${bench.rounds} alternating rounds of ${bench.roundCalls} calls)\n`,
+      `\n## 2. hit throughput, warm memory tier (${sizes.rounds} alternating rounds of ${sizes.roundCalls} calls)\n`,
     )
     console.log('| store behind the tier | median ops/s | rounds (ops/s) |')
     console.log('| --- | --- | --- |')
@@ -131,13 +151,20 @@ export async function benchStoreBesideSqlite(bench: StoreBench): Promise<void> {
         `| ${contender} | ${Math.round(median(ops[i]!))} | ${ops[i]!.map((n) => Math.round(n)).join(', ')} |`,
       )
     }
-    const ratio = median(ops[0]!) / median(ops[1]!)
-    const difference = (ratio - 1) * 100
-    console.log(
-      `\n${name} / sqlite: ${ratio.toFixed(3)} (${difference >= 0 ? '+' : ''}${difference.toFixed(1)}%)`,
-    )
-    const under = storeP99 < bench.p99BudgetMs ? 'under' : 'OVER'
-    console.log(`${name} hit after a memory miss, p99: ${ms(storeP99)} (${under} ${bench.p99BudgetMs} ms)`)
+    const sqliteOps = median(ops[warm.length - 1]!)
+    console.log('')
+    for (const [i, bench] of benches.entries()) {
+      const ratio = median(ops[i]!) / sqliteOps
+      const difference = (ratio - 1) * 100
+      console.log(
+        `${bench.name} / sqlite: ${ratio.toFixed(3)} (${difference >= 0 ? '+' : ''}${difference.toFixed(1)}%)`,
+      )
+    }
+    for (const bench of benches) {
+      const p99 = p99s.get(bench.name)!
+      const under = p99 < bench.p99BudgetMs ? 'under' : 'OVER'
+      console.log(`${bench.name} hit after a memory miss, p99: ${ms(p99)} (${under} ${bench.p99BudgetMs} ms)`)
+    }
     for (const [, { cache }] of warm) await cache.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })

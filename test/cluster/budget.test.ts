@@ -21,13 +21,14 @@ const BURST = 5
 /**
  * What reaches the origin, timed at the origin, in every sliding 1 s window: at most the rate plus the
  * burst (what the shared GCRA grants in any second: 25, granted exactly at that bound under load), and
- * two more for arrival jitter. A call leaves its instance a little after its permit, and on this
+ * three more for arrival jitter. A call leaves its instance a little after its permit, and on this
  * 2-core machine, running three instances, the store, the load and the origin at once, that delay
- * varied by up to ~100 ms (two permit intervals): 27 arrivals in a sliding second were seen in about
- * one run in four with one call of slack, none with two. Exactly on the grant times, every window is
- * checked in test/upstream/shared-budget*.test.ts.
+ * varied by up to ~150 ms (three permit intervals): 27 arrivals in a sliding second were seen in about
+ * one run in four with one call of slack, and 28 were asked once with two (Node 24, Postgres, the
+ * instance under faketime). Exactly on the grant times, every window is checked in
+ * test/upstream/shared-budget*.test.ts.
  */
-const MOST_PER_SECOND = RATE + BURST + 2
+const MOST_PER_SECOND = RATE + BURST + 3
 
 /**
  * The origin (limited-origin.mjs), at most MOST_PER_SECOND calls in any sliding 1 s window, 429 past
