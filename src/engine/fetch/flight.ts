@@ -115,6 +115,12 @@ export class Flights<T> {
       }
       if (lease) {
         try {
+          // A cold miss may take a lease another instance has just released after storing the value
+          // (this instance read the store before that write): read it once more before calling.
+          if (baseline === undefined) {
+            const stored = await loadStored(key, now()).catch(() => undefined)
+            if (stored) return { record: stored, status: 'miss', stored: true, joined: true }
+          }
           return await fetch(lease, budget())
         } finally {
           void lease.release()
