@@ -14,34 +14,55 @@ const filters = process.argv.slice(2)
 const vitest = [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...filters]
 const majors = [join(root, 'scripts', 'test-node-majors.mjs'), ...filters]
 
-/** Run node with `args`; resolves to its exit code. `held` collects the output instead of printing it. */
-function run(args, held) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, {
-      cwd: root,
-      stdio: ['ignore', held ? 'pipe' : 'inherit', held ? 'pipe' : 'inherit'],
-    })
-    if (held) {
-      child.stdout.on('data', (chunk) => held.push(chunk))
-      child.stderr.on('data', (chunk) => held.push(chunk))
+// The last lines of a CI log are often all one sees of it: the failing tests of every run are
+// collected as they stream past (vitest's ` FAIL ` lines) and listed again at the very end.
+const failures = []
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what is stripped
+const ansi = /\u001b\[[0-9;]*m/g
+
+/** Forward `chunk` to `out` (or hold it) and note the ` FAIL ` lines it holds, tagged with `run`. */
+function watch(run, out, held) {
+  let partial = ''
+  return (chunk) => {
+    if (held) held.push(chunk)
+    else out.write(chunk)
+    const lines = (partial + chunk.toString('utf8')).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      const plain = line.replace(ansi, '').trim()
+      const failed = plain.startsWith('FAIL ') || plain.includes('Unhandled Error')
+      if (failed && !failures.some((f) => f.run === run && f.line === plain))
+        failures.push({ run, line: plain })
     }
+  }
+}
+
+/** Run node with `args`; resolves to its exit code. `held` collects the output instead of printing it. */
+function run(name, args, held) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.on('data', watch(name, process.stdout, held))
+    child.stderr.on('data', watch(name, process.stderr, held))
     child.on('error', (error) => {
-      held?.push(Buffer.from(`${error.message}\n`))
+      const line = Buffer.from(`${error.message}\n`)
+      if (held) held.push(line)
+      else process.stderr.write(line)
       resolve(1)
     })
     child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
   })
 }
 
+const thisNode = `Node ${process.versions.node.split('.')[0]}`
 let main
 let other
 if (process.env.CISTERN_TEST_PARALLEL !== '1') {
-  main = await run(vitest)
-  other = await run(majors)
+  main = await run(thisNode, vitest)
+  other = await run('other majors', majors)
 } else {
   const held = []
-  const otherDone = run(majors, held)
-  main = await run(vitest)
+  const otherDone = run('other majors', majors, held)
+  main = await run(thisNode, vitest)
   console.log('\n(this Node is done; waiting for the other majors)')
   other = await otherDone
   console.log('\n──────── other Node majors (scripts/test-node-majors.mjs), run alongside ────────\n')
@@ -49,5 +70,6 @@ if (process.env.CISTERN_TEST_PARALLEL !== '1') {
 }
 if (main !== 0 || other !== 0) {
   console.error(`\nnpm test: this Node's suite exited ${main}, the other majors' ${other}`)
+  for (const { run, line } of failures) console.error(`  ${run}: ${line}`)
   process.exit(1)
 }
