@@ -73,7 +73,11 @@ async function startInstance(dir: string, index: number, options: ClusterOptions
   const args = offset
     ? ['-f', offset, process.execPath, CLI, 'serve', '-c', file]
     : [CLI, 'serve', '-c', file]
+  // Its own process group, signalled as a whole: `faketime` forks the program it runs and waits for
+  // it, so a signal to faketime's pid alone would neither stop nor kill the cistern under it (killed
+  // tests left such instances running for the rest of the suite).
   const child = spawn(command, args, {
+    detached: true,
     env: {
       ...childEnv(),
       CISTERN_ADMIN_TOKEN: CLUSTER_ADMIN_TOKEN,
@@ -96,8 +100,15 @@ async function startInstance(dir: string, index: number, options: ClusterOptions
     if (url && adminUrl) break
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, name)
+    } catch {
+      // The group is gone already.
+    }
+  }
   if (!url || !adminUrl) {
-    child.kill('SIGKILL')
+    signal('SIGKILL')
     throw new Error(`instance ${index} did not start:\n${output}`)
   }
   const exited = new Promise<void>((resolve) => {
@@ -112,14 +123,13 @@ async function startInstance(dir: string, index: number, options: ClusterOptions
     process: child,
     output: () => output,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGCONT')
-        child.kill('SIGKILL')
-      }
+      // The whole group, even once the leader has exited (faketime's child may outlive it).
+      signal('SIGCONT')
+      signal('SIGKILL')
       await exited
     },
-    freeze: () => void child.kill('SIGSTOP'),
-    thaw: () => void child.kill('SIGCONT'),
+    freeze: () => signal('SIGSTOP'),
+    thaw: () => signal('SIGCONT'),
     admin: (path, init) =>
       fetch(`${base}${path}`, {
         ...init,
