@@ -80,7 +80,6 @@ export async function startCistern(config: CisternConfig, options: StartOptions 
       options.coordination ??
       openCoordination(store, {
         onError: (error, what) => logger.warn({ err: error, what }, 'coordination error'),
-        onUnavailable: (reason) => logger.warn({ reason }, 'instances share the store only'),
       })
     if (coordination) parts.add(coordination)
     const gateway = parts.add(

@@ -7,7 +7,6 @@ import { postgresCoordinationFor } from './postgres/coordination.js'
 import { postgresStore } from './postgres/store.js'
 import { RedisConnection } from './redis/connection.js'
 import { redisCoordination } from './redis/coordination.js'
-import { completeParts, REDIS_PARTS } from './redis/parts.js'
 import { RedisEntryStore } from './redis/store.js'
 import { sqliteStore } from './sqlite/index.js'
 import type { Store } from './store.js'
@@ -26,8 +25,6 @@ export interface OpenCoordinationOptions {
   instanceId?: string
   /** Told of a part that could not start (its calls then fail until the server answers). */
   onError?: (error: unknown, what: string) => void
-  /** Told when a shared store runs without coordination (parts missing from this build). */
-  onUnavailable?: (reason: string) => void
 }
 
 /**
@@ -45,12 +42,7 @@ export function openCoordination(
   )
   if (postgres) return postgres
   if (!(store instanceof RedisEntryStore)) return undefined
-  const parts = completeParts(REDIS_PARTS)
-  if (Array.isArray(parts)) {
-    options.onUnavailable?.(`redis coordination parts not in this build: ${parts.join(', ')}`)
-    return undefined
-  }
-  return redisCoordination(store.connection, parts, options)
+  return redisCoordination(store.connection, options)
 }
 
 /**

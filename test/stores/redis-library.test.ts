@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCache, redisStore } from '../../src/index.js'
+import { createCache, redisCoordination, redisStore } from '../../src/index.js'
 import { findService, type ServiceHandle, startRedis } from '../support/services.js'
 
 const bin = findService('redis-server')
@@ -61,5 +61,64 @@ describe.skipIf(!bin)('redisStore for createCache (library users)', () => {
     expect(checks).toBe(6)
     await one!.close()
     await two!.close()
+  })
+})
+
+/**
+ * The same two processes with the store's coordination, as README shows it: a purge on one reaches the
+ * other's memory tier too, and a key both miss at once is computed once.
+ */
+describe.skipIf(!bin)('redisCoordination for createCache (library users)', () => {
+  let server: ServiceHandle
+  beforeAll(async () => {
+    server = await startRedis(bin!)
+  })
+  afterAll(() => server?.stop())
+
+  it('a prefix purge on one process drops the other’s memory copies; a cold key is computed once', async () => {
+    const namespace = `guild-${randomUUID().slice(0, 8)}`
+    const processes = await Promise.all(
+      [0, 1].map(async () => {
+        const store = redisStore({ url: server.url }, namespace)
+        await store.connection.ready(10_000)
+        const coordination = redisCoordination(store.connection)
+        await coordination.start()
+        const cache = createCache<{ allowed: boolean }>({ store, coordination, defaults: { ttl: '5m' } })
+        return { cache, coordination }
+      }),
+    )
+    const [one, two] = processes.map((p) => p.cache)
+    let checks = 0
+    const check = (member: string) => async () => {
+      checks++
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      return { allowed: member !== 'banned' }
+    }
+
+    // Both processes miss g1:ann at once: one check between them.
+    const both = await Promise.all([
+      one!.getOrSet('perm:g1:ann', check('ann')),
+      two!.getOrSet('perm:g1:ann', check('ann')),
+    ])
+    expect(both.map((r) => r.value)).toEqual([{ allowed: true }, { allowed: true }])
+    expect(checks).toBe(1)
+    // Each holds it in memory now.
+    expect((await two!.getOrSet('perm:g1:ann', check('ann'))).status).toBe('hit')
+
+    // Roster sync on one: the other's memory copy goes too (the stream reaches it within 100 ms).
+    await one!.invalidate({ prefix: 'perm:g1:' })
+    const purged = performance.now()
+    for (;;) {
+      const answer = await two!.getOrSet('perm:g1:ann', check('ann'))
+      if (answer.status !== 'hit') break
+      expect(performance.now() - purged, 'two still answers the purged check from memory').toBeLessThan(100)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    expect(checks).toBe(2)
+
+    for (const { cache, coordination } of processes) {
+      await cache.close()
+      await coordination.close()
+    }
   })
 })

@@ -64,7 +64,7 @@ export interface LiveInstances {
  * background lane kept off the last `reserve` permits, and pauses on the server's clock that are never
  * shortened. Every failure is a StoreError (the budget then fails closed to its local share).
  *
- * `instances` counts the live instances: redisCoordination gives every part the one heartbeat's count
+ * `instances` counts the live instances: redisCoordination gives it its heartbeat's count
  * (it wraps liveInstances), so alone this ceiling counts only itself.
  */
 export function createRedisCeiling(

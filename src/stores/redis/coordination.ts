@@ -1,43 +1,25 @@
 import { randomUUID } from 'node:crypto'
-import type {
-  Coordination,
-  InvalidationBus,
-  Leases,
-  OnceRegistry,
-  RefreshClaims,
-  SharedCeiling,
-  SharedChangeLog,
-} from '../coordination.js'
+import type { Coordination } from '../coordination.js'
+import { createRedisBus } from './bus.js'
+import { createRedisCeiling } from './ceiling.js'
+import { createRedisChangeLog } from './change-log.js'
 import type { RedisConnection } from './connection.js'
 import { RedisHeartbeat } from './heartbeat.js'
+import { createRedisLeases } from './leases.js'
+import { createRedisOnce } from './once.js'
+import { createRedisRefreshClaims } from './refresh-claims.js'
 
 /** What a part may need beyond its interface: work to start (a stream reader) and to stop. */
-export interface PartLifecycle {
+interface PartLifecycle {
   start?(): Promise<void>
   close?(): Promise<void>
 }
 
-/** A coordination part on Redis, made from the one connection and this process's id. */
-export type RedisPartFactory<T> = (connection: RedisConnection, instanceId: string) => T & PartLifecycle
-
-/** The factories of the six parts, each in its own file under src/stores/redis/ (parts.ts lists them). */
-/** What the ceiling divides by when Redis is away: the heartbeat's count of live instances. */
-export interface LiveInstances {
-  liveInstances(): number
-}
-
-export interface RedisParts {
-  createBus: RedisPartFactory<InvalidationBus>
-  createLeases: RedisPartFactory<Leases>
-  /** Given the coordination's heartbeat, so that one heartbeat per process counts the instances. */
-  createCeiling: (
-    connection: RedisConnection,
-    instanceId: string,
-    instances: LiveInstances,
-  ) => SharedCeiling & PartLifecycle
-  createRefreshClaims: RedisPartFactory<RefreshClaims>
-  createChangeLog: RedisPartFactory<SharedChangeLog>
-  createOnce: RedisPartFactory<OnceRegistry>
+export interface RedisCoordinationOptions {
+  /** This process's id (default: random per start). */
+  instanceId?: string
+  /** Told of a part that failed to start (the instance runs on that part's local fallback meanwhile). */
+  onError?: (error: unknown, what: string) => void
 }
 
 export interface RedisCoordination extends Coordination {
@@ -53,21 +35,21 @@ export interface RedisCoordination extends Coordination {
  */
 export function redisCoordination(
   connection: RedisConnection,
-  parts: RedisParts,
-  options: { instanceId?: string; onError?: (error: unknown, what: string) => void } = {},
+  options: RedisCoordinationOptions = {},
 ): RedisCoordination {
   const instanceId = options.instanceId ?? randomUUID()
   connection.share()
   const heartbeat = new RedisHeartbeat(connection, instanceId)
   const made = {
-    invalidations: parts.createBus(connection, instanceId),
-    leases: parts.createLeases(connection, instanceId),
-    ceiling: parts.createCeiling(connection, instanceId, heartbeat),
-    refreshClaims: parts.createRefreshClaims(connection, instanceId),
-    changes: parts.createChangeLog(connection, instanceId),
-    once: parts.createOnce(connection, instanceId),
+    invalidations: createRedisBus(connection, instanceId),
+    leases: createRedisLeases(connection, instanceId),
+    ceiling: createRedisCeiling(connection, instanceId, heartbeat),
+    refreshClaims: createRedisRefreshClaims(connection, instanceId),
+    changes: createRedisChangeLog(connection, instanceId),
+    once: createRedisOnce(connection, instanceId),
   }
-  const lifecycles: PartLifecycle[] = Object.values(made)
+  // The parts with work of their own: the two stream readers, and the leases' wake-up subscriber.
+  const lifecycles: PartLifecycle[] = [made.invalidations, made.changes, made.leases]
   let started: Promise<void> | undefined
   let closed: Promise<void> | undefined
   return {
