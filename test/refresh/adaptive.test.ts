@@ -6,6 +6,7 @@ import { ScheduleStore } from '../../src/refresh/schedule-store.js'
 import { Scheduler } from '../../src/refresh/scheduler.js'
 import type { ChangeEvent } from '../../src/refresh/types.js'
 import { FakeClock } from '../support/fake-clock.js'
+import { type RefreshHarness, startRefreshHarness } from './helpers.js'
 
 const config = parseConfig(
   `
@@ -80,6 +81,41 @@ describe('refresh: every: adaptive', () => {
     expect(s.scheduler.nextRefresh('/items/1')).toBe(s.clock.now() + 600_000)
   })
 
+  it("a new key's first version sets where it starts: its data's age, from that version's fetch", async () => {
+    const s = started(setup(() => false))
+    s.scheduler.onRead('/items/1', items)
+    await s.clock.advance(5_000)
+    s.scheduler.onRead('/items/1', items)
+    const fetchedAt = s.clock.now() - 5_000
+    // Last modified 40 s before the first read's fetch: refreshed 40 s after that fetch.
+    s.scheduler.firstVersion('/items/1', { fetchedAt, lastModifiedAt: fetchedAt - 40_000 })
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(fetchedAt + 40_000)
+    // Read often enough to stay hot (3 reads per interval).
+    await readFor(s, ['/items/1'], 35_000, 1_000)
+    expect(s.runs.map((run) => run.at)).toEqual([fetchedAt + 40_000])
+    expect(s.runs[0]!.skipYoungerThan).toBe(40_000)
+    // Written to the schedule, so a restart starts from it too.
+    expect(s.store.all().find((row) => row.key === '/items/1')?.rate).toMatchObject({ refreshes: 1 })
+  })
+
+  it('a first version without Last-Modified, or a key with history, or one asked for, keeps its due time', async () => {
+    const s = started(setup(() => true))
+    s.scheduler.onRead('/items/1', items)
+    s.scheduler.onRead('/items/1', items)
+    const now = s.clock.now()
+    s.scheduler.firstVersion('/items/1', { fetchedAt: now, lastModifiedAt: undefined })
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(now + 600_000)
+    // After a refresh the key has history: a late first version changes nothing.
+    await s.clock.advance(600_000)
+    const due = s.scheduler.nextRefresh('/items/1')
+    s.scheduler.firstVersion('/items/1', { fetchedAt: now, lastModifiedAt: now - 20_000 })
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(due)
+    // A key an operator asked to refresh stays due now.
+    s.scheduler.refreshKeys(['/items/2'], () => items, { enroll: true })
+    s.scheduler.firstVersion('/items/2', { fetchedAt: s.clock.now(), lastModifiedAt: s.clock.now() - 20_000 })
+    expect(s.scheduler.nextRefresh('/items/2')).toBe(s.clock.now())
+  })
+
   it('a second read after the hot window starts over', async () => {
     const s = started(setup(() => false))
     s.scheduler.onRead('/items/1', items)
@@ -134,5 +170,44 @@ describe('refresh: every: adaptive', () => {
     await readFor(again, ['/items/1'], due - again.clock.now() + 3 * learned, 1_000)
     const [first, second] = again.runs
     expect(second!.at - first!.at).toBeLessThanOrEqual(learned * 2)
+  })
+})
+
+describe('refresh: every: adaptive, through the gateway', () => {
+  let h: RefreshHarness | undefined
+  afterEach(() => h?.close())
+
+  it("a new key starts from its first version's Last-Modified age", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 5, 12))
+    h = await startRefreshHarness(
+      `
+store: { kind: memory }
+upstreams:
+  sim: { url: "\${SIM_ROOT}" }
+routes:
+  - { name: items, path: /items/:id, to: /catalogue/items/:id, ttl: 10m, refresh: { every: adaptive, min: 10s, max: 10m } }
+`,
+      {
+        // Every item changes about every minute: version 0 was last modified about a minute before the start.
+        sim: { catalogue: { items: 20, classes: [{ name: 'fast', share: 1, everyMs: 60_000 }], seed: 4 } },
+        clock,
+      },
+    )
+    const fetchedAt = clock.now()
+    const ages: number[] = []
+    for (let id = 0; id < 20; id++) {
+      const first = await h.get(`/items/${id}`)
+      ages.push(fetchedAt - Date.parse(first.headers.get('last-modified')!))
+      await (await h.get(`/items/${id}`)).arrayBuffer()
+    }
+    await h.advance(0)
+    const { scheduler } = h.cistern.refresh
+    for (let id = 0; id < 20; id++) {
+      expect(scheduler.nextRefresh(`/items/${id}`)).toBe(
+        fetchedAt + Math.min(600_000, Math.max(10_000, ages[id]!)),
+      )
+    }
+    // Ages of about a minute: most keys start well under max.
+    expect(ages.filter((age) => age < 600_000).length).toBeGreaterThan(15)
   })
 })
