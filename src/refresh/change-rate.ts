@@ -16,7 +16,8 @@
  *
  * bounded by min/max and growing at most GROWTH× per refresh. At the fixed point a refresh finds a
  * change with probability TARGET: a key that never changes drifts to `max`, one that changes every
- * minute settles near 60 s · −ln(1 − TARGET).
+ * minute settles near 60 s · −ln(1 − TARGET). A new key starts from its first version's age (how long
+ * its data had gone unchanged, from Last-Modified) when known, else from `max`: `initialRate`.
  */
 
 /** The share of refreshes meant to find a change: lower is fresher and costs more calls. */

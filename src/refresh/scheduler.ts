@@ -224,7 +224,7 @@ export class Scheduler {
   /**
    * The version a newly kept key was served (its first refresh compares with it): an adaptive key with
    * no history yet starts from how long that version's data had gone unchanged when it was fetched
-   * (`initialRate`), and is first refreshed one such interval after that fetch. A key that has
+   * (`initialRate`), and is first refreshed one such interval from now. A key that has
    * history, is being refreshed or was asked to be (it stays due now), or whose version has no
    * Last-Modified is left as it is.
    */
@@ -236,8 +236,9 @@ export class Scheduler {
     if (version.lastModifiedAt === undefined) return
     job.rate = initialRate(adaptive, version.fetchedAt - version.lastModifiedAt)
     job.every = job.rate.intervalMs
-    job.observedAt = version.fetchedAt
-    job.dueAt = version.fetchedAt + job.every
+    // One interval from enrolment, like any new key (never later than it was): its first refresh also
+    // measures its read rate (reads since enrolment), so it is not moved back to the version's fetch.
+    job.dueAt = Math.min(job.dueAt, this.#now() + job.every)
     this.#writer.rescheduled(job)
     this.#dispatcher.push(job)
   }

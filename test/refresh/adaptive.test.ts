@@ -28,14 +28,26 @@ interface Run {
   skipYoungerThan: number
 }
 
-function setup(changes: (key: string) => boolean, options: { store?: ScheduleStore; start?: number } = {}) {
+function setup(
+  changes: (key: string) => boolean,
+  options: {
+    store?: ScheduleStore
+    start?: number
+    /** The version every enrolled key was served, handed back as the refresh path does. */
+    firstVersion?: { fetchedAt: number; lastModifiedAt: number }
+  } = {},
+) {
   const clock = new FakeClock(options.start)
   const store = options.store ?? new ScheduleStore(openRefreshDb(':memory:'))
   const runs: Run[] = []
-  const scheduler = new Scheduler(
+  const { firstVersion } = options
+  const scheduler: Scheduler = new Scheduler(
     config,
     {
       schedule: store,
+      ...(firstVersion && {
+        enrolled: (key: string) => queueMicrotask(() => scheduler.firstVersion(key, firstVersion)),
+      }),
       capOf: () => 4,
       policyData: () => ({ body: null, params: {}, headers: {} }),
       async run(key, _route, _kept, _job, skipYoungerThan): Promise<JobOutcome> {
@@ -81,21 +93,35 @@ describe('refresh: every: adaptive', () => {
     expect(s.scheduler.nextRefresh('/items/1')).toBe(s.clock.now() + 600_000)
   })
 
-  it("a new key's first version sets where it starts: its data's age, from that version's fetch", async () => {
+  it("a new key's first version sets where it starts: its data's age, one such interval from enrolment", async () => {
     const s = started(setup(() => false))
     s.scheduler.onRead('/items/1', items)
     await s.clock.advance(5_000)
     s.scheduler.onRead('/items/1', items)
-    const fetchedAt = s.clock.now() - 5_000
-    // Last modified 40 s before the first read's fetch: refreshed 40 s after that fetch.
+    const enrolledAt = s.clock.now()
+    const fetchedAt = enrolledAt - 5_000
+    // Last modified 40 s before the first read's fetch: refreshed 40 s after enrolment.
     s.scheduler.firstVersion('/items/1', { fetchedAt, lastModifiedAt: fetchedAt - 40_000 })
-    expect(s.scheduler.nextRefresh('/items/1')).toBe(fetchedAt + 40_000)
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(enrolledAt + 40_000)
     // Read often enough to stay hot (3 reads per interval).
-    await readFor(s, ['/items/1'], 35_000, 1_000)
-    expect(s.runs.map((run) => run.at)).toEqual([fetchedAt + 40_000])
+    await readFor(s, ['/items/1'], 40_000, 1_000)
+    expect(s.runs.map((run) => run.at)).toEqual([enrolledAt + 40_000])
     expect(s.runs[0]!.skipYoungerThan).toBe(40_000)
     // Written to the schedule, so a restart starts from it too.
     expect(s.store.all().find((row) => row.key === '/items/1')?.rate).toMatchObject({ refreshes: 1 })
+  })
+
+  it('a key dropped before its first refresh and read again is not dropped again at once', async () => {
+    // Read every 5 s (too sparse for a 10 s interval, as during a ramp-up), then often. Each
+    // enrolment hands back the same first version (the cache still holds it): the key must measure
+    // its reads from its enrolment, not from that version's fetch, or it is dropped again and again.
+    const fetchedAt = 1_700_000_000_000
+    const s = started(setup(() => true, { firstVersion: { fetchedAt, lastModifiedAt: fetchedAt - 5_000 } }))
+    const key = '/items/1'
+    await readFor(s, [key], 60_000, 5_000)
+    expect(s.runs).toEqual([])
+    await readFor(s, [key], 30_000, 250)
+    expect(s.runs.length).toBeGreaterThanOrEqual(2)
   })
 
   it('a first version without Last-Modified, or a key with history, or one asked for, keeps its due time', async () => {
