@@ -103,7 +103,7 @@ describe('refresh: every: adaptive', () => {
     // Last modified 40 s before the first read's fetch: refreshed 40 s after enrolment.
     s.scheduler.firstVersion('/items/1', { fetchedAt, lastModifiedAt: fetchedAt - 40_000 })
     expect(s.scheduler.nextRefresh('/items/1')).toBe(enrolledAt + 40_000)
-    // Read often enough to stay hot (3 reads per interval).
+    // Read often enough to stay hot (HOT_READS_PER_REFRESH per interval).
     await readFor(s, ['/items/1'], 40_000, 1_000)
     expect(s.runs.map((run) => run.at)).toEqual([enrolledAt + 40_000])
     expect(s.runs[0]!.skipYoungerThan).toBe(40_000)
@@ -152,7 +152,7 @@ describe('refresh: every: adaptive', () => {
 
   it('follows a key that changes at every refresh closely, and one that never changes at max', async () => {
     const s = started(setup((key) => key === '/items/busy'))
-    await readFor(s, ['/items/busy', '/items/still'], 60 * 60_000, 1_000)
+    await readFor(s, ['/items/busy', '/items/still'], 60 * 60_000, 400)
     const runsOf = (key: string) => s.runs.filter((run) => run.key === key).map((run) => run.at)
     const still = runsOf('/items/still')
     const busy = runsOf('/items/busy')
@@ -165,13 +165,30 @@ describe('refresh: every: adaptive', () => {
 
   it('a kept key read less often than it is refreshed goes cold and is dropped', async () => {
     const s = started(setup(() => true))
-    await readFor(s, ['/items/1'], 20 * 60_000, 1_000)
+    await readFor(s, ['/items/1'], 20 * 60_000, 400)
     expect(s.scheduler.nextRefresh('/items/1')).toBeDefined()
     const before = s.runs.length
     // No more reads: within a few of its (short) periods the key leaves the schedule.
     await s.clock.advance(5 * 60_000)
     expect(s.scheduler.nextRefresh('/items/1')).toBeUndefined()
     expect(s.runs.length - before).toBeLessThanOrEqual(4)
+  })
+
+  it('keeps polling a key only while it is read about 20 times per interval (polling is then within 5% of revalidating on read)', async () => {
+    // Both change at every refresh, so their interval reaches min (10 s): one is read 25 times per
+    // interval, the other 10 times (kept under the old rule of 3, though revalidating it on read
+    // would cost a tenth less).
+    const s = started(setup(() => true))
+    for (let t = 0; t < 30 * 60_000; t += 200) {
+      if (t % 400 === 0) s.scheduler.onRead('/items/often', items)
+      if (t % 1_000 === 0) s.scheduler.onRead('/items/sometimes', items)
+      await s.clock.advance(200)
+    }
+    // Over the last 10 minutes: about one refresh per 10 s for the one, next to none for the other.
+    const since = s.clock.now() - 10 * 60_000
+    const runs = (key: string) => s.runs.filter((run) => run.key === key && run.at > since).length
+    expect(runs('/items/often')).toBeGreaterThanOrEqual(50)
+    expect(runs('/items/sometimes')).toBeLessThanOrEqual(5)
   })
 
   it('asks the run to skip the call when the copy is younger than the period, unless the refresh was asked for', async () => {
@@ -185,7 +202,7 @@ describe('refresh: every: adaptive', () => {
 
   it('keeps what a key learned in the schedule, and starts from it again', async () => {
     const s = started(setup(() => true))
-    await readFor(s, ['/items/1'], 20 * 60_000, 1_000)
+    await readFor(s, ['/items/1'], 20 * 60_000, 400)
     await s.scheduler.stop(100)
     const row = s.store.all().find((r) => r.key === '/items/1')
     expect(row?.rate).toMatchObject({ intervalMs: expect.any(Number), refreshes: expect.any(Number) })
@@ -193,7 +210,7 @@ describe('refresh: every: adaptive', () => {
     expect(learned).toBeLessThan(60_000)
     const again = started(setup(() => true, { store: s.store, start: s.clock.now() }))
     const due = again.scheduler.nextRefresh('/items/1')!
-    await readFor(again, ['/items/1'], due - again.clock.now() + 3 * learned, 1_000)
+    await readFor(again, ['/items/1'], due - again.clock.now() + 3 * learned, 400)
     const [first, second] = again.runs
     expect(second!.at - first!.at).toBeLessThanOrEqual(learned * 2)
   })
