@@ -51,8 +51,8 @@ export const HOT_PERIODS = 2
  * interval T costs one call per T whether it is read or not; serving it from the cache and
  * revalidating on read, as fresh (copies at most T old), costs one call per T plus the wait for the
  * next read after it (1/r on average, for r reads per ms): polling costs 1 + 1/(r·T) times as much.
- * So a key read 20 times per interval is polled for at most 5% more than that; one read less often
- * is left to revalidate on read (at its route's `ttl`), which costs no more than it serves.
+ * So a key read 20 times per interval is polled for at most 5% more than that; a key read less often
+ * is left to the cache and revalidated by the read that finds its route's `ttl` up.
  */
 export const HOT_READS_PER_REFRESH = 20
 
