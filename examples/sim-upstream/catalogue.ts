@@ -3,7 +3,8 @@
  * upstream-economy benchmark. `GET /catalogue/items/:id` answers an item (strong ETag, Last-Modified,
  * 304 on a match). Each item belongs to a change class (e.g. every minute, every 6 hours, never) and
  * changes as a Poisson process at its class's mean interval, on the sim's clock, from a seeded PRNG:
- * the same seed gives the same change times. The truth is queryable (`versionAt`, `changeAfter`), so
+ * the same seed gives the same change times; version 0 was last modified before the start, as in a
+ * catalogue that existed before its first client. The truth is queryable (`versionAt`, `changeAfter`), so
  * a client can say how stale the body it was served is; the catalogue also counts the body bytes it
  * sent against the fewest possible (a body only for a version that client was not sent yet).
  */
@@ -49,7 +50,11 @@ interface Item {
   prepared?: { version: number; p: Prepared }
   /** Highest version sent with a body. */
   sent: number
+  /** When version 0 was last modified: before the catalogue's start (see `#before`). */
+  modifiedBefore: number
 }
+
+const DAY_MS = 86_400_000
 
 export class Catalogue {
   readonly classes: readonly ChangeClass[]
@@ -93,7 +98,8 @@ export class Catalogue {
         0,
         bounds.findIndex((b) => u < b),
       )
-      return { cls, rng: createRng(subSeed(seed, `item:${id}`)), changes: [], sent: -1 }
+      const modifiedBefore = this.#before(options.classes[cls]!, createRng(subSeed(seed, `before:${id}`)))
+      return { cls, rng: createRng(subSeed(seed, `item:${id}`)), changes: [], sent: -1, modifiedBefore }
     })
   }
 
@@ -161,11 +167,24 @@ export class Catalogue {
   }
 
   #prepare(id: number, item: Item, version: number): Prepared {
-    const modified = version === 0 ? this.#start : item.changes[version - 1]!
+    const modified = version === 0 ? item.modifiedBefore : item.changes[version - 1]!
     const head = { id, version, modifiedAt: new Date(modified).toISOString() }
     const filler = Math.max(0, this.#bodyBytes - JSON.stringify({ ...head, data: '' }).length)
     const data = `${version.toString(36)}:`.padEnd(filler, String.fromCharCode(97 + (id % 26)))
     return prepareJson(200, { ...head, data }, modified, [`item:${id}`])
+  }
+
+  /**
+   * The last change before the start: a real catalogue existed before its first client, so version 0
+   * was last modified some time earlier, drawn from the item's own process (by memorylessness the time
+   * back to its last change is exponential at its class's mean; an item that never changes was last
+   * modified 30 to 365 days ago). From its own random stream, so every change time after the start, and
+   * whatever is measured against them, is the same as without it.
+   */
+  #before(cls: ChangeClass, rng: Rng): number {
+    const u = rng.next()
+    const ago = cls.everyMs === null ? (30 + 335 * u) * DAY_MS : -Math.log(1 - u) * cls.everyMs
+    return this.#start - ago
   }
 
   #item(id: number): Item {

@@ -16,7 +16,8 @@
  *
  * bounded by min/max and growing at most GROWTH× per refresh. At the fixed point a refresh finds a
  * change with probability TARGET: a key that never changes drifts to `max`, one that changes every
- * minute settles near 60 s · −ln(1 − TARGET).
+ * minute settles near 60 s · −ln(1 − TARGET). A new key starts from its first version's age (how long
+ * its data had gone unchanged, from Last-Modified) when known, else from `max`: `initialRate`.
  */
 
 /** The share of refreshes meant to find a change: lower is fresher and costs more calls. */
@@ -49,11 +50,25 @@ export interface AdaptiveBounds {
 }
 
 /**
- * Where a key with no history starts: at `max`. Most data changes rarely, and the read that enrolled
- * the key was served fresh; the first change a refresh finds pulls the interval in (by about 3×).
+ * Where a key with no history starts. Without more to go on, at `max`: most data changes rarely, and
+ * the read that enrolled the key was served fresh; the first change a refresh finds pulls the interval
+ * in (by about 3×).
+ *
+ * `dataAgeMs`, when known: how long the first version seen had gone unchanged when it was fetched
+ * (the fetch time minus its Last-Modified, the signal RFC 9111's heuristic freshness uses). For a
+ * Poisson process the time back to the last change is one exponential sample of 1/λ, so a key whose
+ * data changed 40 s before it was fetched very probably changes often, one unchanged for days rarely.
+ * One sample is noisy (a key changing every 6 hours shows an age under 10 minutes about one time in
+ * 36), and starting a slow key short wastes calls until it has grown back, so the rate is taken at the
+ * low end of what the age allows: λ_low, the rate at which an age this short or shorter happens one
+ * time in four (1 − e^(−λ_low·age) = TARGET). The interval that follows, −ln(1 − TARGET) / λ_low, is
+ * the age itself. An age of `max` or more starts at `max`, as does none, or a negative one (a
+ * Last-Modified ahead of cistern's clock says nothing about the rate).
  */
-export function initialRate(bounds: AdaptiveBounds): ChangeRate {
-  return { intervalMs: bounds.max, refreshes: 0, changes: 0, meanIntervalMs: bounds.max }
+export function initialRate(bounds: AdaptiveBounds, dataAgeMs?: number): ChangeRate {
+  const known = dataAgeMs !== undefined && Number.isFinite(dataAgeMs) && dataAgeMs >= 0
+  const intervalMs = Math.round(known ? clamp(dataAgeMs, bounds.min, bounds.max) : bounds.max)
+  return { intervalMs, refreshes: 0, changes: 0, meanIntervalMs: intervalMs }
 }
 
 /**

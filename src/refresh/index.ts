@@ -4,6 +4,7 @@ import type { ExtraHandler } from '../gateway/server/context.js'
 import { secretParamsOf } from '../log/secrets.js'
 import type { Coordination } from '../stores/coordination.js'
 import type { Selector } from '../stores/store.js'
+import { parseHttpDate } from '../util/http-date.js'
 import type { Part } from '../util/lifecycle.js'
 import type { Timers } from '../util/timers.js'
 import { inFlightCap } from './capacity.js'
@@ -151,7 +152,12 @@ export function createRefresh(
         // The version the client was just served is the baseline the first refresh compares with.
         host.peek(key).then(
           (seen) => {
-            if (seen && !closed && !schedule.seen(key)) schedule.setSeen(key, seen)
+            if (!seen || closed) return
+            if (!schedule.seen(key)) schedule.setSeen(key, seen)
+            scheduler.firstVersion(key, {
+              fetchedAt: seen.fetchedAt,
+              lastModifiedAt: parseHttpDate(seen.headers['last-modified'] ?? '', seen.fetchedAt),
+            })
           },
           (error: unknown) => onError(error, 'baseline'),
         )

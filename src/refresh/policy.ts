@@ -47,13 +47,14 @@ export const HOT_PERIODS = 2
 
 /**
  * An adaptive `while: hot` key stays kept while its clients read it at least this many times per
- * refresh interval (its read rate, a moving average, times its current interval). Revalidating a key
- * when a client reads it costs one call per interval in which it is read; polling costs one per
- * interval whether read or not. With r reads expected per interval, a share e^−r of intervals has
- * none, so polling a key read 3 times per interval wastes about 5% of its calls; read less often, it
- * is cheaper left to revalidate on read.
+ * refresh interval (its read rate, a moving average, times its current interval). Polling a key at
+ * interval T costs one call per T whether it is read or not; serving it from the cache and
+ * revalidating on read, as fresh (copies at most T old), costs one call per T plus the wait for the
+ * next read after it (1/r on average, for r reads per ms): polling costs 1 + 1/(r·T) times as much.
+ * So a key read 20 times per interval is polled for at most 5% more than that; a key read less often
+ * is left to the cache and revalidated by the read that finds its route's `ttl` up.
  */
-export const HOT_READS_PER_REFRESH = 3
+export const HOT_READS_PER_REFRESH = 20
 
 /** Weight of the latest period in the moving average of the read rate. */
 const HEAT_WEIGHT = 0.5

@@ -221,6 +221,28 @@ export class Scheduler {
     return queued
   }
 
+  /**
+   * The version a newly kept key was served (its first refresh compares with it): an adaptive key with
+   * no history yet starts from how long that version's data had gone unchanged when it was fetched
+   * (`initialRate`), and is first refreshed one such interval from now. A key that has
+   * history, is being refreshed or was asked to be (it stays due now), or whose version has no
+   * Last-Modified is left as it is.
+   */
+  firstVersion(key: string, version: { fetchedAt: number; lastModifiedAt: number | undefined }): void {
+    const job = this.#jobs.get(key)
+    const adaptive = job?.route.refresh?.adaptive
+    if (!job?.rate || !adaptive || job.rate.refreshes > 0 || job.running || job.forced || job.every === 0)
+      return
+    if (version.lastModifiedAt === undefined) return
+    job.rate = initialRate(adaptive, version.fetchedAt - version.lastModifiedAt)
+    job.every = job.rate.intervalMs
+    // One interval from enrolment, like any new key (never later than it was): its first refresh also
+    // measures its read rate (reads since enrolment), so it is not moved back to the version's fetch.
+    job.dueAt = Math.min(job.dueAt, this.#now() + job.every)
+    this.#writer.rescheduled(job)
+    this.#dispatcher.push(job)
+  }
+
   /** When a key is next refreshed, if it is scheduled. */
   nextRefresh(key: string): number | undefined {
     return this.#jobs.get(key)?.dueAt

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { logGrid, pollingMinimumFor, readThrough } from '../../bench/economy/minimum.js'
 import { parseMix, parseWorkload } from '../../bench/economy/workload.js'
 import { Catalogue } from '../../examples/sim-upstream/catalogue.js'
+import { createRng, subSeed } from '../../examples/sim-upstream/prng.js'
 import { runtimeFrom } from '../../examples/sim-upstream/runtime.js'
 
 describe('bench:economy yardsticks', () => {
@@ -69,6 +70,37 @@ describe('the simulated catalogue', () => {
         expect(a.changeAfter(id, version, 3_600_000)).toBe(at)
       }
     }
+  })
+
+  it("version 0 was last modified before the start, from a stream of its own: the change times are the item's stream alone", () => {
+    const start = Date.UTC(2026, 0, 5, 12)
+    const seed = 9
+    const catalogue = new Catalogue({ items: 200, classes, seed }, start)
+    const rt = runtimeFrom({})
+    const fastAges: number[] = []
+    for (let id = 0; id < 200; id++) {
+      const every = catalogue.classes[catalogue.classOf(id)]!.everyMs
+      // The change times after the start: exponential gaps from the item's own stream, as before.
+      const rng = createRng(subSeed(seed, `item:${id}`))
+      const expected: number[] = []
+      for (let at = start; every !== null; ) {
+        at += -Math.log(1 - rng.next()) * every
+        if (at > start + 3_600_000) break
+        expected.push(at)
+      }
+      expect(catalogue.changesUntil(id, start + 3_600_000)).toEqual(expected)
+      const first = catalogue.answer(id, start, {}, rt)
+      const age = start - first.lastModifiedMs!
+      expect(age).toBeGreaterThan(0)
+      if (every === null) {
+        expect(age).toBeGreaterThanOrEqual(30 * 86_400_000)
+        expect(age).toBeLessThanOrEqual(365 * 86_400_000)
+      } else fastAges.push(age)
+    }
+    // The time back to the last change is exponential at the class's mean (a minute here).
+    const mean = fastAges.reduce((a, b) => a + b, 0) / fastAges.length
+    expect(mean).toBeGreaterThan(40_000)
+    expect(mean).toBeLessThan(80_000)
   })
 
   it('counts bodies against the change minimum: a 304 for a matching ETag, a body once per version', () => {

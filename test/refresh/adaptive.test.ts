@@ -6,6 +6,7 @@ import { ScheduleStore } from '../../src/refresh/schedule-store.js'
 import { Scheduler } from '../../src/refresh/scheduler.js'
 import type { ChangeEvent } from '../../src/refresh/types.js'
 import { FakeClock } from '../support/fake-clock.js'
+import { type RefreshHarness, startRefreshHarness } from './helpers.js'
 
 const config = parseConfig(
   `
@@ -27,14 +28,26 @@ interface Run {
   skipYoungerThan: number
 }
 
-function setup(changes: (key: string) => boolean, options: { store?: ScheduleStore; start?: number } = {}) {
+function setup(
+  changes: (key: string) => boolean,
+  options: {
+    store?: ScheduleStore
+    start?: number
+    /** The version every enrolled key was served, handed back as the refresh path does. */
+    firstVersion?: { fetchedAt: number; lastModifiedAt: number }
+  } = {},
+) {
   const clock = new FakeClock(options.start)
   const store = options.store ?? new ScheduleStore(openRefreshDb(':memory:'))
   const runs: Run[] = []
-  const scheduler = new Scheduler(
+  const { firstVersion } = options
+  const scheduler: Scheduler = new Scheduler(
     config,
     {
       schedule: store,
+      ...(firstVersion && {
+        enrolled: (key: string) => queueMicrotask(() => scheduler.firstVersion(key, firstVersion)),
+      }),
       capOf: () => 4,
       policyData: () => ({ body: null, params: {}, headers: {} }),
       async run(key, _route, _kept, _job, skipYoungerThan): Promise<JobOutcome> {
@@ -80,6 +93,55 @@ describe('refresh: every: adaptive', () => {
     expect(s.scheduler.nextRefresh('/items/1')).toBe(s.clock.now() + 600_000)
   })
 
+  it("a new key's first version sets where it starts: its data's age, one such interval from enrolment", async () => {
+    const s = started(setup(() => false))
+    s.scheduler.onRead('/items/1', items)
+    await s.clock.advance(5_000)
+    s.scheduler.onRead('/items/1', items)
+    const enrolledAt = s.clock.now()
+    const fetchedAt = enrolledAt - 5_000
+    // Last modified 40 s before the first read's fetch: refreshed 40 s after enrolment.
+    s.scheduler.firstVersion('/items/1', { fetchedAt, lastModifiedAt: fetchedAt - 40_000 })
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(enrolledAt + 40_000)
+    // Read often enough to stay hot (HOT_READS_PER_REFRESH per interval).
+    await readFor(s, ['/items/1'], 40_000, 1_000)
+    expect(s.runs.map((run) => run.at)).toEqual([enrolledAt + 40_000])
+    expect(s.runs[0]!.skipYoungerThan).toBe(40_000)
+    // Written to the schedule, so a restart starts from it too.
+    expect(s.store.all().find((row) => row.key === '/items/1')?.rate).toMatchObject({ refreshes: 1 })
+  })
+
+  it('a key dropped before its first refresh and read again is not dropped again at once', async () => {
+    // Read every 5 s (too sparse for a 10 s interval, as during a ramp-up), then often. Each
+    // enrolment hands back the same first version (the cache still holds it): the key must measure
+    // its reads from its enrolment, not from that version's fetch, or it is dropped again and again.
+    const fetchedAt = 1_700_000_000_000
+    const s = started(setup(() => true, { firstVersion: { fetchedAt, lastModifiedAt: fetchedAt - 5_000 } }))
+    const key = '/items/1'
+    await readFor(s, [key], 60_000, 5_000)
+    expect(s.runs).toEqual([])
+    await readFor(s, [key], 30_000, 250)
+    expect(s.runs.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a first version without Last-Modified, or a key with history, or one asked for, keeps its due time', async () => {
+    const s = started(setup(() => true))
+    s.scheduler.onRead('/items/1', items)
+    s.scheduler.onRead('/items/1', items)
+    const now = s.clock.now()
+    s.scheduler.firstVersion('/items/1', { fetchedAt: now, lastModifiedAt: undefined })
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(now + 600_000)
+    // After a refresh the key has history: a late first version changes nothing.
+    await s.clock.advance(600_000)
+    const due = s.scheduler.nextRefresh('/items/1')
+    s.scheduler.firstVersion('/items/1', { fetchedAt: now, lastModifiedAt: now - 20_000 })
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(due)
+    // A key an operator asked to refresh stays due now.
+    s.scheduler.refreshKeys(['/items/2'], () => items, { enroll: true })
+    s.scheduler.firstVersion('/items/2', { fetchedAt: s.clock.now(), lastModifiedAt: s.clock.now() - 20_000 })
+    expect(s.scheduler.nextRefresh('/items/2')).toBe(s.clock.now())
+  })
+
   it('a second read after the hot window starts over', async () => {
     const s = started(setup(() => false))
     s.scheduler.onRead('/items/1', items)
@@ -90,7 +152,7 @@ describe('refresh: every: adaptive', () => {
 
   it('follows a key that changes at every refresh closely, and one that never changes at max', async () => {
     const s = started(setup((key) => key === '/items/busy'))
-    await readFor(s, ['/items/busy', '/items/still'], 60 * 60_000, 1_000)
+    await readFor(s, ['/items/busy', '/items/still'], 60 * 60_000, 400)
     const runsOf = (key: string) => s.runs.filter((run) => run.key === key).map((run) => run.at)
     const still = runsOf('/items/still')
     const busy = runsOf('/items/busy')
@@ -103,13 +165,30 @@ describe('refresh: every: adaptive', () => {
 
   it('a kept key read less often than it is refreshed goes cold and is dropped', async () => {
     const s = started(setup(() => true))
-    await readFor(s, ['/items/1'], 20 * 60_000, 1_000)
+    await readFor(s, ['/items/1'], 20 * 60_000, 400)
     expect(s.scheduler.nextRefresh('/items/1')).toBeDefined()
     const before = s.runs.length
     // No more reads: within a few of its (short) periods the key leaves the schedule.
     await s.clock.advance(5 * 60_000)
     expect(s.scheduler.nextRefresh('/items/1')).toBeUndefined()
     expect(s.runs.length - before).toBeLessThanOrEqual(4)
+  })
+
+  it('keeps polling a key only while it is read about 20 times per interval (polling is then within 5% of revalidating on read)', async () => {
+    // Both change at every refresh, so their interval reaches min (10 s): one is read 25 times per
+    // interval, the other 10 times (kept under the old rule of 3, though revalidating it on read
+    // would cost a tenth less).
+    const s = started(setup(() => true))
+    for (let t = 0; t < 30 * 60_000; t += 200) {
+      if (t % 400 === 0) s.scheduler.onRead('/items/often', items)
+      if (t % 1_000 === 0) s.scheduler.onRead('/items/sometimes', items)
+      await s.clock.advance(200)
+    }
+    // Over the last 10 minutes: about one refresh per 10 s for the one, next to none for the other.
+    const since = s.clock.now() - 10 * 60_000
+    const runs = (key: string) => s.runs.filter((run) => run.key === key && run.at > since).length
+    expect(runs('/items/often')).toBeGreaterThanOrEqual(50)
+    expect(runs('/items/sometimes')).toBeLessThanOrEqual(5)
   })
 
   it('asks the run to skip the call when the copy is younger than the period, unless the refresh was asked for', async () => {
@@ -123,7 +202,7 @@ describe('refresh: every: adaptive', () => {
 
   it('keeps what a key learned in the schedule, and starts from it again', async () => {
     const s = started(setup(() => true))
-    await readFor(s, ['/items/1'], 20 * 60_000, 1_000)
+    await readFor(s, ['/items/1'], 20 * 60_000, 400)
     await s.scheduler.stop(100)
     const row = s.store.all().find((r) => r.key === '/items/1')
     expect(row?.rate).toMatchObject({ intervalMs: expect.any(Number), refreshes: expect.any(Number) })
@@ -131,8 +210,47 @@ describe('refresh: every: adaptive', () => {
     expect(learned).toBeLessThan(60_000)
     const again = started(setup(() => true, { store: s.store, start: s.clock.now() }))
     const due = again.scheduler.nextRefresh('/items/1')!
-    await readFor(again, ['/items/1'], due - again.clock.now() + 3 * learned, 1_000)
+    await readFor(again, ['/items/1'], due - again.clock.now() + 3 * learned, 400)
     const [first, second] = again.runs
     expect(second!.at - first!.at).toBeLessThanOrEqual(learned * 2)
+  })
+})
+
+describe('refresh: every: adaptive, through the gateway', () => {
+  let h: RefreshHarness | undefined
+  afterEach(() => h?.close())
+
+  it("a new key starts from its first version's Last-Modified age", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 5, 12))
+    h = await startRefreshHarness(
+      `
+store: { kind: memory }
+upstreams:
+  sim: { url: "\${SIM_ROOT}" }
+routes:
+  - { name: items, path: /items/:id, to: /catalogue/items/:id, ttl: 10m, refresh: { every: adaptive, min: 10s, max: 10m } }
+`,
+      {
+        // Every item changes about every minute: version 0 was last modified about a minute before the start.
+        sim: { catalogue: { items: 20, classes: [{ name: 'fast', share: 1, everyMs: 60_000 }], seed: 4 } },
+        clock,
+      },
+    )
+    const fetchedAt = clock.now()
+    const ages: number[] = []
+    for (let id = 0; id < 20; id++) {
+      const first = await h.get(`/items/${id}`)
+      ages.push(fetchedAt - Date.parse(first.headers.get('last-modified')!))
+      await (await h.get(`/items/${id}`)).arrayBuffer()
+    }
+    await h.advance(0)
+    const { scheduler } = h.cistern.refresh
+    for (let id = 0; id < 20; id++) {
+      expect(scheduler.nextRefresh(`/items/${id}`)).toBe(
+        fetchedAt + Math.min(600_000, Math.max(10_000, ages[id]!)),
+      )
+    }
+    // Ages of about a minute: most keys start well under max.
+    expect(ages.filter((age) => age < 600_000).length).toBeGreaterThan(15)
   })
 })

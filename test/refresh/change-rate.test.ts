@@ -16,13 +16,14 @@ function follow(
   everyMs: number,
   refreshes: number,
   seed = 12_345,
+  start = initialRate(bounds),
 ): { rate: ChangeRate; intervals: number[] } {
   let state = seed
   const random = () => {
     state = (state * 16807) % 2147483647
     return state / 2147483647
   }
-  let rate = initialRate(bounds)
+  let rate = start
   let nextChange = -Math.log(random()) * everyMs
   let at = 0
   const intervals: number[] = []
@@ -49,6 +50,40 @@ describe('the change-rate estimator', () => {
       changes: 0,
       meanIntervalMs: 600_000,
     })
+  })
+
+  it("a key whose data's age is known starts at that age, within min and max", () => {
+    // The age is one exponential sample of 1/λ; λ is taken where an age this short happens one time
+    // in four, so the interval −ln(1 − TARGET) / λ is the age itself.
+    const age = 40_000
+    const lambdaLow = -Math.log(1 - TARGET_CHANGE_SHARE) / age
+    expect(initialRate(bounds, age)).toEqual({
+      intervalMs: Math.round(-Math.log(1 - TARGET_CHANGE_SHARE) / lambdaLow),
+      refreshes: 0,
+      changes: 0,
+      meanIntervalMs: 40_000,
+    })
+    expect(initialRate(bounds, 0).intervalMs).toBe(bounds.min)
+    expect(initialRate(bounds, 3_000).intervalMs).toBe(bounds.min)
+    expect(initialRate(bounds, 2 * 86_400_000).intervalMs).toBe(bounds.max)
+    // No age, or one that says nothing (a Last-Modified ahead of the clock): max, as without one.
+    for (const age of [undefined, -5_000, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(initialRate(bounds, age)).toEqual(initialRate(bounds))
+  })
+
+  it('a key started from a recent age follows a fast change rate from its first refresh', () => {
+    // Data changing every minute, fetched 50 s after its last change: no 10-minute first interval.
+    const { intervals } = follow(60_000, 12, 12_345, initialRate(bounds, 50_000))
+    expect(intervals.slice(3).every((ms) => ms < 60_000)).toBe(true)
+    const fromMax = follow(60_000, 12)
+    const elapsed = (list: number[]) => list.slice(0, 6).reduce((a, b) => a + b, 0)
+    expect(elapsed(intervals)).toBeLessThan(elapsed(fromMax.intervals))
+  })
+
+  it('a slow key that showed a short age grows back to max, doubling per quiet refresh', () => {
+    // A 6-hourly key fetched 15 s after a change: about log2(max / 15 s) quiet refreshes to max.
+    const { intervals } = follow(Number.POSITIVE_INFINITY, 8, 1, initialRate(bounds, 15_000))
+    expect(intervals).toEqual([30_000, 60_000, 120_000, 240_000, 480_000, 600_000, 600_000, 600_000])
   })
 
   it('a key that never changes stays at max', () => {
@@ -79,8 +114,10 @@ describe('the change-rate estimator', () => {
         fc.array(fc.record({ changed: fc.boolean(), elapsedMs: fc.integer({ min: 0, max: 3_600_000 }) }), {
           maxLength: 60,
         }),
-        (findings) => {
-          let rate = initialRate(bounds)
+        fc.option(fc.integer({ min: -60_000, max: 30 * 86_400_000 }), { nil: undefined }),
+        (findings, dataAgeMs) => {
+          let rate = initialRate(bounds, dataAgeMs)
+          expect(parseRate(JSON.parse(JSON.stringify(rate)), bounds)).toEqual(rate)
           for (const finding of findings) {
             const next = observe(rate, finding, bounds)
             expect(next.intervalMs).toBeGreaterThanOrEqual(bounds.min)
