@@ -9,17 +9,16 @@ export interface RedisLeases extends Leases {
 }
 
 /**
- * A lease lives in the Cluster slot of its key's entry (the store's shard) and its fence comes from
- * the shard's version counter, the one the store numbers unfenced writes from (store.ts, shardBase):
- * a fence is then newer than every version stored before the lease was taken, and older than any
- * write made after it, fenced or not. A holder's late write loses to both.
+ * The Redis key of the lease on cache key `key`. A lease lives in the Cluster slot of its key's entry
+ * (the store's shard) and its fence comes from the shard's counter, which the store's unfenced writes
+ * also step above (store.ts, shardBase): a fence is then newer than every version stored before the
+ * lease was taken, and older than any write made after it, fenced or not. A holder's late write loses
+ * to both.
  */
-/** The Redis key of the lease on cache key `key`. */
 export function leaseKey(connection: RedisConnection, key: string): string {
   return `${shardBase(connection, shardOf(key))}lease:${key}`
 }
 
-/** KEYS: lease, the shard's counters. ARGV: token, ttl ms. Returns the fence, or nil when held by another. */
 /**
  * A waiter reads the lease at least this often: Redis freezing while it waits sends no notice, and a
  * read is how it finds out (it then gives up within the connection's deadline instead of sitting out
@@ -27,6 +26,7 @@ export function leaseKey(connection: RedisConnection, key: string): string {
  */
 const RECHECK_MAX_MS = 1000
 
+/** KEYS: lease, the shard's counters. ARGV: token, ttl ms. Returns the fence, or nil when held by another. */
 const ACQUIRE = new RedisScript(
   'acquire lease',
   `

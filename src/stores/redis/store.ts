@@ -340,16 +340,17 @@ export class RedisEntryStore implements Store {
   }
 }
 
-/** The virtual shard of a key: FNV-1a over its UTF-16 code units. Part of the key layout. */
 /**
  * The prefix of every key of `shard` (one Cluster slot). A lease on a cache key (leases.ts) lives in
- * its entry's shard and takes its fence from the shard's version counter (`base..'n'`, field `ver`),
- * the counter SET numbers unfenced writes from: fences and versions then compare.
+ * its entry's shard and takes its fence from the shard's counter (`base..'n'`, field `ver`); SET
+ * gives an unfenced write half a step above every fence the shard issued or stored and the entry's
+ * own version (store-scripts.ts), so fences and versions compare.
  */
 export function shardBase(connection: RedisConnection, shard: number): string {
   return connection.key(`entries:${shard}`)
 }
 
+/** The virtual shard of a key: FNV-1a over its UTF-16 code units. Part of the key layout. */
 export function shardOf(key: string): number {
   let hash = 0x811c9dc5
   for (let i = 0; i < key.length; i++) {
