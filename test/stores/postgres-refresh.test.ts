@@ -103,6 +103,27 @@ describe.skipIf(!postgresBin)('postgres refresh claims, change log and once', ()
     expect((await claimsB.seen('k'))?.digest).toBe('d2')
   })
 
+  it('trim forgets a key a day past its due time: its claim marker and what was seen of it', async () => {
+    const { a, b } = pair()
+    const claimsA = createPostgresRefreshClaims(a, 'A')
+    const claimsB = createPostgresRefreshClaims(b, 'B')
+    const seen = { digest: 'd', fetchedAt: 1, headers: {}, body: Buffer.alloc(1000, 'x') }
+    for (const key of ['cold', 'warm']) {
+      const claim = await claimsA.claim(key, 2000)
+      if (!claim.claimed) throw new Error('not claimed')
+      await claim.done(60_000, seen)
+    }
+    // 'cold' was due more than a day ago and nobody refreshed it since.
+    await a.query(
+      'test: age a marker',
+      `UPDATE ${a.table('refresh_claims')} SET until = until - 2 * 86400000 WHERE key = 'cold'`,
+    )
+    await claimsB.trim()
+    expect(await claimsA.seen('cold')).toBeUndefined()
+    expect((await claimsA.seen('warm'))?.digest).toBe('d')
+    expect(await claimsB.claim('warm', 2000)).toMatchObject({ claimed: false, state: 'done' })
+  })
+
   it('a claim lost while its refresh runs aborts its signal, and its done() records nothing', async () => {
     const { a, b } = pair()
     const claimsA = createPostgresRefreshClaims(a, 'A')

@@ -118,6 +118,15 @@ export function createPostgresRefreshClaims(
         `DELETE FROM ${claims} WHERE key IN (SELECT key FROM ${claims} WHERE until < ${now} - 86400000
           LIMIT 5000 FOR UPDATE SKIP LOCKED)`,
       )
+      // And what was seen of them (headers and up to maxSeenBody each): a seen row is only ever written
+      // beside its claim, so one without a claim belongs to a key forgotten at least a day past its
+      // due time (Redis lets the same record expire then), and the table stays bounded by the keys
+      // refreshed in the last day.
+      await connection.query(
+        'refresh seen trim',
+        `DELETE FROM ${seenTable} WHERE key IN (SELECT s.key FROM ${seenTable} s
+          WHERE NOT EXISTS (SELECT 1 FROM ${claims} c WHERE c.key = s.key) LIMIT 5000 FOR UPDATE SKIP LOCKED)`,
+      )
     },
   }
 }
