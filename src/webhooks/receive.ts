@@ -16,6 +16,8 @@ export interface Accepted {
   body: unknown
   headers: HeaderMap
   params: Record<string, string>
+  /** A resumed event whose act-once claim this instance won before a stop (WebhookEvent.claimedAt). */
+  claimed?: boolean
 }
 
 export interface ReceiverDeps {

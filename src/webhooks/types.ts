@@ -78,6 +78,12 @@ export interface WebhookEvent {
   actions?: ActionResult[]
   /** When the actions finished, epoch ms. */
   actedAt?: number
+  /**
+   * When this instance won the act-once check across instances for it, epoch ms: a stop before its
+   * actions finished leaves it pending, and the next start acts on it without asking again (the
+   * answer would be this very claim, "not first").
+   */
+  claimedAt?: number
 }
 
 export interface EventQuery {

@@ -117,16 +117,31 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
   /**
    * Whether this instance acts on the delivery: the first across instances does. When the registry
    * cannot answer (the server away) it acts: a delivery acted on twice is better than one lost.
+   * A win is written to the event before any action starts: if the process stops before the
+   * outcome is stored, the event is resumed at the next start, and asking the registry again then
+   * would be answered "not first" (by this very claim, for the rest of replayWindow) and the
+   * delivery never acted on. The mark lives with the event, not in the registry, because only this
+   * instance's log holds the event, and a restarted process has a new instance id.
    */
-  async function firstAcross({ id, hook, deliveryId }: Accepted): Promise<boolean> {
+  async function firstAcross({ id, hook, deliveryId, claimed }: Accepted): Promise<boolean> {
     const once = deps.coordination?.once
-    if (!once || deliveryId === undefined || hook.replayWindow <= 0) return true
+    if (!once || deliveryId === undefined || hook.replayWindow <= 0 || claimed) return true
+    let first: boolean
     try {
-      return await once.first(`webhook:${hook.name}`, deliveryId, hook.replayWindow)
+      first = await once.first(`webhook:${hook.name}`, deliveryId, hook.replayWindow)
     } catch (error) {
       logger.warn({ webhook: hook.name, event: id, err: error }, 'webhook acted on without the cluster check')
       return true
     }
+    if (first && !closed) {
+      try {
+        store.claim(id, now())
+      } catch (error) {
+        // Acted on all the same; only a stop before the outcome is stored would now lose it.
+        logger.error({ webhook: hook.name, event: id, err: error }, 'webhook claim could not be stored')
+      }
+    }
+    return first
   }
 
   async function perform(accepted: Accepted): Promise<void> {
@@ -199,6 +214,7 @@ export function createWebhooks(config: CisternConfig, deps: WebhooksDeps): Webho
         body: event.body,
         headers: event.headers ?? {},
         params: event.params ?? {},
+        claimed: event.claimedAt !== undefined,
       })
     }
   }

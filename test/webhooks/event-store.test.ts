@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CisternConfig } from '../../src/config/types.js'
 import {
@@ -11,6 +12,7 @@ import {
   type WebhookEvent,
 } from '../../src/webhooks/index.js'
 import { type EventStoreLimits, type NewEvent, openEventStore } from '../../src/webhooks/store/index.js'
+import { EVENT_LOG_SCHEMA } from '../../src/webhooks/store/sqlite-schema.js'
 
 const HOUR = 3600_000
 const limits = (over: Partial<EventStoreLimits> = {}): EventStoreLimits => ({
@@ -91,6 +93,19 @@ describe.each(kinds)('event log (%s)', (_kind, open) => {
     store.close()
   })
 
+  it('records an act-once claim on a pending event; pending() carries it for a resume', () => {
+    const store = open()
+    const [a, b] = [store.append(accepted(1, 'a')), store.append(accepted(2, 'b'))]
+    store.claim(b, 3)
+    expect(store.pending(10).map((e) => [e.id, e.claimedAt])).toEqual([
+      [a, undefined],
+      [b, 3],
+    ])
+    store.finish(b, 'acted', [], 4)
+    expect(store.get(b)).toMatchObject({ outcome: 'acted', claimedAt: 3, actedAt: 4 })
+    store.close()
+  })
+
   it('prunes by retention per webhook and caps refusals, verified events and bytes', () => {
     const store = open({ maxRejected: 3, maxEvents: 4 })
     const t = 10 * HOUR
@@ -135,6 +150,44 @@ describe('event log on SQLite', () => {
     expect(again.findDelivery('tba', 'kept', 0)).toBe(id)
     expect(again.append(accepted(7, 'next'))).toBeGreaterThan(id)
     again.close()
+  })
+
+  it("keeps a pending event's act-once claim across closing and reopening, and shows it", () => {
+    const path = join(dir, 'claim.db')
+    const first = new SqliteEventStore(path, limits())
+    const claimed = first.append(accepted(5, 'claimed'))
+    const unclaimed = first.append(accepted(6, 'unclaimed'))
+    first.claim(claimed, 7)
+    first.close()
+    const again = new SqliteEventStore(path, limits())
+    expect(again.pending(10).map((e) => [e.id, e.claimedAt])).toEqual([
+      [claimed, 7],
+      [unclaimed, undefined],
+    ])
+    expect(again.list({}).events.find((e) => e.id === claimed)?.claimedAt).toBe(7)
+    again.close()
+  })
+
+  it('a log written before claims were recorded is migrated with its events, none claimed', () => {
+    const path = join(dir, 'version-1.db')
+    const old = new Database(path)
+    old.exec(EVENT_LOG_SCHEMA.migrations[0]!)
+    old.pragma(`application_id = ${EVENT_LOG_SCHEMA.applicationId}`)
+    old.pragma('user_version = 1')
+    old
+      .prepare(
+        `INSERT INTO webhook_events (webhook, received_at, verified, outcome, delivery_id, size, body)
+        VALUES ('tba', 5, 1, 'pending', 'd1', 2, '{}')`,
+      )
+      .run()
+    old.close()
+    const log = new SqliteEventStore(path, limits())
+    const [pending] = log.pending(10)
+    expect(pending).toMatchObject({ deliveryId: 'd1', outcome: 'pending' })
+    expect(pending?.claimedAt).toBeUndefined()
+    log.claim(pending!.id, 9)
+    expect(log.get(pending!.id)?.claimedAt).toBe(9)
+    log.close()
   })
 
   it('opens an up-to-date log without writing to it, so a full disk cannot stop a restart', async () => {

@@ -14,6 +14,11 @@ export interface EventStore {
   readonly kind: 'sqlite' | 'memory'
   /** Append; when this returns the event is as durable as the store gets. Returns its id. */
   append(event: NewEvent): number
+  /**
+   * Record that this instance won the act-once check across instances for a pending event, before
+   * its actions start (claimedAt).
+   */
+  claim(id: number, at: number): void
   /** Record the actions' results and the final outcome of a pending event. */
   finish(id: number, outcome: WebhookOutcome, actions: ActionResult[], at: number): void
   /** The earliest accepted (verified, not duplicate) event with this delivery id since `since`. */

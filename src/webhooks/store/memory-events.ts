@@ -38,6 +38,11 @@ export class MemoryEventStore implements EventStore {
     return id
   }
 
+  claim(id: number, at: number): void {
+    const event = this.#find(id)
+    if (event) event.claimedAt = at
+  }
+
   finish(id: number, outcome: WebhookOutcome, actions: ActionResult[], at: number): void {
     const event = this.#find(id)
     if (!event) return

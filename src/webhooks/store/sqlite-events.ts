@@ -22,6 +22,7 @@ export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database
   readonly #limits: EventStoreLimits
   readonly #insert: Database.Statement
+  readonly #claim: Database.Statement
   readonly #finish: Database.Statement
   readonly #findDelivery: Database.Statement<[string, string, number], { id: number }>
   readonly #pending: Database.Statement<[number], EventRow>
@@ -47,6 +48,7 @@ export class SqliteEventStore implements EventStore {
         verification_key, duplicate_of, headers, params, body)
       VALUES (@webhook, @receivedAt, @verified, @outcome, @reason, @deliveryId, @type, @size,
         @verificationKey, @duplicateOf, @headers, @params, @body)`)
+    this.#claim = this.#db.prepare('UPDATE webhook_events SET claimed_at = ? WHERE id = ?')
     this.#finish = this.#db.prepare(
       'UPDATE webhook_events SET outcome = ?, actions = ?, acted_at = ? WHERE id = ?',
     )
@@ -81,6 +83,10 @@ export class SqliteEventStore implements EventStore {
     return Number(info.lastInsertRowid)
   }
 
+  claim(id: number, at: number): void {
+    this.#claim.run(at, id)
+  }
+
   finish(id: number, outcome: WebhookOutcome, actions: ActionResult[], at: number): void {
     this.#finish.run(outcome, JSON.stringify(actions), at, id)
   }
@@ -99,7 +105,7 @@ export class SqliteEventStore implements EventStore {
     if (query.webhook !== undefined) where.push('webhook = @webhook')
     if (query.outcome !== undefined) where.push('outcome = @outcome')
     const sql = `SELECT id, webhook, received_at, verified, outcome, reason, delivery_id, type, size,
-      verification_key, duplicate_of, acted_at, actions, NULL AS headers, params, NULL AS body
+      verification_key, duplicate_of, acted_at, claimed_at, actions, NULL AS headers, params, NULL AS body
       FROM webhook_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`
     let statement = this.#lists.get(sql)
     if (!statement) {

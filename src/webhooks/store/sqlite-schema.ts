@@ -41,6 +41,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX webhook_events_verified ON webhook_events (verified, id);
   CREATE INDEX webhook_events_received ON webhook_events (received_at);
   `,
+  'ALTER TABLE webhook_events ADD COLUMN claimed_at INTEGER;',
 ]
 
 /** 'cswh'. Logs written before the id was stamped (version 1, no id) are adopted. */
@@ -82,6 +83,7 @@ export interface EventRow {
   verification_key: string | null
   duplicate_of: number | null
   acted_at: number | null
+  claimed_at: number | null
   actions: string | null
   headers: string | null
   params: string | null
@@ -114,6 +116,7 @@ export function toEvent(row: EventRow): WebhookEvent {
   if (row.verification_key !== null) event.verificationKey = row.verification_key
   if (row.duplicate_of !== null) event.duplicateOf = row.duplicate_of
   if (row.acted_at !== null) event.actedAt = row.acted_at
+  if (row.claimed_at !== null) event.claimedAt = row.claimed_at
   const actions = parsed<ActionResult[]>(row.actions)
   if (actions) event.actions = actions
   const headers = parsed<Record<string, string>>(row.headers)
