@@ -17,7 +17,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
  * `cache: false` routes, write methods, and the GETs a cache may not answer (a `no-store` request, a
- * Range with no whole copy kept): forwarded once with the client's end-to-end headers
+ * Range with no whole copy kept, a collapsed wait that ended on an answer made for another client):
+ * forwarded once with the client's end-to-end headers
  * (forwarded-headers.ts; writes are never retried), answered as the upstream answered (Set-Cookie
  * included: it is this client's own). A successful write invalidates the route's `invalidates` tags,
  * every cached variant of the same path, and of the paths its Location and Content-Location name on
