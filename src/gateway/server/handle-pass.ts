@@ -91,8 +91,8 @@ function sameOriginPaths(
   requestPath: string,
   headers: Record<string, string | string[] | undefined>,
 ): string[] {
-  const host = req.headers.host
-  const base = new URL(requestPath, `http://${host ?? 'gateway.invalid'}`)
+  const base = gatewayUrl(req.headers.host, requestPath)
+  if (base === undefined) return []
   const upstreamBase = new URL(upstreamUrl)
   const paths: string[] = []
   for (const name of ['location', 'content-location']) {
@@ -111,6 +111,21 @@ function sameOriginPaths(
     }
   }
   return paths.filter((path) => path !== requestPath)
+}
+
+/**
+ * The request's URL on this gateway, to resolve a relative Location against. The client's Host may
+ * be no URL host at all (`x:99999`, `a b`): the write has succeeded by then, so such a Host only
+ * stops an absolute URI from naming this gateway, and a relative one still resolves.
+ */
+function gatewayUrl(host: string | undefined, requestPath: string): URL | undefined {
+  for (const name of [host, 'gateway.invalid']) {
+    if (name === undefined) continue
+    try {
+      return new URL(requestPath, `http://${name}`)
+    } catch {}
+  }
+  return undefined
 }
 
 async function invalidateAfterWrite(
