@@ -57,7 +57,7 @@ export async function handlePass(
       query,
       headers,
       lane: 'foreground',
-      // Where the upstream decides (no ttl), its 5xx is its answer to relay, not a sign it is down.
+      // Where the upstream decides (no ttl), its 5xx is its answer to relay (not retried; the breaker counts it).
       ...(config.ttl === undefined && { relayServerErrors: true }),
       ...(body && { body }),
     })
