@@ -14,6 +14,8 @@ export interface Answer {
   /** Header lines; a name given twice is sent as two lines. */
   headers?: [string, string][]
   body?: string
+  /** Answer this long after the request ended (to let other requests arrive meanwhile). */
+  delayMs?: number
 }
 
 /**
@@ -48,12 +50,16 @@ export async function startScriptedOrigin(now: () => number = Date.now): Promise
         const lower = name.toLowerCase()
         headers[lower] = [...(headers[lower] ?? []), value]
       }
-      res.writeHead(answer.status ?? 200, {
-        'content-type': 'text/plain',
-        date: new Date(now()).toUTCString(),
-        ...headers,
-      })
-      res.end(answer.body ?? `${call.method} ${call.url} #${n}`)
+      const send = () => {
+        res.writeHead(answer.status ?? 200, {
+          'content-type': 'text/plain',
+          date: new Date(now()).toUTCString(),
+          ...headers,
+        })
+        res.end(answer.body ?? `${call.method} ${call.url} #${n}`)
+      }
+      if (answer.delayMs === undefined) send()
+      else setTimeout(send, answer.delayMs)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

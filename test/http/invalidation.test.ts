@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { exchange } from '../gateway/raw-exchange.js'
 import { type HttpHarness, startHttpHarness, xcache } from './helpers.js'
 
 /** RFC 9111 §4.4: a successful unsafe request invalidates its target, Location and Content-Location. */
@@ -40,5 +41,26 @@ describe('RFC 9111 §4.4: invalidation', () => {
     expect(xcache(await t.fetch('/a'))).toBe('MISS')
     expect(xcache(await t.fetch('/b'))).toBe('MISS')
     expect(xcache(await t.fetch('/c'))).toBe('HIT')
+  })
+
+  it('a Host header that is no URL host does not fail the write: the target and a relative Location are invalidated', async () => {
+    t = await startHttpHarness()
+    t.origin.answer('/a', fresh)
+    t.origin.answer('/doc', (req) =>
+      req.method === 'GET' ? fresh() : { status: 201, headers: [['location', '/a']] },
+    )
+    const port = Number(new URL(t.h.url).port)
+    for (const host of ['x:99999', 'a b', '[::1']) {
+      for (const path of ['/doc', '/a']) await t.fetch(path)
+      expect(xcache(await t.fetch('/doc'))).toBe('HIT')
+      const { responses } = await exchange(
+        port,
+        `POST /doc HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`,
+        1,
+      )
+      expect(responses[0]!.head).toMatch(/^HTTP\/1\.1 201 /)
+      expect(xcache(await t.fetch('/doc'))).toBe('MISS')
+      expect(xcache(await t.fetch('/a'))).toBe('MISS')
+    }
   })
 })

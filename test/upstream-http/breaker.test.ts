@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startSimUpstream } from '../../examples/sim-upstream/index.js'
 import { UpstreamFailure } from '../../src/upstream/client/failure.js'
 import { type Harness, startHarness } from '../gateway/harness.js'
+import { type ScriptedOrigin, startScriptedOrigin } from '../http/helpers.js'
 import { rejection, upstreamFromYaml } from './upstream.js'
 
 const yaml = `
@@ -185,5 +186,48 @@ routes:
     expect(recoveredAt! - OUTAGE_MS).toBeLessThanOrEqual(5000)
     expect(upstream.snapshot().state).toBe('UP')
     expect(await metricUp()).toBe('1')
+  })
+
+  it('on a route without a ttl, relayed 5xx answers still count: steady 503s open it, and clients got the upstream’s 503 until then', async () => {
+    const origin: ScriptedOrigin = await startScriptedOrigin()
+    try {
+      origin.answer('/lb', () => ({ status: 503, headers: [['x-from', 'balancer']], body: 'no backend' }))
+      h = await startHarness({
+        yaml: `
+listen: \${CISTERN_LISTEN}
+store: { kind: memory }
+upstreams:
+  lb:
+    url: "\${ORIGIN_URL}"
+    expect: any
+    breaker: { failures: 3, cooldown: 30s }
+routes:
+  - path: /*rest
+    upstream: lb
+`,
+        env: { ORIGIN_URL: origin.url },
+      })
+      const upstream = h.gateway.upstreams.get('lb')!
+      for (let i = 0; i < 3; i++) {
+        const relayed = await h.get('/lb')
+        // The upstream's own answer, relayed (not retried: one call each).
+        expect([relayed.status, relayed.headers.get('x-from'), await relayed.text()]).toEqual([
+          503,
+          'balancer',
+          'no backend',
+        ])
+      }
+      expect(origin.seenFor('/lb')).toHaveLength(3)
+      const down = upstream.snapshot()
+      expect(down.state).toBe('DOWN')
+      expect(down.breaker.consecutiveFailures).toBe(3)
+      // Open: the next request is refused by cistern without reaching the upstream.
+      const refused = await h.get('/lb')
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('x-from')).toBeNull()
+      expect(origin.seenFor('/lb')).toHaveLength(3)
+    } finally {
+      await origin.close()
+    }
   })
 })

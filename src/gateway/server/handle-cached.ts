@@ -7,6 +7,7 @@ import type { EntryInfo } from '../../model/entry.js'
 import { isFresh } from '../../model/freshness.js'
 import { UpstreamFailure } from '../../upstream/client/failure.js'
 import { CisternError } from '../../util/errors.js'
+import { forwardsEndToEnd } from '../fetch/forwarded-headers.js'
 import {
   clientWantsRevalidation,
   deltaSeconds,
@@ -213,11 +214,23 @@ function viaEngine(
     req.headers,
     parseKey(key).responseVary,
   )
+  // Whether this request's own fetch ran: an error from a flight another request started is that
+  // request's answer (the engine reports `collapsed` only with a result).
+  let fetchedHere = false
+  const ownFetch: typeof factory = (fetch) => {
+    fetchedHere = true
+    return factory(fetch)
+  }
   ctx.cache
-    .getOrSet(key, factory, { ...options, forceRefresh: force })
+    .getOrSet(key, ownFetch, { ...options, forceRefresh: force })
     .then(
       (result) => {
         const notStored = result.stored ? undefined : whyNotStored(result.value)
+        if (result.collapsed && notStored !== undefined && isForOneClient(config, notStored.reason)) {
+          // The answer was made for the request that fetched it, with headers the key does not hold
+          // (an API key, a cookie): this request asks for its own, uncollapsed, as a pass-through.
+          return handlePass(ctx, req, res, route, params, target, started)
+        }
         if (notStored?.selection) {
           const mine = requestKey(route, target.path, target.query, req.headers)
           if (!selectionMatches(notStored.selection, req.headers)) {
@@ -235,7 +248,7 @@ function viaEngine(
           result.status === 'error-stale' &&
           !mayServeOnError(result.value, result.entry, at)
         ) {
-          failed(result.error)
+          failed(result.error, result.collapsed)
           return
         }
         const [xStatus, parts] = describe(result, force, key, at, notStored?.reason)
@@ -253,7 +266,7 @@ function viaEngine(
         ctx.onServed?.(config.name, xStatus, at - started)
         if (config.refresh && result.stored) ctx.onRead?.(key, config)
       },
-      (error: unknown) => failed(error),
+      (error: unknown) => failed(error, !fetchedHere),
     )
     // A throw while writing (or in a hook) must end this response, never the process.
     .catch((error: unknown) => {
@@ -261,7 +274,7 @@ function viaEngine(
       sendError(res, 500, 'internal_error', message)
     })
 
-  function failed(error: unknown): void {
+  function failed(error: unknown, collapsed: boolean): void {
     if (
       config.ttl === undefined &&
       error instanceof UpstreamFailure &&
@@ -271,12 +284,17 @@ function viaEngine(
       // The upstream answered with an error (a 5xx, a 429): on a route where it decides, its answer
       // goes to the client as it is, unstored, like any answer a cache may not reuse. (A 2xx judged
       // unusable, such as an HTML page where JSON is expected, stays cistern's own 502.)
+      // A client that waited on another's fetch gets the error (asking a failing upstream once per
+      // waiter would multiply the load it is failing under) but not that client's Set-Cookie.
       const fwdStatus = error.response.status
+      const answer = collapsed
+        ? { ...error.response, headers: { ...error.response.headers, 'set-cookie': undefined } }
+        : error.response
       relayAnswer(
         res,
         req.method ?? 'GET',
-        error.response,
-        { outcome: 'uri-miss', fwdStatus, key, detail: 'uncacheable: status' },
+        answer,
+        { outcome: 'uri-miss', fwdStatus, collapsed, key, detail: 'uncacheable: status' },
         'MISS',
       )
       ctx.onServed?.(config.name, 'MISS', ctx.now() - started)
@@ -291,6 +309,19 @@ function viaEngine(
     } else sendUpstreamError(res, error, { outcome: 'uri-miss', key })
     ctx.onServed?.(config.name, 'ERROR', ctx.now() - started)
   }
+}
+
+/**
+ * An answer not stored because it belongs to the client whose request fetched it (RFC 9111 §3:
+ * private, no-store, Authorization; and a Set-Cookie): on a route that forwards every end-to-end
+ * header, that request may have carried credentials its key does not hold, so the answer may differ
+ * for another client. (On a ttl route only keyed headers go upstream: a waiter sent the same.)
+ */
+function isForOneClient(config: RouteConfig, reason: NotStoredReason): boolean {
+  return (
+    forwardsEndToEnd(config, 'cached') &&
+    (reason === 'private' || reason === 'no-store' || reason === 'authorization' || reason === 'set-cookie')
+  )
 }
 
 /**

@@ -17,7 +17,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
  * `cache: false` routes, write methods, and the GETs a cache may not answer (a `no-store` request, a
- * Range with no whole copy kept): forwarded once with the client's end-to-end headers
+ * Range with no whole copy kept, a collapsed wait that ended on an answer made for another client):
+ * forwarded once with the client's end-to-end headers
  * (forwarded-headers.ts; writes are never retried), answered as the upstream answered (Set-Cookie
  * included: it is this client's own). A successful write invalidates the route's `invalidates` tags,
  * every cached variant of the same path, and of the paths its Location and Content-Location name on
@@ -56,7 +57,7 @@ export async function handlePass(
       query,
       headers,
       lane: 'foreground',
-      // Where the upstream decides (no ttl), its 5xx is its answer to relay, not a sign it is down.
+      // Where the upstream decides (no ttl), its 5xx is its answer to relay (not retried; the breaker counts it).
       ...(config.ttl === undefined && { relayServerErrors: true }),
       ...(body && { body }),
     })
@@ -90,8 +91,8 @@ function sameOriginPaths(
   requestPath: string,
   headers: Record<string, string | string[] | undefined>,
 ): string[] {
-  const host = req.headers.host
-  const base = new URL(requestPath, `http://${host ?? 'gateway.invalid'}`)
+  const base = gatewayUrl(req.headers.host, requestPath)
+  if (base === undefined) return []
   const upstreamBase = new URL(upstreamUrl)
   const paths: string[] = []
   for (const name of ['location', 'content-location']) {
@@ -110,6 +111,21 @@ function sameOriginPaths(
     }
   }
   return paths.filter((path) => path !== requestPath)
+}
+
+/**
+ * The request's URL on this gateway, to resolve a relative Location against. The client's Host may
+ * be no URL host at all (`x:99999`, `a b`): the write has succeeded by then, so such a Host only
+ * stops an absolute URI from naming this gateway, and a relative one still resolves.
+ */
+function gatewayUrl(host: string | undefined, requestPath: string): URL | undefined {
+  for (const name of [host, 'gateway.invalid']) {
+    if (name === undefined) continue
+    try {
+      return new URL(requestPath, `http://${name}`)
+    } catch {}
+  }
+  return undefined
 }
 
 async function invalidateAfterWrite(

@@ -190,13 +190,16 @@ export class UpstreamClient {
       judgement = judgeError(error, { upstream: this.name, timedOut: timeout.aborted, callerAborted })
     }
     const verdict = judgement.verdict
+    // Relaying the answer changes who sees it, not what it says of the upstream: a load balancer
+    // answering 502/503 steadily must still open the breaker. Only the retry goes (the client gets
+    // the upstream's answer to its one request).
     if (
       request.relayServerErrors &&
       (verdict.outcome === 'server-error' || verdict.outcome === 'unavailable') &&
       response &&
       !verdict.pause
     )
-      judgement = { ...judgement, verdict: { ...verdict, breaker: 'neutral', retryable: false } }
+      judgement = { ...judgement, verdict: { ...verdict, retryable: false } }
     // Settle before releasing: a 429's pause must be in force before the freed slot lets the next
     // waiter onto the same key.
     try {

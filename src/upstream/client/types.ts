@@ -50,8 +50,8 @@ export interface UpstreamRequest {
   retries?: number
   /**
    * The caller is an HTTP intermediary that hands a 5xx answer on as the upstream's answer (routes
-   * where the upstream decides): such an answer still throws UpstreamFailure (with the response), but
-   * is not retried and does not count against the breaker. The upstream is up: it answered.
+   * where the upstream decides): such an answer still throws UpstreamFailure (with the response) and
+   * counts against the breaker as any 5xx does, but is not retried.
    */
   relayServerErrors?: boolean
 }
