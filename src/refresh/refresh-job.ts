@@ -33,7 +33,8 @@ export type JobOutcome =
   | { kind: 'drop' }
   /**
    * `change`: what differs from the last version seen. `fetchedAt`: when the version compared was
-   * fetched, if not by this refresh (the cache's copy was younger than `skipYoungerThan`: no call).
+   * fetched, if not by this refresh (a client fetched the key since the last version seen, and that
+   * copy was younger than `skipYoungerThan`: no call).
    */
   | { kind: 'done'; change: ChangeEvent | undefined; fetchedAt?: number }
   /** Another instance refreshes the key now or refreshed it and it is not due yet (Coordination). */
@@ -67,11 +68,18 @@ export async function runRefresh(
   shared?: SharedRefresh,
 ): Promise<JobOutcome> {
   const { host, schedule } = deps
-  const previous = shared?.seen ?? (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
-  // A client's miss or revalidation fetched the key since: the copy is as new as this refresh would
-  // make it, so it is compared instead, and the upstream is not asked.
+  const seen = shared?.seen ?? (kept ? schedule.seen(key) : undefined)
+  const previous = seen ?? (await host.peek(key))
+  // A client's miss or revalidation fetched the key since the last version this key saw: the copy is
+  // as new as this refresh would make it, so it is compared instead, and the upstream is not asked.
+  // The copy this key's own last refresh made is not one: it is stamped when the upstream answered,
+  // while the next due time counts from when that refresh started, so it always looks a little
+  // younger than the period, and skipping for it would put every other refresh off by the latency.
   const copy = skipYoungerThan > 0 ? await host.peek(key) : undefined
-  const skipped = copy !== undefined && deps.now() - copy.fetchedAt < skipYoungerThan
+  const skipped =
+    copy !== undefined &&
+    copy.fetchedAt > (seen?.fetchedAt ?? Number.NEGATIVE_INFINITY) &&
+    deps.now() - copy.fetchedAt < skipYoungerThan
   let next: Seen
   let tags: string[]
   if (skipped) {

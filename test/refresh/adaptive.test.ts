@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
+import type { StoredResponse } from '../../src/gateway/response/stored-response.js'
+import type { RefreshOutcome } from '../../src/gateway/server/refresh-key.js'
 import { openRefreshDb } from '../../src/refresh/db.js'
+import { createRefresh, type RefreshHost } from '../../src/refresh/index.js'
 import type { JobOutcome } from '../../src/refresh/refresh-job.js'
 import { ScheduleStore } from '../../src/refresh/schedule-store.js'
 import { Scheduler } from '../../src/refresh/scheduler.js'
@@ -35,6 +38,8 @@ function setup(
     start?: number
     /** The version every enrolled key was served, handed back as the refresh path does. */
     firstVersion?: { fetchedAt: number; lastModifiedAt: number }
+    /** When the run found a copy a client fetched since and made no call: that copy's fetch time. */
+    skippedFor?: () => number | undefined
   } = {},
 ) {
   const clock = new FakeClock(options.start)
@@ -52,7 +57,12 @@ function setup(
       policyData: () => ({ body: null, params: {}, headers: {} }),
       async run(key, _route, _kept, _job, skipYoungerThan): Promise<JobOutcome> {
         runs.push({ key, at: clock.now(), skipYoungerThan })
-        return { kind: 'done', change: changes(key) ? aChange : undefined }
+        const fetchedAt = options.skippedFor?.()
+        return {
+          kind: 'done',
+          change: changes(key) ? aChange : undefined,
+          ...(fetchedAt !== undefined && { fetchedAt }),
+        }
       },
     },
     { now: clock.now, timers: clock },
@@ -200,6 +210,22 @@ describe('refresh: every: adaptive', () => {
     expect(s.runs.at(-1)?.skipYoungerThan).toBe(0)
   })
 
+  it('learns nothing from a refresh that made no call (a client had just fetched the key)', async () => {
+    let skippedFor: number | undefined
+    const s = started(setup(() => false, { skippedFor: () => skippedFor }))
+    await readFor(s, ['/items/1'], 20 * 60_000, 1_000)
+    const rateOf = () => s.store.all().find((r) => r.key === '/items/1')?.rate
+    const before = rateOf()
+    expect(before).toBeDefined()
+    const due = s.scheduler.nextRefresh('/items/1')!
+    skippedFor = due - 1_000
+    await readFor(s, ['/items/1'], due - s.clock.now(), 1_000)
+    expect(s.runs.at(-1)?.at).toBe(due)
+    expect(rateOf()).toEqual(before)
+    // The next call is due a period after the client's fetch.
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(skippedFor + 600_000)
+  })
+
   it('keeps what a key learned in the schedule, and starts from it again', async () => {
     const s = started(setup(() => true))
     await readFor(s, ['/items/1'], 20 * 60_000, 400)
@@ -252,5 +278,86 @@ routes:
     }
     // Ages of about a minute: most keys start well under max.
     expect(ages.filter((age) => age < 600_000).length).toBeGreaterThan(15)
+  })
+})
+
+describe('refresh: every: adaptive, with upstream latency', () => {
+  const LATENCY_MS = 300
+  const closes: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const close of closes.splice(0)) await close()
+  })
+
+  /**
+   * The refresh path on a fake clock over a host whose upstream takes LATENCY_MS to answer (the
+   * clock moves on during each call, as it would) and whose data never changes.
+   */
+  function withLatency() {
+    const clock = new FakeClock()
+    // The clock the refresh path reads: the fake clock plus the time spent in upstream calls.
+    let spent = 0
+    const now = () => clock.now() + spent
+    const key = '/items/1'
+    let copy = { digest: 'v1', fetchedAt: now(), body: Buffer.from('{"id":1}'), headers: {}, tags: [] }
+    const calls: number[] = []
+    const host: RefreshHost = {
+      async refreshKey() {
+        calls.push(now())
+        spent += LATENCY_MS
+        copy = { ...copy, fetchedAt: now() }
+        const value = { body: copy.body, headers: [] } as unknown as StoredResponse
+        const entry = { digest: copy.digest, fetchedAt: copy.fetchedAt, tags: [] }
+        return { kind: 'refreshed', result: { stored: true, value, entry } } as unknown as RefreshOutcome
+      },
+      peek: async () => copy,
+      invalidateTags: async () => 0,
+      locate: () => ({ route: items, params: { id: '1' } }),
+      keyOfPath: () => key,
+      listKeys: async () => [],
+    }
+    const refresh = createRefresh(config, host, { now, timers: clock, dbPath: ':memory:' })
+    closes.push(() => refresh.close(100))
+    /** A client fetch of the key now (a miss or revalidation the refresh path did not make). */
+    const clientFetch = () => {
+      copy = { ...copy, fetchedAt: now() }
+    }
+    return { clock, now, key, calls, refresh, clientFetch }
+  }
+
+  it('calls the upstream once per interval, start to start, at every dispatch', async () => {
+    const s = withLatency()
+    await s.refresh.start()
+    // Read once a second for an hour: the key stays hot; it never changes, so its interval is max.
+    for (let t = 0; t < 60 * 60_000; t += 1_000) {
+      s.refresh.onRead(s.key, items)
+      await s.clock.advance(1_000)
+    }
+    expect(s.calls.length).toBeGreaterThanOrEqual(5)
+    // Start to start, as the scheduler counts: the copy its own last call made is not a client's
+    // fetch to skip for (it was stamped when the answer came, LATENCY_MS after the call started).
+    const gaps = s.calls.slice(1).map((at, i) => at - s.calls[i]!)
+    expect(new Set(gaps)).toEqual(new Set([600_000]))
+    // Every dispatch made a call: none was skipped (and taken as "unchanged after LATENCY_MS").
+    const lanes = Object.values(s.refresh.scheduler.snapshot().byPriority)
+    expect(lanes.reduce((n, lane) => n + lane.refreshed, 0)).toBe(s.calls.length)
+  })
+
+  it("skips the call when a client fetched the key since, without taking that as what the key's data did", async () => {
+    const s = withLatency()
+    await s.refresh.start()
+    for (let t = 0; t < 20 * 60_000; t += 1_000) {
+      s.refresh.onRead(s.key, items)
+      await s.clock.advance(1_000)
+    }
+    const calls = s.calls.length
+    expect(calls).toBeGreaterThanOrEqual(1)
+    const due = s.refresh.scheduler.nextRefresh(s.key)!
+    await s.clock.advance(due - s.now() - 60_000)
+    s.clientFetch()
+    const clientAt = s.now()
+    await s.clock.advance(60_000)
+    // The copy is a minute old at the due time: no call, and the next is due a period after it.
+    expect(s.calls.length).toBe(calls)
+    expect(s.refresh.scheduler.nextRefresh(s.key)).toBe(clientAt + 600_000)
   })
 })
