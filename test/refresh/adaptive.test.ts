@@ -61,6 +61,7 @@ function setup(
         return {
           kind: 'done',
           change: changes(key) ? aChange : undefined,
+          changed: changes(key),
           ...(fetchedAt !== undefined && { fetchedAt }),
         }
       },
@@ -292,22 +293,28 @@ describe('refresh: every: adaptive, with upstream latency', () => {
    * The refresh path on a fake clock over a host whose upstream takes LATENCY_MS to answer (the
    * clock moves on during each call, as it would) and whose data never changes.
    */
-  function withLatency() {
+  function withLatency(options: { stored?: boolean; lastModifiedAgeMs?: number } = {}) {
     const clock = new FakeClock()
     // The clock the refresh path reads: the fake clock plus the time spent in upstream calls.
     let spent = 0
     const now = () => clock.now() + spent
     const key = '/items/1'
-    let copy = { digest: 'v1', fetchedAt: now(), body: Buffer.from('{"id":1}'), headers: {}, tags: [] }
+    const headers: Record<string, string> =
+      options.lastModifiedAgeMs === undefined
+        ? {}
+        : { 'last-modified': new Date(now() - options.lastModifiedAgeMs).toUTCString() }
+    let copy = { digest: 'v1', fetchedAt: now(), body: Buffer.from('{"id":1}'), headers, tags: [] }
     const calls: number[] = []
     const host: RefreshHost = {
       async refreshKey() {
         calls.push(now())
         spent += LATENCY_MS
-        copy = { ...copy, fetchedAt: now() }
+        // An answer not stored leaves the cache's copy as it was.
+        const stored = options.stored ?? true
+        if (stored) copy = { ...copy, fetchedAt: now() }
         const value = { body: copy.body, headers: [] } as unknown as StoredResponse
-        const entry = { digest: copy.digest, fetchedAt: copy.fetchedAt, tags: [] }
-        return { kind: 'refreshed', result: { stored: true, value, entry } } as unknown as RefreshOutcome
+        const entry = { digest: copy.digest, fetchedAt: now(), tags: [] }
+        return { kind: 'refreshed', result: { stored, value, entry } } as unknown as RefreshOutcome
       },
       peek: async () => copy,
       invalidateTags: async () => 0,
@@ -359,5 +366,20 @@ describe('refresh: every: adaptive, with upstream latency', () => {
     // The copy is a minute old at the due time: no call, and the next is due a period after it.
     expect(s.calls.length).toBe(calls)
     expect(s.refresh.scheduler.nextRefresh(s.key)).toBe(clientAt + 600_000)
+  })
+
+  it('learns nothing from a refresh whose answer was not stored (nothing to compare)', async () => {
+    // Its data was 20 s old when first fetched: the key starts at a 20 s interval, and no answer
+    // it gets says whether the data changed, so it stays there.
+    const s = withLatency({ stored: false, lastModifiedAgeMs: 20_000 })
+    await s.refresh.start()
+    // Read 80 times per interval: well above what keeps the key hot.
+    for (let t = 0; t < 10 * 60_000; t += 250) {
+      s.refresh.onRead(s.key, items)
+      await s.clock.advance(250)
+    }
+    expect(s.calls.length).toBeGreaterThanOrEqual(20)
+    const gaps = s.calls.slice(1).map((at, i) => at - s.calls[i]!)
+    expect(new Set(gaps)).toEqual(new Set([20_000]))
   })
 })
