@@ -30,8 +30,8 @@ export interface DispatcherDeps {
   drop: (job: Job) => void
   /**
    * A refresh ended and the key stays: set its next due time and re-queue it. `changed`: whether the
-   * version seen differs from the last one (undefined when it failed, made no call or compared
-   * nothing: only a defined one is observed by the adaptive learner); `fetchedAt`:
+   * version seen differs from the last one (undefined when it failed or compared nothing: only a
+   * defined one is observed by the adaptive learner); `fetchedAt`:
    * when that version was fetched, when not by this refresh (a client's fetch made the call unnecessary).
    */
   reschedule: (job: Job, started: number, changed: boolean | undefined, fetchedAt?: number) => void
@@ -177,12 +177,7 @@ export class Dispatcher {
     if (dropped || (job.every === 0 && !job.again)) this.#deps.drop(job)
     else {
       if (outcome instanceof Error || outcome.kind !== 'done') this.#deps.reschedule(job, started, undefined)
-      else {
-        // A refresh that made no call (a client had just fetched the key) says nothing about how
-        // often the data changes over the key's period: the adaptive learner hears only calls.
-        const changed = outcome.fetchedAt !== undefined ? undefined : outcome.changed
-        this.#deps.reschedule(job, started, changed, outcome.fetchedAt)
-      }
+      else this.#deps.reschedule(job, started, outcome.changed, outcome.fetchedAt)
     }
   }
 }

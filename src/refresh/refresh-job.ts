@@ -76,11 +76,14 @@ export async function runRefresh(
   // as new as this refresh would make it, so it is compared instead, and the upstream is not asked.
   // The copy this key's own last refresh made is not one: it is stamped when the upstream answered,
   // while the next due time counts from when that refresh started, so it always looks a little
-  // younger than the period, and skipping for it would put every other refresh off by the latency.
-  const copy = skipYoungerThan > 0 ? await host.peek(key) : undefined
+  // younger than the period; skipping for it put every other refresh off by the latency and taught
+  // the learner "unchanged after <latency> ms". Without a version seen (a shared refresh run as this
+  // instance's own) that cannot be told apart, so the upstream is asked.
+  const copy = skipYoungerThan > 0 && seen ? await host.peek(key) : undefined
   const skipped =
     copy !== undefined &&
-    copy.fetchedAt > (seen?.fetchedAt ?? Number.NEGATIVE_INFINITY) &&
+    seen !== undefined &&
+    copy.fetchedAt > seen.fetchedAt &&
     deps.now() - copy.fetchedAt < skipYoungerThan
   let next: Seen
   let tags: string[]

@@ -19,11 +19,13 @@ upstreams:
   api: { url: "https://api.example/v1" }
 routes:
   - { name: items, path: /items/:id, ttl: 10m, refresh: { every: 1m, while: always } }
+  - { name: learned, path: /learned/:id, ttl: 10m, refresh: { every: adaptive, min: 10s, max: 10m, while: always } }
 `,
   'cistern.yaml',
   {},
 )
 const items = config.routes[0]!
+const learned = config.routes[1]!
 const KEY = '/items/1'
 
 /** Which of the claim's calls fail (the Redis server answers; the error is injected after it). */
@@ -141,5 +143,49 @@ describe.skipIf(!bin)('a due refresh on a shared coordination whose claim calls 
     expect(errors).toEqual([expect.stringContaining('injected: seen')])
     // The claim is marked done, so other instances do not refresh the key again until it is due.
     expect(claims.doneCalls).toBe(1)
+  })
+
+  it('with the coordination unhealthy, an adaptive key is called at every dispatch, start to start', async () => {
+    // As single instances refresh while the server is away; the upstream takes 300 ms of the clock
+    // to answer, so the copy each refresh makes is 300 ms younger than the period at the next one.
+    const clock = new FakeClock()
+    let spent = 0
+    const now = () => clock.now() + spent
+    const key = '/learned/1'
+    let copy = { digest: 'v1', fetchedAt: now(), body: Buffer.from('{"id":1}'), headers: {}, tags: [] }
+    const calls: number[] = []
+    const upstream: RefreshHost = {
+      async refreshKey() {
+        calls.push(now())
+        spent += 300
+        copy = { ...copy, fetchedAt: now() }
+        const value = { body: copy.body, headers: [] } as unknown as StoredResponse
+        const entry = { digest: copy.digest, fetchedAt: copy.fetchedAt, tags: [] }
+        return { kind: 'refreshed', result: { stored: true, value, entry } } as unknown as RefreshOutcome
+      },
+      peek: async () => copy,
+      invalidateTags: async () => 0,
+      locate: () => ({ route: learned, params: { id: '1' } }),
+      keyOfPath: () => key,
+      listKeys: async () => [],
+    }
+    const connection = await redis.connect(redis.namespace())
+    const refresh = createRefresh(config, upstream, {
+      now,
+      timers: clock,
+      dbPath: ':memory:',
+      coordination: {
+        refreshClaims: createRedisRefreshClaims(connection, 'instance-0'),
+        changes: createRedisChangeLog(connection, 'instance-0'),
+        healthy: () => false,
+      },
+    })
+    refreshes.push(refresh)
+    await refresh.start()
+    refresh.scheduler.keep(key, learned)
+    for (let t = 0; t < 60 * 60_000; t += 10_000) await clock.advance(10_000)
+    expect(calls.length).toBeGreaterThanOrEqual(5)
+    const gaps = calls.slice(1).map((at, i) => at - calls[i]!)
+    expect(new Set(gaps)).toEqual(new Set([600_000]))
   })
 })
