@@ -31,8 +31,8 @@ export interface DispatcherDeps {
   /**
    * A refresh ended and the key stays: set its next due time and re-queue it. `changed`: whether the
    * version seen differs from the last one (undefined when it failed or compared nothing: only a
-   * defined one is observed by the adaptive learner); `fetchedAt`:
-   * when that version was fetched, when not by this refresh (a client's fetch made the call unnecessary).
+   * defined one is observed by the adaptive learner); `fetchedAt`: when that version was fetched,
+   * when not by this refresh (a client's fetch made the call unnecessary).
    */
   reschedule: (job: Job, started: number, changed: boolean | undefined, fetchedAt?: number) => void
   /** Another instance refreshes the key (or just did): look again in `retryInMs`. */

@@ -78,7 +78,8 @@ export async function runClaimed(
             try {
               await held.done(nextInMs(), next)
             } catch (error) {
-              // Not known to be recorded: nothing is published (the next refresh finds the change).
+              // Not known to be recorded: nothing is published (the next refresh finds the change,
+              // unless only the reply was lost), and the claim just expires.
               reported(error)
               return false
             }
