@@ -20,36 +20,65 @@ const failures = []
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what is stripped
 const ansi = /\u001b\[[0-9;]*m/g
 
-/** Forward `chunk` to `out` (or hold it) and note the ` FAIL ` lines it holds, tagged with `run`. */
+/** Note `line` if it reports a failure, once per run. */
+function note(run, line) {
+  const plain = line.replace(ansi, '').trim()
+  const failed = plain.startsWith('FAIL ') || plain.includes('Unhandled Error')
+  if (failed && !failures.some((f) => f.run === run && f.line === plain)) failures.push({ run, line: plain })
+}
+
+/**
+ * Forward each chunk to `out` (or hold it) and note the ` FAIL ` lines it holds, tagged with `run`.
+ * `end()` checks the last line, which a stream may close without a newline.
+ */
 function watch(run, out, held) {
   let partial = ''
-  return (chunk) => {
+  const write = (chunk) => {
     if (held) held.push(chunk)
     else out.write(chunk)
     const lines = (partial + chunk.toString('utf8')).split('\n')
     partial = lines.pop() ?? ''
-    for (const line of lines) {
-      const plain = line.replace(ansi, '').trim()
-      const failed = plain.startsWith('FAIL ') || plain.includes('Unhandled Error')
-      if (failed && !failures.some((f) => f.run === run && f.line === plain))
-        failures.push({ run, line: plain })
-    }
+    for (const line of lines) note(run, line)
   }
+  const end = () => {
+    note(run, partial)
+    partial = ''
+  }
+  return { write, end }
 }
+
+// The output goes through a pipe (to be watched), so the children would see no terminal and drop
+// their colours: when this process prints to one, they are told to keep them (unless NO_COLOR or
+// FORCE_COLOR says otherwise).
+const childEnv =
+  process.stdout.isTTY && process.env.FORCE_COLOR === undefined && process.env.NO_COLOR === undefined
+    ? { ...process.env, FORCE_COLOR: '1' }
+    : process.env
 
 /** Run node with `args`; resolves to its exit code. `held` collects the output instead of printing it. */
 function run(name, args, held) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.on('data', watch(name, process.stdout, held))
-    child.stderr.on('data', watch(name, process.stderr, held))
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const stdout = watch(name, process.stdout, held)
+    const stderr = watch(name, process.stderr, held)
+    child.stdout.on('data', stdout.write)
+    child.stderr.on('data', stderr.write)
     child.on('error', (error) => {
       const line = Buffer.from(`${error.message}\n`)
       if (held) held.push(line)
       else process.stderr.write(line)
       resolve(1)
     })
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+    child.on('close', (code, signal) => {
+      // 'close' comes after both streams have ended: their last lines are all in.
+      stdout.end()
+      stderr.end()
+      resolve(code ?? (signal ? 1 : 0))
+    })
   })
 }
 

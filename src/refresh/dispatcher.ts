@@ -30,8 +30,9 @@ export interface DispatcherDeps {
   drop: (job: Job) => void
   /**
    * A refresh ended and the key stays: set its next due time and re-queue it. `changed`: whether the
-   * version seen differs from the last one (undefined when it failed); `fetchedAt`: when that version
-   * was fetched, when not by this refresh (a client's fetch made the call unnecessary).
+   * version seen differs from the last one (undefined when it failed or compared nothing: only a
+   * defined one is observed by the adaptive learner); `fetchedAt`: when that version was fetched,
+   * when not by this refresh (a client's fetch made the call unnecessary).
    */
   reschedule: (job: Job, started: number, changed: boolean | undefined, fetchedAt?: number) => void
   /** Another instance refreshes the key (or just did): look again in `retryInMs`. */
@@ -176,7 +177,7 @@ export class Dispatcher {
     if (dropped || (job.every === 0 && !job.again)) this.#deps.drop(job)
     else {
       if (outcome instanceof Error || outcome.kind !== 'done') this.#deps.reschedule(job, started, undefined)
-      else this.#deps.reschedule(job, started, outcome.change !== undefined, outcome.fetchedAt)
+      else this.#deps.reschedule(job, started, outcome.changed, outcome.fetchedAt)
     }
   }
 }

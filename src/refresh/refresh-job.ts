@@ -32,10 +32,13 @@ export type JobOutcome =
   /** The key cannot be refreshed by anyone but its client (credentials) or no route serves it. */
   | { kind: 'drop' }
   /**
-   * `change`: what differs from the last version seen. `fetchedAt`: when the version compared was
-   * fetched, if not by this refresh (the cache's copy was younger than `skipYoungerThan`: no call).
+   * `changed`: whether the version found differs from the last one seen; undefined when nothing was
+   * compared (the answer was not stored, the claim was lost before recording, or there was no
+   * earlier version). `change`: the event, when it differs. `fetchedAt`: when the version compared
+   * was fetched, if not by this refresh (a client fetched the key since the last version seen, and
+   * that copy was younger than `skipYoungerThan`: no call).
    */
-  | { kind: 'done'; change: ChangeEvent | undefined; fetchedAt?: number }
+  | { kind: 'done'; changed: boolean | undefined; change: ChangeEvent | undefined; fetchedAt?: number }
   /** Another instance refreshes the key now or refreshed it and it is not due yet (Coordination). */
   | { kind: 'busy'; retryInMs: number }
 
@@ -67,11 +70,21 @@ export async function runRefresh(
   shared?: SharedRefresh,
 ): Promise<JobOutcome> {
   const { host, schedule } = deps
-  const previous = shared?.seen ?? (kept ? schedule.seen(key) : undefined) ?? (await host.peek(key))
-  // A client's miss or revalidation fetched the key since: the copy is as new as this refresh would
-  // make it, so it is compared instead, and the upstream is not asked.
-  const copy = skipYoungerThan > 0 ? await host.peek(key) : undefined
-  const skipped = copy !== undefined && deps.now() - copy.fetchedAt < skipYoungerThan
+  const seen = shared?.seen ?? (kept ? schedule.seen(key) : undefined)
+  const previous = seen ?? (await host.peek(key))
+  // A client's miss or revalidation fetched the key since the last version this key saw: the copy is
+  // as new as this refresh would make it, so it is compared instead, and the upstream is not asked.
+  // The copy this key's own last refresh made is not one: it is stamped when the upstream answered,
+  // while the next due time counts from when that refresh started, so it always looks a little
+  // younger than the period; skipping for it put every other refresh off by the latency and taught
+  // the learner "unchanged after <latency> ms". Without a version seen (a shared refresh run as this
+  // instance's own) that cannot be told apart, so the upstream is asked.
+  const copy = skipYoungerThan > 0 && seen ? await host.peek(key) : undefined
+  const skipped =
+    copy !== undefined &&
+    seen !== undefined &&
+    copy.fetchedAt > seen.fetchedAt &&
+    deps.now() - copy.fetchedAt < skipYoungerThan
   let next: Seen
   let tags: string[]
   if (skipped) {
@@ -81,18 +94,19 @@ export async function runRefresh(
     const outcome = await host.refreshKey(key)
     if (outcome.kind !== 'refreshed') return { kind: 'drop' }
     const result = outcome.result
-    if (!result.stored) return { kind: 'done', change: undefined }
+    if (!result.stored) return { kind: 'done', changed: undefined, change: undefined }
     next = seenOf(result.value, result.entry)
     tags = result.entry.tags
   }
   // Recorded for every instance before anything is published: a claim lost by now (this instance
   // froze past its lease) records nothing, and the instance that took the key over reports the change.
-  if (shared && !(await shared.record(next))) return { kind: 'done', change: undefined }
+  if (shared && !(await shared.record(next))) return { kind: 'done', changed: undefined, change: undefined }
   const fetchedAt = skipped ? { fetchedAt: next.fetchedAt } : {}
   if (!previous || previous.digest === next.digest) {
     if (kept && !previous) schedule.setSeen(key, next)
     else if (kept) schedule.confirm(key, next.fetchedAt)
-    return { kind: 'done', change: undefined, ...fetchedAt }
+    // No earlier version: this one is the baseline, compared with nothing.
+    return { kind: 'done', changed: previous ? false : undefined, change: undefined, ...fetchedAt }
   }
   const params = host.locate(key)?.params ?? {}
   const change = detectChange({
@@ -129,7 +143,7 @@ export async function runRefresh(
   if (!appended) deps.feed.publish(change.event)
   deps.onChange?.(change.event)
   followUp(deps, route, params, change)
-  return { kind: 'done', change: change.event, ...fetchedAt }
+  return { kind: 'done', changed: true, change: change.event, ...fetchedAt }
 }
 
 /** Invalidation and warming run after the refresh, so they never hold up the scheduler. */

@@ -53,27 +53,53 @@ export async function runClaimed(
   const started = deps.now()
   // The claim holds the key until it is next due, start to start as the scheduler counts.
   const nextInMs = () => (job.every > 0 ? Math.max(0, started + job.every - deps.now()) : 0)
+  // The claim's own bookkeeping failing does not make the refresh fail: it is reported, and the claim
+  // expires with its lease at worst.
+  const reported = (error: unknown) => deps.onError?.(error, 'refresh claim')
   let recorded = false
+  let outcome: JobOutcome
   try {
-    const seen = await claims.seen(key)
-    const outcome = await runRefresh(deps, key, route, kept, skipYoungerThan, {
-      seen,
-      changes: coordination.changes,
-      async record(next) {
-        recorded = true
-        await held.done(nextInMs(), next)
-        return !held.signal.aborted
-      },
-    })
-    if (!recorded) {
-      if (outcome.kind === 'drop') await held.release()
-      else await held.done(nextInMs())
+    let seen: Awaited<ReturnType<typeof claims.seen>>
+    let readable = true
+    try {
+      seen = await claims.seen(key)
+    } catch (error) {
+      reported(error)
+      readable = false
     }
-    return outcome
+    // What was seen last cannot be read: run as a single instance's would (as when the claim cannot be
+    // asked for), still holding the key so the others do not refresh it too.
+    outcome = readable
+      ? await runRefresh(deps, key, route, kept, skipYoungerThan, {
+          seen,
+          changes: coordination.changes,
+          async record(next) {
+            recorded = true
+            try {
+              await held.done(nextInMs(), next)
+            } catch (error) {
+              // Not known to be recorded: nothing is published (the next refresh finds the change,
+              // unless only the reply was lost), and the claim just expires.
+              reported(error)
+              return false
+            }
+            return !held.signal.aborted
+          },
+        })
+      : await runRefresh(deps, key, route, false, skipYoungerThan)
   } catch (error) {
     // A failed refresh holds the key until it is next due too: every instance trying in turn would
-    // multiply the calls to a failing upstream. (The claim of one that failed recording just expires.)
-    if (!recorded) await held.done(nextInMs()).catch(() => undefined)
+    // multiply the calls to a failing upstream.
+    if (!recorded) await held.done(nextInMs()).catch(reported)
     throw error
   }
+  if (!recorded) {
+    try {
+      if (outcome.kind === 'drop') await held.release()
+      else await held.done(nextInMs())
+    } catch (error) {
+      reported(error)
+    }
+  }
+  return outcome
 }

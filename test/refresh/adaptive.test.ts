@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
+import type { StoredResponse } from '../../src/gateway/response/stored-response.js'
+import type { RefreshOutcome } from '../../src/gateway/server/refresh-key.js'
+import type { ChangeRate } from '../../src/refresh/change-rate.js'
 import { openRefreshDb } from '../../src/refresh/db.js'
+import { createRefresh, type RefreshHost } from '../../src/refresh/index.js'
 import type { JobOutcome } from '../../src/refresh/refresh-job.js'
 import { ScheduleStore } from '../../src/refresh/schedule-store.js'
 import { Scheduler } from '../../src/refresh/scheduler.js'
@@ -35,6 +39,8 @@ function setup(
     start?: number
     /** The version every enrolled key was served, handed back as the refresh path does. */
     firstVersion?: { fetchedAt: number; lastModifiedAt: number }
+    /** When the run found a copy a client fetched since and made no call: that copy's fetch time. */
+    skippedFor?: () => number | undefined
   } = {},
 ) {
   const clock = new FakeClock(options.start)
@@ -52,7 +58,13 @@ function setup(
       policyData: () => ({ body: null, params: {}, headers: {} }),
       async run(key, _route, _kept, _job, skipYoungerThan): Promise<JobOutcome> {
         runs.push({ key, at: clock.now(), skipYoungerThan })
-        return { kind: 'done', change: changes(key) ? aChange : undefined }
+        const fetchedAt = options.skippedFor?.()
+        return {
+          kind: 'done',
+          change: changes(key) ? aChange : undefined,
+          changed: changes(key),
+          ...(fetchedAt !== undefined && { fetchedAt }),
+        }
       },
     },
     { now: clock.now, timers: clock },
@@ -200,6 +212,23 @@ describe('refresh: every: adaptive', () => {
     expect(s.runs.at(-1)?.skipYoungerThan).toBe(0)
   })
 
+  it("learns from a refresh that made no call, as of the client's fetch it compared", async () => {
+    let skippedFor: number | undefined
+    const s = started(setup(() => false, { skippedFor: () => skippedFor }))
+    await readFor(s, ['/items/1'], 20 * 60_000, 1_000)
+    const rateOf = () => s.store.all().find((r) => r.key === '/items/1')?.rate as ChangeRate | undefined
+    const before = rateOf()!
+    const due = s.scheduler.nextRefresh('/items/1')!
+    skippedFor = due - 1_000
+    await readFor(s, ['/items/1'], due - s.clock.now(), 1_000)
+    expect(s.runs.at(-1)?.at).toBe(due)
+    // The client's copy was compared with the last version seen: a finding like any other (dropping
+    // it would lose a change it found, as the next call compares with that copy).
+    expect(rateOf()!.refreshes).toBeGreaterThan(before.refreshes)
+    // The next call is due a period after the client's fetch.
+    expect(s.scheduler.nextRefresh('/items/1')).toBe(skippedFor + 600_000)
+  })
+
   it('keeps what a key learned in the schedule, and starts from it again', async () => {
     const s = started(setup(() => true))
     await readFor(s, ['/items/1'], 20 * 60_000, 400)
@@ -252,5 +281,107 @@ routes:
     }
     // Ages of about a minute: most keys start well under max.
     expect(ages.filter((age) => age < 600_000).length).toBeGreaterThan(15)
+  })
+})
+
+describe('refresh: every: adaptive, with upstream latency', () => {
+  const LATENCY_MS = 300
+  const closes: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const close of closes.splice(0)) await close()
+  })
+
+  /**
+   * The refresh path on a fake clock over a host whose upstream takes LATENCY_MS to answer (the
+   * clock moves on during each call, as it would) and whose data never changes.
+   */
+  function withLatency(options: { stored?: boolean; lastModifiedAgeMs?: number } = {}) {
+    const clock = new FakeClock()
+    // The clock the refresh path reads: the fake clock plus the time spent in upstream calls.
+    let spent = 0
+    const now = () => clock.now() + spent
+    const key = '/items/1'
+    const headers: Record<string, string> =
+      options.lastModifiedAgeMs === undefined
+        ? {}
+        : { 'last-modified': new Date(now() - options.lastModifiedAgeMs).toUTCString() }
+    let copy = { digest: 'v1', fetchedAt: now(), body: Buffer.from('{"id":1}'), headers, tags: [] }
+    const calls: number[] = []
+    const host: RefreshHost = {
+      async refreshKey() {
+        calls.push(now())
+        spent += LATENCY_MS
+        // An answer not stored leaves the cache's copy as it was.
+        const stored = options.stored ?? true
+        if (stored) copy = { ...copy, fetchedAt: now() }
+        const value = { body: copy.body, headers: [] } as unknown as StoredResponse
+        const entry = { digest: copy.digest, fetchedAt: now(), tags: [] }
+        return { kind: 'refreshed', result: { stored, value, entry } } as unknown as RefreshOutcome
+      },
+      peek: async () => copy,
+      invalidateTags: async () => 0,
+      locate: () => ({ route: items, params: { id: '1' } }),
+      keyOfPath: () => key,
+      listKeys: async () => [],
+    }
+    const refresh = createRefresh(config, host, { now, timers: clock, dbPath: ':memory:' })
+    closes.push(() => refresh.close(100))
+    /** A client fetch of the key now (a miss or revalidation the refresh path did not make). */
+    const clientFetch = () => {
+      copy = { ...copy, fetchedAt: now() }
+    }
+    return { clock, now, key, calls, refresh, clientFetch }
+  }
+
+  it('calls the upstream once per interval, start to start, at every dispatch', async () => {
+    const s = withLatency()
+    await s.refresh.start()
+    // Read once a second for an hour: the key stays hot; it never changes, so its interval is max.
+    for (let t = 0; t < 60 * 60_000; t += 1_000) {
+      s.refresh.onRead(s.key, items)
+      await s.clock.advance(1_000)
+    }
+    expect(s.calls.length).toBeGreaterThanOrEqual(5)
+    // Start to start, as the scheduler counts: the copy its own last call made is not a client's
+    // fetch to skip for (it was stamped when the answer came, LATENCY_MS after the call started).
+    const gaps = s.calls.slice(1).map((at, i) => at - s.calls[i]!)
+    expect(new Set(gaps)).toEqual(new Set([600_000]))
+    // Every dispatch made a call: none was skipped (and taken as "unchanged after LATENCY_MS").
+    const lanes = Object.values(s.refresh.scheduler.snapshot().byPriority)
+    expect(lanes.reduce((n, lane) => n + lane.refreshed, 0)).toBe(s.calls.length)
+  })
+
+  it('skips the call when a client fetched the key since', async () => {
+    const s = withLatency()
+    await s.refresh.start()
+    for (let t = 0; t < 20 * 60_000; t += 1_000) {
+      s.refresh.onRead(s.key, items)
+      await s.clock.advance(1_000)
+    }
+    const calls = s.calls.length
+    expect(calls).toBeGreaterThanOrEqual(1)
+    const due = s.refresh.scheduler.nextRefresh(s.key)!
+    await s.clock.advance(due - s.now() - 60_000)
+    s.clientFetch()
+    const clientAt = s.now()
+    await s.clock.advance(60_000)
+    // The copy is a minute old at the due time: no call, and the next is due a period after it.
+    expect(s.calls.length).toBe(calls)
+    expect(s.refresh.scheduler.nextRefresh(s.key)).toBe(clientAt + 600_000)
+  })
+
+  it('learns nothing from a refresh whose answer was not stored (nothing to compare)', async () => {
+    // Its data was 20 s old when first fetched: the key starts at a 20 s interval, and no answer
+    // it gets says whether the data changed, so it stays there.
+    const s = withLatency({ stored: false, lastModifiedAgeMs: 20_000 })
+    await s.refresh.start()
+    // Read 80 times per interval: well above what keeps the key hot.
+    for (let t = 0; t < 10 * 60_000; t += 250) {
+      s.refresh.onRead(s.key, items)
+      await s.clock.advance(250)
+    }
+    expect(s.calls.length).toBeGreaterThanOrEqual(20)
+    const gaps = s.calls.slice(1).map((at, i) => at - s.calls[i]!)
+    expect(new Set(gaps)).toEqual(new Set([20_000]))
   })
 })

@@ -61,7 +61,7 @@ function fake(
       f.maxAtOnce = Math.max(f.maxAtOnce, running.get(key)!)
       if (options.hold) await new Promise<void>((resolve) => waiting.push(resolve))
       running.set(key, running.get(key)! - 1)
-      return { kind: 'done', change: undefined }
+      return { kind: 'done', change: undefined, changed: false }
     },
   }
   const now = options.now
