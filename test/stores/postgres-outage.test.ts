@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { InvalidationMessage } from '../../src/stores/coordination.js'
 import { postgresCoordination } from '../../src/stores/postgres/coordination.js'
@@ -92,4 +93,22 @@ describe.skipIf(!postgresBin)('postgres outage', () => {
       await coordB.close()
     }, 30_000)
   }
+
+  it('a peer migrating longer than the query deadline: the second instance waits for it (migrations have their own)', async () => {
+    const namespace = pgs.namespace()
+    // A peer holding the migration lock for a second, past this connection's 300 ms statement timeout.
+    const peer = new pg.Client(pgs.server.url)
+    await peer.connect()
+    await peer.query('BEGIN')
+    await peer.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cistern migrate ${namespace}`])
+    const connection = pgs.connect({ namespace, timeoutMs: TIMEOUT_MS })
+    const migrated = timed(() => connection.migrate())
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await peer.query('COMMIT')
+    await peer.end()
+    const { error, ms } = await migrated
+    expect(error).toBeUndefined()
+    expect(ms).toBeGreaterThanOrEqual(900)
+    expect(connection.healthy()).toBe(true)
+  }, 10_000)
 })

@@ -141,6 +141,9 @@ export class PostgresConnection {
   migrate(operation = 'migrate'): Promise<void> {
     if (this.#migrated) return Promise.resolve()
     this.#migrating ??= this.#transaction(operation, MIGRATION_TIMEOUT_MS, async (client) => {
+      // The pool's statement_timeout is a request's deadline; the server would cancel the lock wait
+      // below (a peer migrating) and the migration itself at that deadline, not at this one.
+      await client.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`)
       // One lock per schema, held to the end of the transaction: works through transaction poolers,
       // where a session lock could outlive (or be released by) another client.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cistern migrate ${this.namespace}`])
