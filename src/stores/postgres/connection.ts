@@ -123,7 +123,8 @@ export class PostgresConnection {
   /**
    * Runs one statement with the deadline, through the breaker, once the schema is up to date.
    * Statements are prepared once per pooled connection (named by their text). Rejects with a
-   * StoreError: E_STORE_TIMEOUT past the deadline, E_STORE otherwise.
+   * StoreError: E_STORE_TIMEOUT past the deadline or when the server is away (see serverAway),
+   * E_STORE otherwise (the statement was wrong).
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     operation: string,
@@ -280,7 +281,13 @@ export class PostgresConnection {
             connected.release(away ? (error as Error) : undefined)
             if (away) this.#failed()
             else this.#succeeded()
-            reject(error instanceof StoreError ? error : new StoreError(NAME, operation, error))
+            // A server away (shut down, connection dropped, statement cancelled at the deadline) is an
+            // outage like a refused connection, so callers that ride out outages (start()) treat it alike.
+            reject(
+              error instanceof StoreError
+                ? error
+                : new StoreError(NAME, operation, error, away ? 'E_STORE_TIMEOUT' : 'E_STORE'),
+            )
           }
         },
         (error: unknown) => {
