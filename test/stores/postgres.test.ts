@@ -2,6 +2,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { openStore } from '../../src/stores/open-store.js'
+import { createPostgresLeases } from '../../src/stores/postgres/leases.js'
 import { postgresStore } from '../../src/stores/postgres/store.js'
 import { findService, type ServiceHandle, startPostgres } from '../support/services.js'
 import { makeEntry } from './contract/support.js'
@@ -80,6 +81,17 @@ describe.skipIf(!bin)('postgres store', () => {
     ])
     expect(rows[0].n).toBe(1)
     await pool.end()
+  })
+
+  it('a namespace with a quote works for writes: the store’s and a lease’s (its versions sequence)', async () => {
+    const store = postgresStore({ url: server.url, namespace: "o'brien", sweepIntervalMs: 0 })
+    await store.set(makeEntry('k', { tags: ['t'] }))
+    expect((await store.get('k'))?.tags).toEqual(['t'])
+    const leases = createPostgresLeases(store.connection, 'A')
+    const lease = await leases.acquire('k', 1000)
+    expect(lease?.fence).toBeGreaterThan(0)
+    await lease?.release()
+    await store.close()
   })
 
   it('two instances starting together migrate once, under the lock', async () => {

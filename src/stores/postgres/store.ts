@@ -15,6 +15,7 @@ import type {
   StoreStats,
 } from '../store.js'
 import { PostgresConnection, type PostgresConnectionOptions } from './connection.js'
+import { quoteLiteral } from './identifier.js'
 
 export interface PostgresStoreOptions extends PostgresConnectionOptions {
   /** The connection to use (shared with a coordination); when given, url/pool/namespace are ignored. */
@@ -398,7 +399,7 @@ function toInfo(row: InfoRow): EntryInfo {
  * "no bound"; a null tag list is "any tags".
  */
 function statements(t: string, counters: string, connection: PostgresConnection) {
-  const versions = `${connection.schema}.versions`
+  const versions = quoteLiteral(connection.table('versions'))
   const softNow = (param: string) => `least(${param}::float8, ${connection.schema}.now_ms())`
   const inRange = (op: '>=' | '>') =>
     `key ${op} $1 COLLATE "C" AND ($2::text IS NULL OR key < $2::text COLLATE "C")`
@@ -422,7 +423,7 @@ function statements(t: string, counters: string, connection: PostgresConnection)
     // whose fence predates it is still refused afterwards.
     set: `INSERT INTO ${t} (key, version, stored_at, fetched_at, fresh_until, stale_until, expires_at,
         accessed_at, etag, last_modified, digest, tags, size, meta, value)
-      VALUES ($1, coalesce($2::bigint, nextval('${versions}')), $3, $4, $5, $6, $7, $3, $8, $9, $10,
+      VALUES ($1, coalesce($2::bigint, nextval(${versions})), $3, $4, $5, $6, $7, $3, $8, $9, $10,
         $11::text[], $12, $13, $14)
       ON CONFLICT (key) DO UPDATE SET
         version = CASE WHEN $2::bigint IS NULL THEN greatest(${t}.version, excluded.version)
