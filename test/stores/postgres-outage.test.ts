@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { InvalidationMessage } from '../../src/stores/coordination.js'
 import { postgresCoordination } from '../../src/stores/postgres/coordination.js'
@@ -92,4 +93,78 @@ describe.skipIf(!postgresBin)('postgres outage', () => {
       await coordB.close()
     }, 30_000)
   }
+
+  it('a peer migrating longer than the query deadline: the second instance waits for it (migrations have their own)', async () => {
+    const namespace = pgs.namespace()
+    // A peer holding the migration lock for a second, past this connection's 300 ms statement timeout.
+    const peer = new pg.Client(pgs.server.url)
+    await peer.connect()
+    await peer.query('BEGIN')
+    await peer.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cistern migrate ${namespace}`])
+    const connection = pgs.connect({ namespace, timeoutMs: TIMEOUT_MS })
+    const migrated = timed(() => connection.migrate())
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await peer.query('COMMIT')
+    await peer.end()
+    const { error, ms } = await migrated
+    expect(error).toBeUndefined()
+    expect(ms).toBeGreaterThanOrEqual(900)
+    expect(connection.healthy()).toBe(true)
+  }, 10_000)
+
+  it('server away at start: start() does not throw (refused, or the connection dropped mid-migration); works once back', async () => {
+    // Refused: the server is not running at all when the instance starts.
+    const connection = pgs.connect({ timeoutMs: TIMEOUT_MS })
+    const store = postgresStore({ connection, sweepIntervalMs: 0 })
+    const refused = postgresCoordination(connection, { instanceId: 'R' })
+    await pgs.server.kill()
+    try {
+      expect((await timed(() => refused.start())).error).toBeUndefined()
+    } finally {
+      await pgs.server.restart()
+    }
+    // Once the server is back it works, with nobody restarting it.
+    expect(await eventually(() => refused.healthy(), 10_000)).toBe(true)
+    expect(
+      await eventually(async () => {
+        try {
+          await store.set(makeEntry('k'))
+          return true
+        } catch {
+          return false
+        }
+      }, 10_000),
+    ).toBe(true)
+    expect((await store.get('k'))?.key).toBe('k')
+    await refused.close()
+
+    // Dropped mid-migration: the migrating backend is terminated (57P01) while it waits for the lock.
+    const namespace = pgs.namespace()
+    const peer = new pg.Client(pgs.server.url)
+    await peer.connect()
+    await peer.query('BEGIN')
+    await peer.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cistern migrate ${namespace}`])
+    const dropped = postgresCoordination(pgs.connect({ namespace, timeoutMs: TIMEOUT_MS }), {
+      instanceId: 'D',
+    })
+    const starting = timed(() => dropped.start())
+    // From a client of its own: inside the peer's transaction pg_stat_activity is a snapshot.
+    const admin = new pg.Client(pgs.server.url)
+    await admin.connect()
+    const terminated = () =>
+      admin
+        .query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cistern' AND wait_event_type = 'Lock'",
+        )
+        .then(({ rows }) => rows.length > 0)
+    expect(await eventually(terminated)).toBe(true)
+    await admin.end()
+    // The peer finishes; start() goes on (its heartbeat migrates again) and must not have thrown.
+    await peer.query('COMMIT')
+    await peer.end()
+    expect((await starting).error).toBeUndefined()
+    expect(await eventually(() => dropped.healthy(), 10_000)).toBe(true)
+    expect(await dropped.leases.acquire('x', 1000)).toBeTruthy()
+    await dropped.close()
+  }, 30_000)
 })

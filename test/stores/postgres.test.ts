@@ -2,6 +2,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { openStore } from '../../src/stores/open-store.js'
+import { createPostgresLeases } from '../../src/stores/postgres/leases.js'
 import { postgresStore } from '../../src/stores/postgres/store.js'
 import { findService, type ServiceHandle, startPostgres } from '../support/services.js'
 import { makeEntry } from './contract/support.js'
@@ -51,6 +52,23 @@ describe.skipIf(!bin)('postgres store', () => {
     await store.close()
   })
 
+  it('soft purges end freshness at the earlier of the caller’s now and the server’s', async () => {
+    const store = postgresStore({ url: server.url, namespace: 'soft_clock', sweepIntervalMs: 0 })
+    const now = Date.now()
+    await store.set(makeEntry('k', { freshUntil: now + 60_000 }, now))
+    await store.set(makeEntry('/p/1', { freshUntil: now + 60_000 }, now))
+    // A caller whose clock runs an hour ahead cannot keep the entries fresh for an hour (by key, by prefix).
+    const ahead = now + 3_600_000
+    expect(await store.invalidate({ key: 'k' }, { soft: true, now: ahead })).toBe(1)
+    expect(await store.invalidate({ prefix: '/p/' }, { soft: true, now: ahead })).toBe(1)
+    for (const key of ['k', '/p/1']) {
+      const entry = await store.get(key, now)
+      expect(entry!.freshUntil).toBeLessThanOrEqual(Date.now())
+      expect(entry!.freshUntil).toBeGreaterThanOrEqual(now - 1000)
+    }
+    await store.close()
+  })
+
   it('uses a caller’s pool and never closes it; any namespace is a safe schema name', async () => {
     const pool = new pg.Pool({ connectionString: server.url, max: 2 })
     const namespace = 'team "ftc"; DROP TABLE x --'
@@ -63,6 +81,17 @@ describe.skipIf(!bin)('postgres store', () => {
     ])
     expect(rows[0].n).toBe(1)
     await pool.end()
+  })
+
+  it('a namespace with a quote works for writes: the store’s and a lease’s (its versions sequence)', async () => {
+    const store = postgresStore({ url: server.url, namespace: "o'brien", sweepIntervalMs: 0 })
+    await store.set(makeEntry('k', { tags: ['t'] }))
+    expect((await store.get('k'))?.tags).toEqual(['t'])
+    const leases = createPostgresLeases(store.connection, 'A')
+    const lease = await leases.acquire('k', 1000)
+    expect(lease?.fence).toBeGreaterThan(0)
+    await lease?.release()
+    await store.close()
   })
 
   it('two instances starting together migrate once, under the lock', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   Bucket,
+  BudgetExceededError,
   createSharedBudget,
   type Lane,
   normalizeLimits,
@@ -17,6 +18,8 @@ import { ceilingViolation } from './ceiling.js'
  */
 class FakeServer {
   readonly reachable = new Set<string>()
+  /** Tokens each bucket has granted. */
+  readonly granted = new Map<string, number>()
   readonly #buckets = new Map<string, Bucket>()
   readonly #pauses = new Map<string, { until: number; reason: string }>()
   readonly #clock: FakeClock
@@ -47,6 +50,7 @@ class FakeServer {
         const at = state.earliest(now, lane)
         if (at > now) return { granted: false, retryInMs: at - now }
         state.take(now)
+        this.granted.set(bucket, (this.granted.get(bucket) ?? 0) + 1)
         return { granted: true }
       },
       pause: async (bucket, forMs, reason) => {
@@ -168,5 +172,70 @@ describe('shared budget without a rate: a store outage', () => {
     expect(back).toBe(true)
     expect(refused).toEqual([])
     expect(granted).toBe(400)
+  })
+})
+
+describe("shared budget: an upstream-wide pause ('all') reaches the other instances", () => {
+  /** Instances a and b of one upstream on one server; a pauses every key for 1 s. */
+  function pair(options: { rate: string[]; keys: number }) {
+    const clock = new FakeClock(0)
+    const server = new FakeServer(clock)
+    const make = (name: string) => {
+      server.reachable.add(name)
+      return createSharedBudget({
+        name: 'api',
+        rate: options.rate,
+        unlimited: options.rate.length === 0,
+        burst: 5,
+        keys: options.keys,
+        shared: { ceiling: server.ceiling(name, 2), healthy: () => true },
+        now: clock.now,
+        timers: clock,
+      })
+    }
+    return { clock, server, a: make('a'), b: make('b') }
+  }
+
+  /** `count` acquires on b with a 200 ms deadline, settled on the fake clock: how many were granted. */
+  async function grantsOn(budget: SharedBudget, clock: FakeClock, count: number): Promise<number> {
+    let granted = 0
+    const asks = Array.from({ length: count }, () =>
+      budget.acquire({ lane: 'foreground', deadlineMs: clock.now() + 200 }).then(
+        () => {
+          granted++
+        },
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(BudgetExceededError)
+        },
+      ),
+    )
+    for (let t = 0; t < 300; t += 10) await clock.advance(10, settle)
+    await Promise.all(asks)
+    return granted
+  }
+
+  it('pauses every key of a pool without a rate, not only the first', async () => {
+    const { clock, a, b } = pair({ rate: [], keys: 3 })
+    a.pause('all', clock.now() + 1000, 'upstream said 503')
+    await settle()
+    // Six asks spread over the three keys: none may call during the pause.
+    expect(await grantsOn(b, clock, 6)).toBe(0)
+    await clock.advance(1000, settle)
+    expect(await grantsOn(b, clock, 6)).toBe(6)
+    a.close()
+    b.close()
+  })
+
+  it('with several rates, pauses the bucket every take asks first, so no token is spent during the pause', async () => {
+    const { clock, server, a, b } = pair({ rate: ['10/s', '100/h'], keys: 1 })
+    a.pause('all', clock.now() + 1000, 'upstream said 429')
+    await settle()
+    expect(await grantsOn(b, clock, 3)).toBe(0)
+    // No bucket gave a token to a take the pause then refused.
+    expect([...server.granted.values()].reduce((sum, n) => sum + n, 0)).toBe(0)
+    await clock.advance(1000, settle)
+    expect(await grantsOn(b, clock, 1)).toBe(1)
+    a.close()
+    b.close()
   })
 })

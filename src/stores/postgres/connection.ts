@@ -123,7 +123,8 @@ export class PostgresConnection {
   /**
    * Runs one statement with the deadline, through the breaker, once the schema is up to date.
    * Statements are prepared once per pooled connection (named by their text). Rejects with a
-   * StoreError: E_STORE_TIMEOUT past the deadline, E_STORE otherwise.
+   * StoreError: E_STORE_TIMEOUT past the deadline or when the server is away (see serverAway),
+   * E_STORE otherwise (the statement was wrong).
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     operation: string,
@@ -141,6 +142,9 @@ export class PostgresConnection {
   migrate(operation = 'migrate'): Promise<void> {
     if (this.#migrated) return Promise.resolve()
     this.#migrating ??= this.#transaction(operation, MIGRATION_TIMEOUT_MS, async (client) => {
+      // The pool's statement_timeout is a request's deadline; the server would cancel the lock wait
+      // below (a peer migrating) and the migration itself at that deadline, not at this one.
+      await client.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`)
       // One lock per schema, held to the end of the transaction: works through transaction poolers,
       // where a session lock could outlive (or be released by) another client.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cistern migrate ${this.namespace}`])
@@ -277,7 +281,13 @@ export class PostgresConnection {
             connected.release(away ? (error as Error) : undefined)
             if (away) this.#failed()
             else this.#succeeded()
-            reject(error instanceof StoreError ? error : new StoreError(NAME, operation, error))
+            // A server away (shut down, connection dropped, statement cancelled at the deadline) is an
+            // outage like a refused connection, so callers that ride out outages (start()) treat it alike.
+            reject(
+              error instanceof StoreError
+                ? error
+                : new StoreError(NAME, operation, error, away ? 'E_STORE_TIMEOUT' : 'E_STORE'),
+            )
           }
         },
         (error: unknown) => {

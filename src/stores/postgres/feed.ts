@@ -129,10 +129,14 @@ export class SequenceFeed<R extends SequencedRow> {
     const { connection } = this.#options
     if (!connection.healthy()) return
     if (this.#watermark === undefined || this.#checkBounds) await this.#resync()
+    // Pages follow a cursor of their own: the watermark stays behind a hole still within its grace,
+    // and reading from it again would return the same page each time.
+    let after = this.#watermark!
     for (let pages = 0; pages < 100 && !this.#stopped; pages++) {
-      const rows = await this.#options.read(this.#watermark!, PAGE)
+      const rows = await this.#options.read(after, PAGE)
       this.#take(rows)
       if (rows.length < PAGE) return
+      after = Math.max(rows.at(-1)!.seq, this.#watermark!)
     }
   }
 

@@ -15,3 +15,12 @@ export function quoteIdent(name: string): string {
   }
   return `"${name.replaceAll('"', '""')}"`
 }
+
+/**
+ * An SQL string literal: its own single quotes doubled (standard_conforming_strings, on since
+ * Postgres 9.1, leaves backslashes as they are). For names passed as text, such as nextval's
+ * sequence, which hold a quoted identifier and so any namespace.
+ */
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`
+}

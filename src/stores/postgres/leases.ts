@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Lease, Leases } from '../coordination.js'
 import type { PostgresConnection } from './connection.js'
+import { quoteLiteral } from './identifier.js'
 
 export interface PostgresLeases extends Leases {
   /** Drops rows of leases that expired long ago (keys nobody fetched since). */
@@ -44,7 +45,7 @@ export function createPostgresLeases(connection: PostgresConnection, instanceId:
       const { rows } = await connection.query<{ fence: number }>(
         'lease acquire',
         `INSERT INTO ${leases} (key, token, fence, expires_at)
-          VALUES ($1, $2, nextval('${connection.schema}.versions'), ${now} + $3)
+          VALUES ($1, $2, nextval(${quoteLiteral(connection.table('versions'))}), ${now} + $3)
         ON CONFLICT (key) DO UPDATE SET token = excluded.token, fence = excluded.fence,
           expires_at = excluded.expires_at
         WHERE ${leases}.expires_at <= ${now}

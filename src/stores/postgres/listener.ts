@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
+import { rejectAfter } from '../../util/deadline.js'
 import { quoteIdent } from './identifier.js'
 
 /** What the listener needs of the connection (connection.ts), which makes it. */
@@ -93,10 +94,11 @@ export class Listener {
       for (const handler of this.#channels.get(message.channel) ?? []) handler(message.payload ?? '')
     })
     try {
-      await withDeadline(this.#connection.timeoutMs, async () => {
+      const listening = async () => {
         await client.connect()
         for (const channel of this.#channels.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`)
-      })
+      }
+      await rejectAfter(listening(), this.#connection.timeoutMs)
     } catch {
       client.end().catch(() => {})
       this.#scheduleRetry()
@@ -109,7 +111,7 @@ export class Listener {
     this.#client = client
     clearInterval(this.#check)
     this.#check = setInterval(() => {
-      withDeadline(this.#connection.timeoutMs, () => client.query('SELECT 1')).catch(() => this.#lost(client))
+      rejectAfter(client.query('SELECT 1'), this.#connection.timeoutMs).catch(() => this.#lost(client))
     }, CHECK_EVERY_MS)
     this.#check.unref()
     for (const listener of this.#reconnects) listener()
@@ -134,21 +136,4 @@ export class Listener {
     this.#retry = setTimeout(() => this.start(), RETRY_MS)
     this.#retry.unref()
   }
-}
-
-/** `work()`, or a rejection once `ms` pass (the work itself is abandoned to its own fate). */
-export function withDeadline<T>(ms: number, work: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms}ms`)), ms)
-    work().then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
 }

@@ -15,6 +15,7 @@ import type {
   StoreStats,
 } from '../store.js'
 import { PostgresConnection, type PostgresConnectionOptions } from './connection.js'
+import { quoteLiteral } from './identifier.js'
 
 export interface PostgresStoreOptions extends PostgresConnectionOptions {
   /** The connection to use (shared with a coordination); when given, url/pool/namespace are ignored. */
@@ -54,7 +55,12 @@ const FLUSH_EVERY_MS = 5000
 const INFO = `key, stored_at, fetched_at, fresh_until, stale_until, expires_at, etag, last_modified,
   digest, tags, size, meta`
 
-/** model/soft-purge.ts softPurge (minStale 0) in SQL; the right-hand sides read the row's old values. */
+/**
+ * model/soft-purge.ts softPurge (minStale 0) in SQL; the right-hand sides read the row's old values.
+ * `now` is the earlier of the caller's now and the server's (as on Redis): a caller whose clock runs
+ * ahead can never leave an entry fresh past the server's now for the other instances. Liveness (which
+ * rows are purged at all) stays on the caller's now, what a get at that time would return.
+ */
 const SOFT = (now: string) => `fresh_until = least(fresh_until, ${now}),
   stale_until = greatest(stale_until, ${now}),
   expires_at = greatest(expires_at, stale_until, ${now})`
@@ -393,12 +399,13 @@ function toInfo(row: InfoRow): EntryInfo {
  * "no bound"; a null tag list is "any tags".
  */
 function statements(t: string, counters: string, connection: PostgresConnection) {
-  const versions = `${connection.schema}.versions`
+  const versions = quoteLiteral(connection.table('versions'))
+  const softNow = (param: string) => `least(${param}::float8, ${connection.schema}.now_ms())`
   const inRange = (op: '>=' | '>') =>
     `key ${op} $1 COLLATE "C" AND ($2::text IS NULL OR key < $2::text COLLATE "C")`
   const walk = (op: '>=' | '>') => `SELECT key FROM ${t} WHERE ${inRange(op)} ORDER BY key LIMIT $4`
   const softRange = (op: '>=' | '>') => `WITH page AS (${walk(op)}),
-    changed AS (UPDATE ${t} e SET ${SOFT('$3::float8')} FROM page
+    changed AS (UPDATE ${t} e SET ${SOFT(softNow('$3'))} FROM page
       WHERE e.key = page.key AND e.expires_at > $3 RETURNING 1)
     SELECT (SELECT max(key) FROM page) AS last, (SELECT count(*) FROM page)::int AS walked,
       (SELECT count(*) FROM changed)::int AS changed`
@@ -416,7 +423,7 @@ function statements(t: string, counters: string, connection: PostgresConnection)
     // whose fence predates it is still refused afterwards.
     set: `INSERT INTO ${t} (key, version, stored_at, fetched_at, fresh_until, stale_until, expires_at,
         accessed_at, etag, last_modified, digest, tags, size, meta, value)
-      VALUES ($1, coalesce($2::bigint, nextval('${versions}')), $3, $4, $5, $6, $7, $3, $8, $9, $10,
+      VALUES ($1, coalesce($2::bigint, nextval(${versions})), $3, $4, $5, $6, $7, $3, $8, $9, $10,
         $11::text[], $12, $13, $14)
       ON CONFLICT (key) DO UPDATE SET
         version = CASE WHEN $2::bigint IS NULL THEN greatest(${t}.version, excluded.version)
@@ -430,7 +437,7 @@ function statements(t: string, counters: string, connection: PostgresConnection)
       WHERE $2::bigint IS NULL OR ${t}.version <= excluded.version`,
     deleteKeys: `DELETE FROM ${t} WHERE key = ANY($1::text[] COLLATE "C") RETURNING expires_at > $2 AS live`,
     keysWithTags: `SELECT key FROM ${t} WHERE tags && $1::text[]`,
-    softKeys: `UPDATE ${t} SET ${SOFT('$2::float8')}
+    softKeys: `UPDATE ${t} SET ${SOFT(softNow('$2'))}
       WHERE key = ANY($1::text[] COLLATE "C") AND expires_at > $2
         AND ($3::text[] IS NULL OR tags && $3::text[])`,
     deleteTaggedKeys: `DELETE FROM ${t} WHERE key = ANY($1::text[] COLLATE "C")

@@ -282,15 +282,14 @@ export class SharedBudget implements Budget {
     return [...takes, ...rates]
   }
 
-  /** The buckets that hold a pause on `key` (or on every key): the first each take asks. */
+  /**
+   * The buckets that hold a pause on `key` (or on every key): the first bucket each take asks, so a
+   * paused take is refused before any bucket spends a token on it. With `per: 'upstream'` several keys
+   * may share that bucket (one key, or no per-key pause), hence the Set.
+   */
   #pauseTargets(key: number | 'all'): string[] {
-    if (this.#per === 'key') {
-      const keys = key === 'all' ? Array.from({ length: this.#keys }, (_, k) => k) : [key]
-      return keys.map((k) => this.#takesFor(k)[0]!.bucket)
-    }
-    const takes = this.#takesFor(key === 'all' ? 0 : key)
-    // 'all' on a pool sharing one rate: the shared bucket, which every key's take asks.
-    return [key === 'all' && takes.length > 1 ? takes[1]!.bucket : takes[0]!.bucket]
+    const keys = key === 'all' ? Array.from({ length: this.#keys }, (_, k) => k) : [key]
+    return [...new Set(keys.map((k) => this.#takesFor(k)[0]!.bucket))]
   }
 
   #base(key: number): string {
