@@ -145,6 +145,9 @@ export class PostgresConnection {
       // The pool's statement_timeout is a request's deadline; the server would cancel the lock wait
       // below (a peer migrating) and the migration itself at that deadline, not at this one.
       await client.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`)
+      // Unlike a cache write, a schema change must not be lost in a server crash after this process
+      // took it as done (it would then run queries against tables the restarted server never had).
+      await client.query('SET LOCAL synchronous_commit = on')
       // One lock per schema, held to the end of the transaction: works through transaction poolers,
       // where a session lock could outlive (or be released by) another client.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cistern migrate ${this.namespace}`])
