@@ -150,6 +150,11 @@ export class Dispatcher {
   #stillHot(job: Job, policy: { kind: string }, now: number): boolean {
     if (!job.rate || policy.kind !== 'hot' || job.forced) return true
     const since = job.dispatchedAt ?? job.observedAt
+    // A look again soon after the last (another instance held the claim: it retries in 250 ms) is
+    // too short a sample: a few hundred ms with no read, averaged in, would halve the rate each time.
+    // The rate is measured over at least half a period; until then the last verdict stands.
+    if (job.readRate !== undefined && now - since < job.every / 2)
+      return job.readRate * job.every >= HOT_READS_PER_REFRESH
     job.readRate = nextReadRate(job.readRate, job.reads - (job.readsAtDispatch ?? 0), now - since)
     job.readsAtDispatch = job.reads
     job.dispatchedAt = now

@@ -41,6 +41,8 @@ function setup(
     firstVersion?: { fetchedAt: number; lastModifiedAt: number }
     /** When the run found a copy a client fetched since and made no call: that copy's fetch time. */
     skippedFor?: () => number | undefined
+    /** Another instance holds the key's claim: how long until it looks again, or undefined to run. */
+    busy?: (key: string) => number | undefined
   } = {},
 ) {
   const clock = new FakeClock(options.start)
@@ -57,6 +59,8 @@ function setup(
       capOf: () => 4,
       policyData: () => ({ body: null, params: {}, headers: {} }),
       async run(key, _route, _kept, _job, skipYoungerThan): Promise<JobOutcome> {
+        const retryInMs = options.busy?.(key)
+        if (retryInMs !== undefined) return { kind: 'busy', retryInMs }
         runs.push({ key, at: clock.now(), skipYoungerThan })
         const fetchedAt = options.skippedFor?.()
         return {
@@ -95,6 +99,28 @@ describe('refresh: every: adaptive', () => {
     stops.push(s.scheduler)
     return s
   }
+
+  it('a key another instance holds is looked at again soon, and those looks do not count as a cold spell', async () => {
+    // In a cluster the instance that loses a claim finds the key busy and looks again 250 ms later,
+    // several times a period. Each look is a dispatch; a read rate taken over 250 ms holds almost no
+    // reads and, averaged in, halved the rate each time until a key read 30 times a period was dropped.
+    let looks = 0
+    const start = 1_700_000_000_000
+    const s = started(
+      setup(() => true, {
+        start,
+        // Its data changed 10 s before it was fetched: it starts at 10 s, read 25 times per interval.
+        firstVersion: { fetchedAt: start, lastModifiedAt: start - 10_000 },
+        busy: () => (++looks % 5 === 0 ? undefined : 250),
+      }),
+    )
+    await readFor(s, ['/items/1'], 20 * 60_000, 400)
+    // Kept all along: a refresh every 10 s plus four looks of 250 ms, about 109 in 20 minutes (48
+    // when each cold-looking sample dropped it, and it came back through enrolment).
+    expect(s.runs.length).toBeGreaterThan(95)
+    expect(looks).toBeGreaterThan(4 * 95)
+    expect(s.scheduler.nextRefresh('/items/1')).toBeDefined()
+  })
 
   it('one stray read does not keep a key; a second within the hot window does, due after max', async () => {
     const s = started(setup(() => false))
