@@ -156,7 +156,7 @@ describe('SQLite schema helper', () => {
       })
     })
 
-    it('the webhook event log (version 1, no id): stamped, its events kept', async () => {
+    it('the webhook event log (version 1, no id): stamped, migrated to the latest, its events kept', async () => {
       const path = await legacy('webhooks.db')
       expect(header(path)).toEqual({ applicationId: 0, version: 1 })
       const db = openEventDatabase(path)
@@ -164,7 +164,11 @@ describe('SQLite schema helper', () => {
         { webhook: 'tba', outcome: 'acted' },
       ])
       db.close()
-      expect(header(path)).toEqual({ applicationId: EVENT_LOG_SCHEMA.applicationId, version: 1 })
+      // Adopted as version 1, then brought up to date (version 2 records claimed events).
+      expect(header(path)).toEqual({
+        applicationId: EVENT_LOG_SCHEMA.applicationId,
+        version: EVENT_LOG_SCHEMA.migrations.length,
+      })
     })
 
     it('the cache (already stamped, version 2): its entry reads back', async () => {
